@@ -1,0 +1,228 @@
+package contract
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/tidings-chat/tidings/domain"
+	"github.com/tidings-chat/tidings/projections"
+)
+
+// NewViews returns an empty view store for one test.
+type NewViews func(t *testing.T) projections.Store
+
+// TestViews runs the view-store contract against the stores newStore makes.
+func TestViews(t *testing.T, newStore NewViews) {
+	tests := []struct {
+		name string
+		run  func(*testing.T, projections.Store)
+	}{
+		{"SentIsVisibleToBothPartiesOnly", testSentVisibility},
+		{"ReadRemovesFromUnreadAndCounts", testRead},
+		{"StatusNeverMovesBackwards", testStatusForwardOnly},
+		{"ApplyingTwiceChangesNothing", testApplyTwice},
+		{"InterleavedRecipientsConverge", testInterleaving},
+		{"PagesAreCompleteAndOrdered", testPaging},
+		{"ConversationsNewestFirst", testConversationOrder},
+		{"AppliedPositionsKeepHighest", testPositions},
+		{"ResetDropsEverything", testReset},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
+	}
+}
+
+var epoch = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// fixture makes users and events with distinct, increasing times.
+type fixture struct {
+	t     *testing.T
+	clock time.Time
+	next  int64 // next offset per fixture (one partition per recipient)
+	parts map[domain.UserID]int32
+	offs  map[int32]int64
+}
+
+func newFixture(t *testing.T) *fixture {
+	return &fixture{t: t, clock: epoch, parts: map[domain.UserID]int32{}, offs: map[int32]int64{}}
+}
+
+func (f *fixture) user() domain.UserID {
+	f.clock = f.clock.Add(time.Millisecond)
+	return domain.UserID(domain.NewID(f.clock))
+}
+
+func (f *fixture) tick() time.Time {
+	f.clock = f.clock.Add(3 * time.Millisecond)
+	return f.clock
+}
+
+func (f *fixture) sent(from, to domain.UserID, text string) domain.MessageSent {
+	at := f.tick()
+	return domain.MessageSent{ID: domain.MessageID(domain.NewID(at)), From: from, To: to, Text: text, SentAt: at}
+}
+
+func read(e domain.MessageSent, at time.Time) domain.MessageRead {
+	return domain.MessageRead{ID: e.ID, From: e.From, To: e.To, SentAt: e.SentAt, ReadAt: at}
+}
+
+func delivered(e domain.MessageSent, at time.Time) domain.MessageDelivered {
+	return domain.MessageDelivered{ID: e.ID, From: e.From, To: e.To, SentAt: e.SentAt, DeliveredAt: at}
+}
+
+// positioned is an event with the position the fixture's log gave it.
+type positioned struct {
+	ev  domain.Event
+	pos domain.Position
+}
+
+// log assigns positions as a log partitioned by recipient would.
+func (f *fixture) log(evs ...domain.Event) []positioned {
+	out := make([]positioned, 0, len(evs))
+	for _, ev := range evs {
+		p, ok := f.parts[ev.Key()]
+		if !ok {
+			p = int32(len(f.parts) % 4)
+			f.parts[ev.Key()] = p
+		}
+		out = append(out, positioned{ev, domain.Position{Partition: p, Offset: f.offs[p]}})
+		f.offs[p]++
+	}
+	return out
+}
+
+func apply(t *testing.T, s projections.Store, evs []positioned) {
+	t.Helper()
+	ctx := context.Background()
+	for _, pe := range evs {
+		var err error
+		switch e := pe.ev.(type) {
+		case domain.MessageSent:
+			err = s.ApplySent(ctx, e, pe.pos)
+		case domain.MessageDelivered:
+			err = s.ApplyDelivered(ctx, e, pe.pos)
+		case domain.MessageRead:
+			err = s.ApplyRead(ctx, e, pe.pos)
+		}
+		if err != nil {
+			t.Fatalf("apply %s %s: %v", pe.ev.Type(), pe.ev.Message(), err)
+		}
+	}
+}
+
+func mustMessage(t *testing.T, s projections.Store, user domain.UserID, id domain.MessageID) domain.Message {
+	t.Helper()
+	m, err := s.Message(context.Background(), user, id)
+	if err != nil {
+		t.Fatalf("Message(%s, %s): %v", user, id, err)
+	}
+	return m
+}
+
+func allUnread(t *testing.T, s projections.Store, user domain.UserID, limit int) []domain.Message {
+	t.Helper()
+	var out []domain.Message
+	var after []byte
+	for i := 0; ; i++ {
+		page, next, err := s.Unread(context.Background(), user, projections.Page{After: after, Limit: limit})
+		if err != nil {
+			t.Fatalf("Unread(%s): %v", user, err)
+		}
+		if len(page) > limit {
+			t.Fatalf("Unread(%s) returned %d rows for limit %d", user, len(page), limit)
+		}
+		out = append(out, page...)
+		if next == nil {
+			return out
+		}
+		if i > 10000 {
+			t.Fatal("Unread paging does not end")
+		}
+		after = next
+	}
+}
+
+func allHistory(t *testing.T, s projections.Store, user, peer domain.UserID, limit int) []domain.Message {
+	t.Helper()
+	var out []domain.Message
+	var after []byte
+	for i := 0; ; i++ {
+		page, next, err := s.History(context.Background(), user, peer, projections.Page{After: after, Limit: limit})
+		if err != nil {
+			t.Fatalf("History(%s, %s): %v", user, peer, err)
+		}
+		out = append(out, page...)
+		if next == nil {
+			return out
+		}
+		if i > 10000 {
+			t.Fatal("History paging does not end")
+		}
+		after = next
+	}
+}
+
+func allConversations(t *testing.T, s projections.Store, user domain.UserID, limit int) []projections.Conversation {
+	t.Helper()
+	var out []projections.Conversation
+	var after []byte
+	for i := 0; ; i++ {
+		page, next, err := s.Conversations(context.Background(), user, projections.Page{After: after, Limit: limit})
+		if err != nil {
+			t.Fatalf("Conversations(%s): %v", user, err)
+		}
+		out = append(out, page...)
+		if next == nil {
+			return out
+		}
+		if i > 10000 {
+			t.Fatal("Conversations paging does not end")
+		}
+		after = next
+	}
+}
+
+func ids(ms []domain.Message) []domain.MessageID {
+	out := make([]domain.MessageID, len(ms))
+	for i, m := range ms {
+		out[i] = m.ID
+	}
+	return out
+}
+
+func isNotFound(err error) bool { return errors.Is(err, domain.ErrNotFound) }
+
+// Snapshot renders every view of users as comparable text, so two stores
+// (or one store at two times) can be compared.
+func Snapshot(t *testing.T, s projections.Store, users []domain.UserID, msgs []domain.MessageID) string {
+	t.Helper()
+	out := ""
+	for _, u := range users {
+		out += fmt.Sprintf("user %s\n unread %v\n", u, allUnread(t, s, u, 3))
+		for _, c := range allConversations(t, s, u, 2) {
+			out += fmt.Sprintf(" conv %s unread=%d last=%+v\n", c.Peer, c.Unread, c.Last)
+			out += fmt.Sprintf("  history %v\n", allHistory(t, s, u, c.Peer, 4))
+		}
+		for _, id := range msgs {
+			m, err := s.Message(context.Background(), u, id)
+			switch {
+			case err == nil:
+				out += fmt.Sprintf(" msg %+v\n", m)
+			case !isNotFound(err):
+				t.Fatalf("Message(%s, %s): %v", u, id, err)
+			}
+		}
+	}
+	return out
+}
+
+func equal(t *testing.T, what string, got, want any) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s:\n got  %v\n want %v", what, got, want)
+	}
+}

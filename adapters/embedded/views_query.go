@@ -1,0 +1,124 @@
+package embedded
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/tidings-chat/tidings/domain"
+	"github.com/tidings-chat/tidings/projections"
+)
+
+// Message implements projections.Reader.
+func (v *Views) Message(_ context.Context, user domain.UserID, id domain.MessageID) (domain.Message, error) {
+	sm, err := v.loadMessage(v.db, user, id)
+	if err != nil {
+		return domain.Message{}, err
+	}
+	return sm.message(), nil
+}
+
+// Unread implements projections.Reader.
+func (v *Views) Unread(_ context.Context, user domain.UserID, p projections.Page) ([]domain.Message, []byte, error) {
+	prefix := []byte(userPrefix(user) + "u/")
+	return scanMessages(v, user, prefix, p, false)
+}
+
+// History implements projections.Reader.
+func (v *Views) History(_ context.Context, user, peer domain.UserID, p projections.Page) ([]domain.Message, []byte, error) {
+	return scanMessages(v, user, historyPrefix(user, peer), p, true)
+}
+
+// scanMessages walks index keys under prefix whose suffix is timeID,
+// loading each message. The cursor is the suffix of the last key returned.
+func scanMessages(v *Views, user domain.UserID, prefix []byte, p projections.Page, reverse bool) ([]domain.Message, []byte, error) {
+	var out []domain.Message
+	next, err := scan(v.db, prefix, p, reverse, func(suffix []byte) error {
+		if len(suffix) < 9 {
+			return fmt.Errorf("corrupt index key under %q", prefix)
+		}
+		sm, err := v.loadMessage(v.db, user, domain.MessageID(suffix[8:]))
+		if err != nil {
+			return err
+		}
+		out = append(out, sm.message())
+		return nil
+	})
+	return out, next, err
+}
+
+// Conversations implements projections.Reader.
+func (v *Views) Conversations(_ context.Context, user domain.UserID, p projections.Page) ([]projections.Conversation, []byte, error) {
+	var out []projections.Conversation
+	next, err := scan(v.db, []byte(userPrefix(user)+"l/"), p, false, func(suffix []byte) error {
+		if len(suffix) < 9 {
+			return errors.New("corrupt conversation list key")
+		}
+		peer := domain.UserID(suffix[8:])
+		raw, err := get(v.db, convKey(user, peer))
+		if err != nil {
+			return fmt.Errorf("read conversation %s: %w", peer, err)
+		}
+		var c storedConversation
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return fmt.Errorf("decode conversation %s: %w", peer, err)
+		}
+		last, err := v.loadMessage(v.db, user, domain.MessageID(c.LastID))
+		if err != nil {
+			return fmt.Errorf("read last message of %s: %w", peer, err)
+		}
+		out = append(out, projections.Conversation{Peer: peer, Last: last.message(), Unread: c.Unread})
+		return nil
+	})
+	return out, next, err
+}
+
+// scan calls fn with the suffix (after prefix) of up to p.Limit keys,
+// starting after the cursor p.After, and returns the cursor of the next
+// page, or nil when no key is left.
+func scan(db *pebble.DB, prefix []byte, p projections.Page, reverse bool, fn func(suffix []byte) error) ([]byte, error) {
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var ok bool
+	switch {
+	case p.After == nil && !reverse:
+		ok = it.First()
+	case p.After == nil:
+		ok = it.Last()
+	case !reverse:
+		ok = it.SeekGE(append(append([]byte(nil), prefix...), p.After...))
+		if ok && bytes.Equal(it.Key()[len(prefix):], p.After) {
+			ok = it.Next()
+		}
+	default:
+		ok = it.SeekLT(append(append([]byte(nil), prefix...), p.After...))
+	}
+	n := 0
+	var last []byte
+	for ; ok; ok = step(it, reverse) {
+		if n == p.Limit {
+			return last, it.Error()
+		}
+		suffix := append([]byte(nil), it.Key()[len(prefix):]...)
+		if err := fn(suffix); err != nil {
+			return nil, err
+		}
+		last = suffix
+		n++
+	}
+	return nil, it.Error()
+}
+
+func step(it *pebble.Iterator, reverse bool) bool {
+	if reverse {
+		return it.Prev()
+	}
+	return it.Next()
+}

@@ -1,0 +1,24 @@
+package embedded_test
+
+import (
+	"testing"
+
+	"github.com/tidings-chat/tidings/adapters/contract"
+	"github.com/tidings-chat/tidings/adapters/embedded"
+	"github.com/tidings-chat/tidings/projections"
+)
+
+func openDB(t *testing.T) *embedded.DB {
+	t.Helper()
+	db, err := embedded.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+func TestViewsContract(t *testing.T) {
+	t.Parallel()
+	contract.TestViews(t, func(t *testing.T) projections.Store { return openDB(t).Views() })
+}

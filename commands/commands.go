@@ -1,0 +1,59 @@
+package commands
+
+import (
+	"errors"
+	"time"
+)
+
+// Commands is the table of contents of what clients can ask tidings to do.
+// Every handler is safe for concurrent use.
+type Commands struct {
+	RegisterUser  RegisterUserHandler
+	Authenticate  AuthenticateHandler
+	SendMessage   SendMessageHandler
+	MarkRead      MarkReadHandler
+	MarkDelivered MarkDeliveredHandler
+}
+
+// Deps are the ports the command handlers need.
+type Deps struct {
+	Log      EventLog
+	Accounts Accounts
+	SendLog  SendLog
+	Messages MessageReader
+	Limiter  *RateLimiter // nil: no send rate limit
+	Clock    Clock        // nil: time.Now
+}
+
+// New wires the command handlers.
+func New(d Deps) (Commands, error) {
+	var errs []error
+	if d.Log == nil {
+		errs = append(errs, errors.New("commands: Log is nil"))
+	}
+	if d.Accounts == nil {
+		errs = append(errs, errors.New("commands: Accounts is nil"))
+	}
+	if d.SendLog == nil {
+		errs = append(errs, errors.New("commands: SendLog is nil"))
+	}
+	if d.Messages == nil {
+		errs = append(errs, errors.New("commands: Messages is nil"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Commands{}, err
+	}
+	clock := d.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	// Times are kept to the millisecond: every store can hold that exactly.
+	now := func() time.Time { return clock().UTC().Truncate(time.Millisecond) }
+	return Commands{
+		RegisterUser:  RegisterUserHandler{accounts: d.Accounts, now: now},
+		Authenticate:  AuthenticateHandler{accounts: d.Accounts},
+		SendMessage:   SendMessageHandler{log: d.Log, accounts: d.Accounts, sends: d.SendLog, limiter: d.Limiter, now: now},
+		MarkRead:      MarkReadHandler{log: d.Log, messages: d.Messages, now: now},
+		MarkDelivered: MarkDeliveredHandler{log: d.Log, messages: d.Messages, now: now},
+	}, nil
+}

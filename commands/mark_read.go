@@ -1,0 +1,70 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tidings-chat/tidings/domain"
+)
+
+// MarkRead asks to mark message ID read on behalf of its recipient User.
+type MarkRead struct {
+	User domain.UserID
+	ID   domain.MessageID
+}
+
+// Marked is the message as it stands after the command, and the position of
+// the event appended for it (nil when nothing had to change).
+type Marked struct {
+	Message  domain.Message
+	Position *domain.Position
+}
+
+// MarkReadHandler appends MessageRead.
+type MarkReadHandler struct {
+	log      EventLog
+	messages MessageReader
+	now      func() time.Time
+}
+
+// Handle marks the message read. Only the recipient may: for anyone else,
+// and for an unknown id, it returns domain.ErrNotFound. Marking a message
+// that is already read appends nothing and returns it unchanged.
+func (h MarkReadHandler) Handle(ctx context.Context, cmd MarkRead) (Marked, error) {
+	m, err := recipientMessage(ctx, h.messages, cmd.User, cmd.ID)
+	if err != nil {
+		return Marked{}, err
+	}
+	if m.Status >= domain.StatusRead {
+		return Marked{Message: m}, nil
+	}
+	ev := domain.MessageRead{ID: m.ID, From: m.From, To: m.To, SentAt: m.SentAt, ReadAt: h.now()}
+	pos, err := h.log.Append(ctx, ev)
+	if err != nil {
+		return Marked{}, fmt.Errorf("append %s %s: %w", ev.Type(), ev.ID, err)
+	}
+	m.Status, m.ReadAt = domain.StatusRead, ev.ReadAt
+	if m.DeliveredAt.IsZero() {
+		// Reading implies delivery; the views record the same.
+		m.DeliveredAt = ev.ReadAt
+	}
+	return Marked{Message: m, Position: &pos}, nil
+}
+
+// recipientMessage returns message id if user is its recipient, and
+// domain.ErrNotFound otherwise, so a sender or a stranger learns nothing.
+func recipientMessage(ctx context.Context, r MessageReader, user domain.UserID, id domain.MessageID) (domain.Message, error) {
+	if !domain.ValidID(string(id)) {
+		return domain.Message{}, domain.ErrNotFound
+	}
+	m, err := r.Message(ctx, user, id)
+	if errors.Is(err, domain.ErrNotFound) || (err == nil && m.To != user) {
+		return domain.Message{}, domain.ErrNotFound
+	}
+	if err != nil {
+		return domain.Message{}, fmt.Errorf("read message %s: %w", id, err)
+	}
+	return m, nil
+}

@@ -1,0 +1,71 @@
+package commands
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"time"
+
+	"github.com/tidings-chat/tidings/domain"
+)
+
+// EventLog appends events durably. Append returns only after the event is
+// acknowledged by every in-sync replica of its partition, with the event's
+// position. Events with the same Key keep their order. Append is safe for
+// concurrent use; it may return an error after the event was appended
+// (unknown outcome), so callers that retry must make the retry harmless.
+type EventLog interface {
+	Append(ctx context.Context, ev domain.Event) (domain.Position, error)
+}
+
+// TokenHash is the SHA-256 of a bearer token. Stores keep only this.
+type TokenHash [sha256.Size]byte
+
+// HashToken returns the hash under which a token is stored.
+func HashToken(token string) TokenHash { return sha256.Sum256([]byte(token)) }
+
+// ErrNameTaken is returned by Accounts.CreateUser when the name is in use.
+var ErrNameTaken = errors.New("name taken")
+
+// Accounts stores users and the hashes of their tokens. Implementations are
+// safe for concurrent use.
+type Accounts interface {
+	// CreateUser stores u with its token hash; ErrNameTaken when another
+	// user has the name.
+	CreateUser(ctx context.Context, u domain.User, token TokenHash) error
+	// UserByToken returns the owner of a token, or domain.ErrNotFound.
+	UserByToken(ctx context.Context, token TokenHash) (domain.User, error)
+	// User returns a user by id, or domain.ErrNotFound.
+	User(ctx context.Context, id domain.UserID) (domain.User, error)
+}
+
+// SendRecord remembers which message a client_msg_id of a sender produced,
+// so that a retried send returns the same message instead of a new one.
+type SendRecord struct {
+	From        domain.UserID
+	ClientMsgID string
+	ID          domain.MessageID
+	To          domain.UserID
+	SentAt      time.Time
+	// Digest is the SHA-256 of the recipient and text, to recognise a
+	// reused client_msg_id with a different request.
+	Digest [sha256.Size]byte
+}
+
+// SendLog is the command side's idempotency store.
+type SendLog interface {
+	// Reserve stores rec unless a record for (rec.From, rec.ClientMsgID)
+	// exists. It returns the record in force and whether it is rec. It is
+	// atomic: of two concurrent calls for the same key, one wins and the
+	// other gets the winner's record.
+	Reserve(ctx context.Context, rec SendRecord) (stored SendRecord, created bool, err error)
+}
+
+// MessageReader reads a message as the given user sees it (from the views);
+// domain.ErrNotFound when it does not exist or the user is not a party.
+type MessageReader interface {
+	Message(ctx context.Context, user domain.UserID, id domain.MessageID) (domain.Message, error)
+}
+
+// Clock returns the current time. Commands stamp events with it in UTC.
+type Clock func() time.Time

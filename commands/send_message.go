@@ -1,0 +1,117 @@
+package commands
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tidings-chat/tidings/domain"
+)
+
+// SendMessage asks to send Text from From to To. ClientMsgID, when set,
+// makes the send idempotent: every retry with the same ClientMsgID from the
+// same sender returns the same message, and only one message exists.
+type SendMessage struct {
+	From        domain.UserID
+	To          domain.UserID
+	Text        string
+	ClientMsgID string
+}
+
+// Sent is the accepted message and the position of its event.
+type Sent struct {
+	Message  domain.Message
+	Position domain.Position
+}
+
+// SendMessageHandler validates a send and appends MessageSent.
+type SendMessageHandler struct {
+	log      EventLog
+	accounts Accounts
+	sends    SendLog
+	limiter  *RateLimiter
+	now      func() time.Time
+}
+
+// Handle validates cmd and appends its MessageSent event, returning once the
+// event is durable.
+//
+// Idempotency: the (From, ClientMsgID) pair is reserved in the send log with
+// the message id and time before anything is appended. A retry finds the
+// reservation and appends the identical event again (same id, same time);
+// projectors keep the first copy, so a retry never creates a second
+// message, whether the first attempt failed before, during or after its
+// append. A reused ClientMsgID with another recipient or text is rejected
+// with CodeIdempotencyConflict.
+func (h SendMessageHandler) Handle(ctx context.Context, cmd SendMessage) (Sent, error) {
+	if err := validateSend(cmd); err != nil {
+		return Sent{}, err
+	}
+	if h.limiter != nil {
+		if err := h.limiter.Allow(cmd.From); err != nil {
+			return Sent{}, err
+		}
+	}
+	if _, err := h.accounts.User(ctx, cmd.To); err != nil {
+		if errors.Is(err, domain.ErrNotFound) {
+			return Sent{}, domain.Errorf(domain.CodeUnknownRecipient, "no user with id %q", cmd.To)
+		}
+		return Sent{}, fmt.Errorf("look up recipient: %w", err)
+	}
+	now := h.now()
+	ev := domain.MessageSent{
+		ID:          domain.MessageID(domain.NewID(now)),
+		From:        cmd.From,
+		To:          cmd.To,
+		Text:        cmd.Text,
+		ClientMsgID: cmd.ClientMsgID,
+		SentAt:      now,
+	}
+	if cmd.ClientMsgID != "" {
+		rec, _, err := h.sends.Reserve(ctx, SendRecord{
+			From: cmd.From, ClientMsgID: cmd.ClientMsgID, ID: ev.ID, To: cmd.To, SentAt: now,
+			Digest: sendDigest(cmd.To, cmd.Text),
+		})
+		if err != nil {
+			return Sent{}, fmt.Errorf("reserve client_msg_id: %w", err)
+		}
+		if rec.Digest != sendDigest(cmd.To, cmd.Text) {
+			return Sent{}, domain.Errorf(domain.CodeIdempotencyConflict,
+				"client_msg_id %q was already used for another message", cmd.ClientMsgID)
+		}
+		ev.ID, ev.SentAt = rec.ID, rec.SentAt
+	}
+	pos, err := h.log.Append(ctx, ev)
+	if err != nil {
+		return Sent{}, fmt.Errorf("append %s %s: %w", ev.Type(), ev.ID, err)
+	}
+	return Sent{Message: ev.AsMessage(), Position: pos}, nil
+}
+
+func validateSend(cmd SendMessage) error {
+	if cmd.To == "" {
+		return domain.Errorf(domain.CodeMissingField, "to is required")
+	}
+	if !domain.ValidID(string(cmd.To)) {
+		return domain.Errorf(domain.CodeUnknownRecipient, "no user with id %q", cmd.To)
+	}
+	if cmd.To == cmd.From {
+		return domain.Errorf(domain.CodeInvalidField, "to must be another user")
+	}
+	if err := domain.ValidateText(cmd.Text); err != nil {
+		return err
+	}
+	return domain.ValidateClientMsgID(cmd.ClientMsgID)
+}
+
+func sendDigest(to domain.UserID, text string) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write([]byte(to))
+	h.Write([]byte{0})
+	h.Write([]byte(text))
+	var d [sha256.Size]byte
+	copy(d[:], h.Sum(nil))
+	return d
+}

@@ -1,0 +1,72 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Code is a stable, machine-readable error code shown to clients. Codes are
+// part of the public API: add new ones, never rename or reuse one.
+type Code string
+
+// Client-facing error codes. docs/api.md lists each with its HTTP status.
+const (
+	CodeMalformedJSON        Code = "malformed_json"
+	CodeUnknownField         Code = "unknown_field"
+	CodeInvalidField         Code = "invalid_field"
+	CodeMissingField         Code = "missing_field"
+	CodeUnknownRecipient     Code = "unknown_recipient"
+	CodeEmptyText            Code = "empty_text"
+	CodeTextTooLong          Code = "text_too_long"
+	CodeInvalidUTF8          Code = "invalid_utf8"
+	CodeInvalidName          Code = "invalid_name"
+	CodeNameTaken            Code = "name_taken"
+	CodeIdempotencyConflict  Code = "idempotency_conflict"
+	CodeInvalidCursor        Code = "invalid_cursor"
+	CodeInvalidLimit         Code = "invalid_limit"
+	CodeInvalidPosition      Code = "invalid_position"
+	CodeUnauthorized         Code = "unauthorized"
+	CodeNotFound             Code = "not_found"
+	CodeMethodNotAllowed     Code = "method_not_allowed"
+	CodeBodyTooLarge         Code = "body_too_large"
+	CodeUnsupportedMediaType Code = "unsupported_media_type"
+	CodeRegistrationClosed   Code = "registration_closed"
+	CodeRateLimited          Code = "rate_limited"
+	CodeUnavailable          Code = "unavailable"
+	CodeInternal             Code = "internal"
+)
+
+// Error is an error a client may see: a stable Code and a human message that
+// never contains message text, tokens or other secrets.
+type Error struct {
+	Code    Code
+	Message string
+	// RetryAfter, when set, tells the client how long to wait before trying
+	// again (rate limits).
+	RetryAfter time.Duration
+}
+
+func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
+
+// Errorf returns an *Error with the given code and formatted message.
+func Errorf(code Code, format string, args ...any) error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// CodeOf returns the Code of the first *Error in err's chain, or
+// CodeInternal when there is none.
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	if errors.Is(err, ErrNotFound) {
+		return CodeNotFound
+	}
+	return CodeInternal
+}
+
+// ErrNotFound is returned by stores and queries when a thing does not exist
+// or is not visible to the asking user; callers must not tell the two apart.
+var ErrNotFound = errors.New("not found")

@@ -1,0 +1,127 @@
+package domain
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Event type names. They are stored in the event log forever: never rename
+// one. docs/events.md is the catalogue.
+const (
+	TypeMessageSent      = "MessageSent"
+	TypeMessageDelivered = "MessageDelivered"
+	TypeMessageRead      = "MessageRead"
+)
+
+// EventVersion is the schema version written for every event type. Readers
+// accept every version up to it.
+const EventVersion = 1
+
+// Event is an immutable fact about a message. Every event concerns exactly
+// one message and so one recipient; Key returns that recipient, which keeps
+// all events of one inbox, and of one message, in order in the log.
+type Event interface {
+	Type() string
+	Key() UserID
+	Message() MessageID
+}
+
+// MessageSent records that From sent Text to To. It is the only event that
+// carries message text.
+type MessageSent struct {
+	ID          MessageID `json:"id"`
+	From        UserID    `json:"from"`
+	To          UserID    `json:"to"`
+	Text        string    `json:"text"`
+	ClientMsgID string    `json:"client_msg_id,omitempty"`
+	SentAt      time.Time `json:"sent_at"`
+}
+
+// MessageDelivered records that a device of the recipient received the
+// message. SentAt repeats the message's send time so projectors can find
+// its rows without reading.
+type MessageDelivered struct {
+	ID          MessageID `json:"id"`
+	From        UserID    `json:"from"`
+	To          UserID    `json:"to"`
+	SentAt      time.Time `json:"sent_at"`
+	DeliveredAt time.Time `json:"delivered_at"`
+}
+
+// MessageRead records that the recipient read the message.
+type MessageRead struct {
+	ID     MessageID `json:"id"`
+	From   UserID    `json:"from"`
+	To     UserID    `json:"to"`
+	SentAt time.Time `json:"sent_at"`
+	ReadAt time.Time `json:"read_at"`
+}
+
+func (e MessageSent) Type() string            { return TypeMessageSent }
+func (e MessageSent) Key() UserID             { return e.To }
+func (e MessageSent) Message() MessageID      { return e.ID }
+func (e MessageDelivered) Type() string       { return TypeMessageDelivered }
+func (e MessageDelivered) Key() UserID        { return e.To }
+func (e MessageDelivered) Message() MessageID { return e.ID }
+func (e MessageRead) Type() string            { return TypeMessageRead }
+func (e MessageRead) Key() UserID             { return e.To }
+func (e MessageRead) Message() MessageID      { return e.ID }
+
+// AsMessage returns the message as first sent: status sent.
+func (e MessageSent) AsMessage() Message {
+	return Message{ID: e.ID, From: e.From, To: e.To, Text: e.Text, ClientMsgID: e.ClientMsgID, SentAt: e.SentAt, Status: StatusSent}
+}
+
+type envelope struct {
+	Type string          `json:"type"`
+	V    int             `json:"v"`
+	Data json.RawMessage `json:"data"`
+}
+
+// MarshalEvent encodes ev in its self-describing JSON envelope
+// {"type":..., "v":..., "data":{...}}.
+func MarshalEvent(ev Event) ([]byte, error) {
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", ev.Type(), err)
+	}
+	return json.Marshal(envelope{Type: ev.Type(), V: EventVersion, Data: data})
+}
+
+// UnmarshalEvent decodes an envelope written by MarshalEvent. Unknown types
+// and versions newer than EventVersion are errors: a reader must never
+// silently skip an event it does not understand.
+func UnmarshalEvent(b []byte) (Event, error) {
+	var env envelope
+	if err := json.Unmarshal(b, &env); err != nil {
+		return nil, fmt.Errorf("decode event envelope: %w", err)
+	}
+	if env.V < 1 || env.V > EventVersion {
+		return nil, fmt.Errorf("event %s: unsupported version %d", env.Type, env.V)
+	}
+	var (
+		ev  Event
+		err error
+	)
+	switch env.Type {
+	case TypeMessageSent:
+		var e MessageSent
+		err = json.Unmarshal(env.Data, &e)
+		ev = e
+	case TypeMessageDelivered:
+		var e MessageDelivered
+		err = json.Unmarshal(env.Data, &e)
+		ev = e
+	case TypeMessageRead:
+		var e MessageRead
+		err = json.Unmarshal(env.Data, &e)
+		ev = e
+	default:
+		return nil, fmt.Errorf("unknown event type %q", env.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("decode %s: %w", env.Type, err)
+	}
+	return ev, nil
+}

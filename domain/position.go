@@ -1,0 +1,36 @@
+package domain
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Position is where an event sits in the event log: its partition and
+// offset. Positions within one partition are totally ordered; positions in
+// different partitions are not comparable.
+type Position struct {
+	Partition int32
+	Offset    int64
+}
+
+// String renders p as "partition-offset", the form clients see in the
+// X-Tidings-Position header.
+func (p Position) String() string { return fmt.Sprintf("%d-%d", p.Partition, p.Offset) }
+
+// ParsePosition is the inverse of Position.String.
+func ParsePosition(s string) (Position, error) {
+	ps, os, ok := strings.Cut(s, "-")
+	if !ok {
+		return Position{}, fmt.Errorf("position %q: want partition-offset", s)
+	}
+	part, err := strconv.ParseInt(ps, 10, 32)
+	if err != nil || part < 0 {
+		return Position{}, fmt.Errorf("position %q: bad partition", s)
+	}
+	off, err := strconv.ParseInt(os, 10, 64)
+	if err != nil || off < 0 {
+		return Position{}, fmt.Errorf("position %q: bad offset", s)
+	}
+	return Position{Partition: int32(part), Offset: off}, nil
+}
