@@ -1,0 +1,142 @@
+package contract
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tidings-chat/tidings/commands"
+	"github.com/tidings-chat/tidings/domain"
+)
+
+// TestAccounts runs the accounts contract against the stores newAccounts
+// makes. Each call must return an empty store.
+func TestAccounts(t *testing.T, newAccounts func(t *testing.T) commands.Accounts) {
+	ctx := context.Background()
+	newUser := func(name string) (domain.User, string) {
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		return domain.User{ID: domain.UserID(domain.NewID(now)), Name: name, CreatedAt: now}, commands.NewToken()
+	}
+	t.Run("CreateThenFindByIDAndToken", func(t *testing.T) {
+		a := newAccounts(t)
+		u, tok := newUser("alice")
+		if err := a.CreateUser(ctx, u, commands.HashToken(tok)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := a.User(ctx, u.ID)
+		if err != nil || got.ID != u.ID || got.Name != u.Name || !got.CreatedAt.Equal(u.CreatedAt) {
+			t.Fatalf("User: %+v, %v; want %+v", got, err, u)
+		}
+		got, err = a.UserByToken(ctx, commands.HashToken(tok))
+		if err != nil || got.ID != u.ID {
+			t.Fatalf("UserByToken: %+v, %v", got, err)
+		}
+	})
+	t.Run("UnknownIsNotFound", func(t *testing.T) {
+		a := newAccounts(t)
+		if _, err := a.User(ctx, domain.UserID(domain.NewID(time.Now()))); !errors.Is(err, domain.ErrNotFound) {
+			t.Fatalf("User of unknown id: %v", err)
+		}
+		if _, err := a.UserByToken(ctx, commands.HashToken(commands.NewToken())); !errors.Is(err, domain.ErrNotFound) {
+			t.Fatalf("UserByToken of unknown token: %v", err)
+		}
+	})
+	t.Run("NamesAreUnique", func(t *testing.T) {
+		a := newAccounts(t)
+		const n = 8
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				u, tok := newUser("bob")
+				errs[i] = a.CreateUser(ctx, u, commands.HashToken(tok))
+			}()
+		}
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, commands.ErrNameTaken):
+				t.Fatalf("CreateUser: %v, want ErrNameTaken", err)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("%d of %d concurrent creations of one name succeeded", ok, n)
+		}
+	})
+}
+
+// TestSendLog runs the send-log contract against the stores newLog makes.
+func TestSendLog(t *testing.T, newLog func(t *testing.T) commands.SendLog) {
+	ctx := context.Background()
+	record := func(from domain.UserID, cmid string) commands.SendRecord {
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		return commands.SendRecord{From: from, ClientMsgID: cmid, ID: domain.MessageID(domain.NewID(now)),
+			To: domain.UserID(domain.NewID(now)), SentAt: now, Digest: [32]byte{1, 2, 3}}
+	}
+	t.Run("FirstReservationWins", func(t *testing.T) {
+		l := newLog(t)
+		alice := domain.UserID(domain.NewID(time.Now()))
+		first := record(alice, "c-1")
+		got, created, err := l.Reserve(ctx, first)
+		if err != nil || !created || got.ID != first.ID {
+			t.Fatalf("first Reserve: %+v created=%v err=%v", got, created, err)
+		}
+		second := record(alice, "c-1")
+		second.Digest = [32]byte{9}
+		got, created, err = l.Reserve(ctx, second)
+		if err != nil || created {
+			t.Fatalf("second Reserve: created=%v err=%v", created, err)
+		}
+		if got.ID != first.ID || got.To != first.To || !got.SentAt.Equal(first.SentAt) || got.Digest != first.Digest {
+			t.Fatalf("second Reserve returned %+v, want the first record %+v", got, first)
+		}
+	})
+	t.Run("KeysAreSenderScoped", func(t *testing.T) {
+		l := newLog(t)
+		a, b := record(domain.UserID(domain.NewID(time.Now())), "same"), record(domain.UserID(domain.NewID(time.Now())), "same")
+		for _, r := range []commands.SendRecord{a, b} {
+			if _, created, err := l.Reserve(ctx, r); err != nil || !created {
+				t.Fatalf("Reserve %s: created=%v err=%v", r.From, created, err)
+			}
+		}
+	})
+	t.Run("ConcurrentReservationsAgree", func(t *testing.T) {
+		l := newLog(t)
+		alice := domain.UserID(domain.NewID(time.Now()))
+		const n = 8
+		var wg sync.WaitGroup
+		got := make([]commands.SendRecord, n)
+		created := make([]bool, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var err error
+				got[i], created[i], err = l.Reserve(ctx, record(alice, "race"))
+				if err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		wins := 0
+		for i := range n {
+			if created[i] {
+				wins++
+			}
+			if got[i].ID != got[0].ID {
+				t.Fatalf("reservations disagree: %s vs %s", got[i].ID, got[0].ID)
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("%d reservations created a record, want 1", wins)
+		}
+	})
+}
