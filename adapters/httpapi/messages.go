@@ -1,0 +1,176 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/tidings-chat/tidings/commands"
+	"github.com/tidings-chat/tidings/domain"
+	"github.com/tidings-chat/tidings/projections"
+)
+
+// Page sizes of the list endpoints.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 500
+)
+
+type sendRequest struct {
+	To          *string `json:"to"`
+	Text        *string `json:"text"`
+	ClientMsgID *string `json:"client_msg_id"`
+}
+
+// sendMessage handles POST /messages.
+func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
+	u, _ := UserFrom(r.Context())
+	var req sendRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.To == nil {
+		s.writeError(w, r, domain.Errorf(domain.CodeMissingField, "to is required"))
+		return
+	}
+	if req.Text == nil {
+		s.writeError(w, r, domain.Errorf(domain.CodeMissingField, "text is required"))
+		return
+	}
+	cmd := commands.SendMessage{From: u.ID, To: domain.UserID(*req.To), Text: *req.Text}
+	if req.ClientMsgID != nil {
+		cmd.ClientMsgID = *req.ClientMsgID
+	}
+	sent, err := s.cmd.SendMessage.Handle(r.Context(), cmd)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set(PositionHeader, sent.Position.String())
+	writeJSON(w, http.StatusOK, toMessageJSON(sent.Message))
+}
+
+// unread handles GET /messages: the caller's unread messages, oldest first.
+func (s *Server) unread(w http.ResponseWriter, r *http.Request) {
+	u, _ := UserFrom(r.Context())
+	page, err := pageOf(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	msgs, next, err := s.views.Unread(r.Context(), u.ID, page)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeList(w, r, page, next, len(msgs) == 0, toMessagesJSON(msgs))
+}
+
+// getMessage handles GET /messages/{id}.
+func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) {
+	u, _ := UserFrom(r.Context())
+	id := chi.URLParam(r, "id")
+	if !domain.ValidID(id) {
+		s.writeError(w, r, domain.ErrNotFound)
+		return
+	}
+	m, err := s.views.Message(r.Context(), u.ID, domain.MessageID(id))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toMessageJSON(m))
+}
+
+// markRead handles PATCH and PUT /messages/{id}. The body, if any, is
+// ignored: the only change a recipient can make is to mark it read.
+func (s *Server) markRead(w http.ResponseWriter, r *http.Request) {
+	u, _ := UserFrom(r.Context())
+	res, err := s.cmd.MarkRead.Handle(r.Context(), commands.MarkRead{User: u.ID, ID: domain.MessageID(chi.URLParam(r, "id"))})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if res.Position != nil {
+		w.Header().Set(PositionHeader, res.Position.String())
+	}
+	writeJSON(w, http.StatusOK, toMessageJSON(res.Message))
+}
+
+// conversations handles GET /conversations.
+func (s *Server) conversations(w http.ResponseWriter, r *http.Request) {
+	u, _ := UserFrom(r.Context())
+	page, err := pageOf(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	convs, next, err := s.views.Conversations(r.Context(), u.ID, page)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeList(w, r, page, next, false, toConversationsJSON(convs))
+}
+
+// history handles GET /conversations/{peer}/messages, newest first.
+func (s *Server) history(w http.ResponseWriter, r *http.Request) {
+	u, _ := UserFrom(r.Context())
+	page, err := pageOf(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	peer := chi.URLParam(r, "peer")
+	var msgs []domain.Message
+	var next []byte
+	if domain.ValidID(peer) {
+		msgs, next, err = s.views.History(r.Context(), u.ID, domain.UserID(peer), page)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	writeList(w, r, page, next, false, toMessagesJSON(msgs))
+}
+
+// pageOf reads ?limit= and ?cursor=.
+func pageOf(r *http.Request) (projections.Page, error) {
+	q := r.URL.Query()
+	p := projections.Page{Limit: DefaultLimit}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > MaxLimit {
+			return p, domain.Errorf(domain.CodeInvalidLimit, "limit must be a whole number from 1 to %d", MaxLimit)
+		}
+		p.Limit = n
+	}
+	if c := q.Get("cursor"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		if err != nil || len(b) == 0 || len(b) > 512 {
+			return p, domain.Errorf(domain.CodeInvalidCursor, "cursor is not one this server gave out")
+		}
+		p.After = b
+	}
+	return p, nil
+}
+
+// writeList answers a page of a list. A next cursor becomes a Link header;
+// noContent answers 204 instead of an empty array (GET /messages).
+func writeList(w http.ResponseWriter, r *http.Request, p projections.Page, next []byte, noContent bool, items any) {
+	if next != nil {
+		q := url.Values{}
+		q.Set("limit", strconv.Itoa(p.Limit))
+		q.Set("cursor", base64.RawURLEncoding.EncodeToString(next))
+		w.Header().Set("Link", "<"+r.URL.Path+"?"+q.Encode()+`>; rel="next"`)
+	}
+	if noContent {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	writeJSON(w, http.StatusOK, items)
+}

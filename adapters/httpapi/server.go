@@ -1,0 +1,140 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/tidings-chat/tidings/commands"
+	"github.com/tidings-chat/tidings/domain"
+	"github.com/tidings-chat/tidings/projections"
+)
+
+// Config tunes the API.
+type Config struct {
+	// OpenRegistration lets anyone create an account with POST /users.
+	OpenRegistration bool
+	// ConsistencyWait bounds how long a request carrying
+	// X-Tidings-Position waits for the views to catch up.
+	ConsistencyWait time.Duration
+}
+
+// SetDefaults fills zero fields.
+func (c *Config) SetDefaults() {
+	if c.ConsistencyWait == 0 {
+		c.ConsistencyWait = 2 * time.Second
+	}
+}
+
+// Readiness reports whether the node can serve: nil when broker, views and
+// accounts are usable.
+type Readiness func(ctx context.Context) error
+
+// Server is the REST API. Its ServeHTTP is safe for concurrent use.
+type Server struct {
+	cfg     Config
+	cmd     commands.Commands
+	views   projections.Reader
+	tracker *projections.Tracker
+	ready   Readiness
+	metrics *Metrics
+	log     *slog.Logger
+	router  chi.Router
+}
+
+// Deps are what the API serves from.
+type Deps struct {
+	Commands commands.Commands
+	Views    projections.Reader
+	Tracker  *projections.Tracker
+	Ready    Readiness
+	Metrics  *Metrics // nil: no metrics
+	Logger   *slog.Logger
+	// Extra mounts more routes on the authenticated router (e.g. /ws).
+	Extra func(r chi.Router)
+}
+
+// New builds the API.
+func New(cfg Config, d Deps) *Server {
+	cfg.SetDefaults()
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, cmd: d.Commands, views: d.Views, tracker: d.Tracker, ready: d.Ready, metrics: d.Metrics, log: d.Logger}
+	r := chi.NewRouter()
+	r.Use(middleware.RealIP, s.recoverer, s.instrument)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, domain.Errorf(domain.CodeNotFound, "no such endpoint"))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, domain.Errorf(domain.CodeMethodNotAllowed, "method %s not allowed here", r.Method))
+	})
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+	if d.Metrics != nil {
+		r.Handle("/metrics", d.Metrics.Handler())
+	}
+	r.Post("/users", s.register)
+	r.Group(func(r chi.Router) {
+		r.Use(s.authenticate, s.awaitPosition)
+		r.Get("/me", s.me)
+		r.Post("/messages", s.sendMessage)
+		r.Get("/messages", s.unread)
+		r.Get("/messages/{id}", s.getMessage)
+		r.Patch("/messages/{id}", s.markRead)
+		r.Put("/messages/{id}", s.markRead)
+		r.Get("/conversations", s.conversations)
+		r.Get("/conversations/{peer}/messages", s.history)
+		if d.Extra != nil {
+			d.Extra(r)
+		}
+	})
+	s.router = r
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic serving request", "route", routeOf(r), "panic", v)
+				s.writeError(w, r, errors.New("panic"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func routeOf(r *http.Request) string {
+	if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+		return rc.RoutePattern()
+	}
+	return "unmatched"
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.ready(ctx); err != nil {
+			s.log.Warn("not ready", "err", err)
+			s.writeError(w, r, domain.Errorf(domain.CodeUnavailable, "not ready: %v", err))
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,72 @@
+package kafka
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/IBM/sarama"
+)
+
+// EnsureTopic creates the topic with the configured partitions and
+// replication unless it exists. An existing topic is left as it is.
+func EnsureTopic(cfg Config) error {
+	admin, err := sarama.NewClusterAdmin(cfg.Brokers, cfg.saramaConfig())
+	if err != nil {
+		return fmt.Errorf("connect to kafka %v: %w", cfg.Brokers, err)
+	}
+	defer admin.Close()
+	err = admin.CreateTopic(cfg.Topic, &sarama.TopicDetail{
+		NumPartitions:     cfg.Partitions,
+		ReplicationFactor: cfg.ReplicationFactor,
+		ConfigEntries: map[string]*string{
+			// Events are the source of truth: keep them for ever.
+			"retention.ms": ptr("-1"),
+			// With RF 3 and acks=all, a write needs two live replicas.
+			"min.insync.replicas": ptr(fmt.Sprint(min(2, int(cfg.ReplicationFactor)))),
+		},
+	}, false)
+	var te *sarama.TopicError
+	if errors.As(err, &te) && te.Err == sarama.ErrTopicAlreadyExists {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create topic %s: %w", cfg.Topic, err)
+	}
+	return nil
+}
+
+func ptr(s string) *string { return &s }
+
+// Offsets returns the oldest and the next offset of every partition.
+func Offsets(cfg Config) (oldest, next map[int32]int64, err error) {
+	client, err := sarama.NewClient(cfg.Brokers, cfg.saramaConfig())
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to kafka %v: %w", cfg.Brokers, err)
+	}
+	defer client.Close()
+	parts, err := client.Partitions(cfg.Topic)
+	if err != nil {
+		return nil, nil, fmt.Errorf("partitions of %s: %w", cfg.Topic, err)
+	}
+	oldest, next = map[int32]int64{}, map[int32]int64{}
+	for _, p := range parts {
+		if oldest[p], err = client.GetOffset(cfg.Topic, p, sarama.OffsetOldest); err != nil {
+			return nil, nil, fmt.Errorf("oldest offset of %s/%d: %w", cfg.Topic, p, err)
+		}
+		if next[p], err = client.GetOffset(cfg.Topic, p, sarama.OffsetNewest); err != nil {
+			return nil, nil, fmt.Errorf("newest offset of %s/%d: %w", cfg.Topic, p, err)
+		}
+	}
+	return oldest, next, nil
+}
+
+// Ping reports whether the brokers answer a metadata request for the topic.
+func Ping(cfg Config) error {
+	client, err := sarama.NewClient(cfg.Brokers, cfg.saramaConfig())
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	_, err = client.Partitions(cfg.Topic)
+	return err
+}

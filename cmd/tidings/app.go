@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tidings-chat/tidings/adapters/embedded"
+	"github.com/tidings-chat/tidings/adapters/httpapi"
+	"github.com/tidings-chat/tidings/adapters/kafka"
+	"github.com/tidings-chat/tidings/commands"
+	"github.com/tidings-chat/tidings/domain"
+	"github.com/tidings-chat/tidings/projections"
+)
+
+// backends are the adapters one process uses, embedded or real. This file
+// is the only place that picks and builds them.
+type backends struct {
+	kafka    kafka.Config
+	views    projections.Store
+	accounts commands.Accounts
+	sends    commands.SendLog
+	// ping checks every backend for readiness.
+	ping   func(ctx context.Context) error
+	closer []func() error
+}
+
+func (b *backends) Close() error {
+	var errs []error
+	for i := len(b.closer) - 1; i >= 0; i-- {
+		errs = append(errs, b.closer[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// openBackends starts or connects every backend that c names.
+func openBackends(ctx context.Context, c *config, log *slog.Logger) (_ *backends, err error) {
+	b := &backends{}
+	defer func() {
+		if err != nil {
+			_ = b.Close()
+		}
+	}()
+	if err := os.MkdirAll(c.Data, 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+
+	brokers := c.brokers()
+	if len(brokers) == 0 {
+		start := time.Now()
+		broker, err := embedded.StartBroker(filepath.Join(c.Data, "broker"), c.EmbeddedKafkaPort, log)
+		if err != nil {
+			return nil, err
+		}
+		b.closer = append(b.closer, func() error { broker.Close(); return nil })
+		brokers = broker.Addrs()
+		log.Info("embedded broker started", "addrs", brokers, "took", time.Since(start).Round(time.Millisecond))
+	}
+	b.kafka = kafka.Config{Brokers: brokers, Topic: c.KafkaTopic, Partitions: int32(c.KafkaPartitions),
+		ReplicationFactor: int16(c.KafkaReplication), Version: c.KafkaVersion}
+	b.kafka.SetDefaults()
+	if err := b.kafka.Validate(); err != nil {
+		return nil, err
+	}
+	if err := kafka.EnsureTopic(b.kafka); err != nil {
+		return nil, err
+	}
+
+	db, err := embedded.Open(filepath.Join(c.Data, "store"))
+	if err != nil {
+		return nil, err
+	}
+	b.closer = append(b.closer, db.Close)
+	b.views, b.accounts, b.sends = db.Views(), db.Accounts(), db.SendLog()
+	kcfg := b.kafka
+	b.ping = func(ctx context.Context) error {
+		if err := kafka.Ping(kcfg); err != nil {
+			return fmt.Errorf("broker: %w", err)
+		}
+		if err := db.Ping(); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		return nil
+	}
+	return b, nil
+}
+
+// countingLog counts appended events by type.
+type countingLog struct {
+	commands.EventLog
+	m *httpapi.Metrics
+}
+
+func (l countingLog) Append(ctx context.Context, ev domain.Event) (domain.Position, error) {
+	pos, err := l.EventLog.Append(ctx, ev)
+	if err == nil {
+		l.m.Appended.WithLabelValues(ev.Type()).Inc()
+	}
+	return pos, err
+}
+
+// projectionMetrics observes each projected event.
+type projectionMetrics struct{ m *httpapi.Metrics }
+
+func (p projectionMetrics) Applied(_ context.Context, ev domain.Event, _ domain.Position) {
+	p.m.Projected.WithLabelValues(ev.Type()).Inc()
+	if at := eventTime(ev); !at.IsZero() {
+		p.m.Lag.Observe(time.Since(at).Seconds())
+	}
+}
+
+func eventTime(ev domain.Event) time.Time {
+	switch e := ev.(type) {
+	case domain.MessageSent:
+		return e.SentAt
+	case domain.MessageDelivered:
+		return e.DeliveredAt
+	case domain.MessageRead:
+		return e.ReadAt
+	}
+	return time.Time{}
+}

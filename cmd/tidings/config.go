@@ -1,0 +1,151 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is every setting of a tidings process. Flags override TIDINGS_*
+// environment variables, which override the defaults.
+type config struct {
+	Addr             string
+	Data             string
+	OpenRegistration bool
+	SendBurst        int
+	SendPerSecond    float64
+	ConsistencyWait  time.Duration
+	ShutdownTimeout  time.Duration
+	LogLevel         string
+
+	// Backends: empty means embedded.
+	KafkaBrokers      string
+	KafkaTopic        string
+	KafkaPartitions   int
+	KafkaReplication  int
+	KafkaVersion      string
+	EmbeddedKafkaPort int
+}
+
+func (c *config) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Addr, "addr", env("TIDINGS_ADDR", ":8080"), "HTTP listen address (TIDINGS_ADDR)")
+	fs.StringVar(&c.Data, "data", env("TIDINGS_DATA", "./data"), "data directory of the embedded backends (TIDINGS_DATA)")
+	fs.BoolVar(&c.OpenRegistration, "open-registration", envBool("TIDINGS_OPEN_REGISTRATION", true), "let anyone sign up with POST /users (TIDINGS_OPEN_REGISTRATION)")
+	fs.IntVar(&c.SendBurst, "send-burst", envInt("TIDINGS_SEND_BURST", 100), "messages a user may send at once (TIDINGS_SEND_BURST)")
+	fs.Float64Var(&c.SendPerSecond, "send-rate", envFloat("TIDINGS_SEND_RATE", 20), "messages per second a user may send sustained; 0 disables the limit (TIDINGS_SEND_RATE)")
+	fs.DurationVar(&c.ConsistencyWait, "consistency-wait", envDuration("TIDINGS_CONSISTENCY_WAIT", 2*time.Second), "longest wait for X-Tidings-Position (TIDINGS_CONSISTENCY_WAIT)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDuration("TIDINGS_SHUTDOWN_TIMEOUT", 15*time.Second), "grace period for in-flight requests on SIGTERM (TIDINGS_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&c.LogLevel, "log-level", env("TIDINGS_LOG_LEVEL", "info"), "debug, info, warn or error (TIDINGS_LOG_LEVEL)")
+	fs.StringVar(&c.KafkaBrokers, "kafka-brokers", env("TIDINGS_KAFKA_BROKERS", ""), "comma-separated Kafka bootstrap brokers; empty runs the embedded broker (TIDINGS_KAFKA_BROKERS)")
+	fs.StringVar(&c.KafkaTopic, "kafka-topic", env("TIDINGS_KAFKA_TOPIC", "tidings.messages.v1"), "topic of the message events (TIDINGS_KAFKA_TOPIC)")
+	fs.IntVar(&c.KafkaPartitions, "kafka-partitions", envInt("TIDINGS_KAFKA_PARTITIONS", 16), "partitions of the topic when tidings creates it (TIDINGS_KAFKA_PARTITIONS)")
+	fs.IntVar(&c.KafkaReplication, "kafka-replication", envInt("TIDINGS_KAFKA_REPLICATION", 1), "replication factor of the topic when tidings creates it (TIDINGS_KAFKA_REPLICATION)")
+	fs.StringVar(&c.KafkaVersion, "kafka-version", env("TIDINGS_KAFKA_VERSION", "3.6.0"), "Kafka protocol version to speak, at least 2.1 (TIDINGS_KAFKA_VERSION)")
+	fs.IntVar(&c.EmbeddedKafkaPort, "embedded-kafka-port", envInt("TIDINGS_EMBEDDED_KAFKA_PORT", 0), "loopback port of the embedded broker; 0 picks a free one (TIDINGS_EMBEDDED_KAFKA_PORT)")
+}
+
+func (c *config) validate() error {
+	var errs []error
+	if c.Data == "" {
+		errs = append(errs, errors.New("--data must not be empty"))
+	}
+	if c.SendBurst < 1 {
+		errs = append(errs, fmt.Errorf("--send-burst %d must be at least 1", c.SendBurst))
+	}
+	if c.SendPerSecond < 0 {
+		errs = append(errs, fmt.Errorf("--send-rate %v must not be negative", c.SendPerSecond))
+	}
+	if c.ConsistencyWait <= 0 || c.ConsistencyWait > time.Minute {
+		errs = append(errs, fmt.Errorf("--consistency-wait %v must be in (0, 1m]", c.ConsistencyWait))
+	}
+	if c.KafkaPartitions < 1 || c.KafkaPartitions > 10000 {
+		errs = append(errs, fmt.Errorf("--kafka-partitions %d must be 1 to 10000", c.KafkaPartitions))
+	}
+	if c.KafkaReplication < 1 || c.KafkaReplication > 32 {
+		errs = append(errs, fmt.Errorf("--kafka-replication %d must be 1 to 32", c.KafkaReplication))
+	}
+	if _, err := c.level(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (c *config) level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	return l, nil
+}
+
+func (c *config) logger() *slog.Logger {
+	l, _ := c.level()
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+func (c *config) brokers() []string {
+	var out []string
+	for _, b := range strings.Split(c.KafkaBrokers, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// parse reads args into a config for the named subcommand.
+func parse(name string, args []string) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("tidings "+name, flag.ContinueOnError)
+	c.flags(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return c, nil
+}
+
+func env(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}
+
+func envBool(key string, def bool) bool {
+	if b, err := strconv.ParseBool(os.Getenv(key)); err == nil {
+		return b
+	}
+	return def
+}
+
+func envInt(key string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(key)); err == nil {
+		return n
+	}
+	return def
+}
+
+func envFloat(key string, def float64) float64 {
+	if f, err := strconv.ParseFloat(os.Getenv(key), 64); err == nil {
+		return f
+	}
+	return def
+}
+
+func envDuration(key string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(key)); err == nil {
+		return d
+	}
+	return def
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/tidings-chat/tidings/adapters/httpapi"
+	"github.com/tidings-chat/tidings/adapters/kafka"
+	"github.com/tidings-chat/tidings/commands"
+	"github.com/tidings-chat/tidings/projections"
+)
+
+// serve runs the API and the views projector until ctx ends (SIGTERM or
+// SIGINT), then drains: it stops accepting, finishes in-flight requests,
+// stops the projector and closes the backends.
+func serve(ctx context.Context, args []string) error {
+	c, err := parse("serve", args)
+	if err != nil {
+		return err
+	}
+	log := c.logger()
+	b, err := openBackends(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := b.Close(); err != nil {
+			log.Error("close backends", "err", err)
+		}
+	}()
+
+	metrics := httpapi.NewMetrics()
+	pub, err := kafka.NewEventLog(b.kafka, log)
+	if err != nil {
+		return err
+	}
+	defer pub.Close()
+
+	tracker := projections.NewTracker(b.views)
+	projector := projections.NewProjector(b.views, tracker, projectionMetrics{metrics})
+	var limiter *commands.RateLimiter
+	if c.SendPerSecond > 0 {
+		limiter = commands.NewRateLimiter(c.SendPerSecond, c.SendBurst, nil)
+	}
+	cmds, err := commands.New(commands.Deps{
+		Log: countingLog{pub, metrics}, Accounts: b.accounts, SendLog: b.sends, Messages: b.views, Limiter: limiter,
+	})
+	if err != nil {
+		return err
+	}
+	api := httpapi.New(httpapi.Config{OpenRegistration: c.OpenRegistration, ConsistencyWait: c.ConsistencyWait}, httpapi.Deps{
+		Commands: cmds, Views: b.views, Tracker: tracker, Ready: b.ping, Metrics: metrics, Logger: log,
+	})
+
+	consumeCtx, stopConsuming := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := kafka.Consume(consumeCtx, b.kafka, projections.ViewsGroup, projector.Handle, log); err != nil && consumeCtx.Err() == nil {
+			log.Error("projector stopped", "err", err)
+		}
+	}()
+	defer func() { stopConsuming(); wg.Wait() }()
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("tidings listening", "addr", ln.Addr().String(), "data", c.Data, "open_registration", c.OpenRegistration)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining requests")
+	shutCtx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("shutdown", "err", err)
+	}
+	return nil
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/tidings-chat/tidings/commands"
+	"github.com/tidings-chat/tidings/domain"
+)
+
+// users runs "tidings users add NAME [flags]".
+func users(ctx context.Context, args []string) error {
+	if len(args) < 2 || args[0] != "add" {
+		return fmt.Errorf("usage: tidings users add NAME [flags]")
+	}
+	name := args[1]
+	c, err := parse("users add", args[2:])
+	if err != nil {
+		return err
+	}
+	b, err := openBackends(ctx, c, c.logger())
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	cmds, err := commands.New(commands.Deps{Log: noLog{}, Accounts: b.accounts, SendLog: b.sends, Messages: b.views})
+	if err != nil {
+		return err
+	}
+	reg, err := cmds.RegisterUser.Handle(ctx, commands.RegisterUser{Name: name})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s %s\n", reg.User.ID, reg.Token)
+	return nil
+}
+
+// noLog is the event log of commands that append no events.
+type noLog struct{}
+
+func (noLog) Append(context.Context, domain.Event) (domain.Position, error) {
+	return domain.Position{}, errors.New("this command appends no events")
+}
