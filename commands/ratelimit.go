@@ -39,13 +39,13 @@ func NewRateLimiter(perSecond float64, burst int, now func() time.Time) *RateLim
 func (l *RateLimiter) Allow(user domain.UserID) error {
 	now := l.now()
 	l.mu.Lock()
+	if now.Sub(l.swept) > time.Minute {
+		l.sweep(now)
+	}
 	b, ok := l.buckets[user]
 	if !ok {
 		b = rate.NewLimiter(l.perSecond, l.burst)
 		l.buckets[user] = b
-	}
-	if now.Sub(l.swept) > time.Minute {
-		l.sweep(now)
 	}
 	r := b.ReserveN(now, 1)
 	delay := r.DelayFrom(now)

@@ -1,0 +1,316 @@
+package commands_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tidings-chat/tidings/commands"
+	"github.com/tidings-chat/tidings/domain"
+)
+
+// memLog records appended events; failNext makes the next Append fail
+// after recording (an append whose outcome the caller never learns).
+type memLog struct {
+	mu       sync.Mutex
+	events   []domain.Event
+	failNext bool
+}
+
+func (l *memLog) Append(_ context.Context, ev domain.Event) (domain.Position, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, ev)
+	if l.failNext {
+		l.failNext = false
+		return domain.Position{}, errors.New("broker went away")
+	}
+	return domain.Position{Partition: 0, Offset: int64(len(l.events) - 1)}, nil
+}
+
+type memAccounts struct {
+	mu     sync.Mutex
+	users  map[domain.UserID]domain.User
+	tokens map[commands.TokenHash]domain.UserID
+}
+
+func (a *memAccounts) CreateUser(_ context.Context, u domain.User, h commands.TokenHash) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, x := range a.users {
+		if x.Name == u.Name {
+			return commands.ErrNameTaken
+		}
+	}
+	a.users[u.ID], a.tokens[h] = u, u.ID
+	return nil
+}
+
+func (a *memAccounts) UserByToken(ctx context.Context, h commands.TokenHash) (domain.User, error) {
+	a.mu.Lock()
+	id, ok := a.tokens[h]
+	a.mu.Unlock()
+	if !ok {
+		return domain.User{}, domain.ErrNotFound
+	}
+	return a.User(ctx, id)
+}
+
+func (a *memAccounts) User(_ context.Context, id domain.UserID) (domain.User, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	u, ok := a.users[id]
+	if !ok {
+		return domain.User{}, domain.ErrNotFound
+	}
+	return u, nil
+}
+
+type memSends struct {
+	mu   sync.Mutex
+	recs map[string]commands.SendRecord
+}
+
+func (s *memSends) Reserve(_ context.Context, r commands.SendRecord) (commands.SendRecord, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := string(r.From) + "/" + r.ClientMsgID
+	if old, ok := s.recs[k]; ok {
+		return old, false, nil
+	}
+	s.recs[k] = r
+	return r, true, nil
+}
+
+// memViews answers MessageReader from the messages it is given.
+type memViews struct {
+	msgs map[domain.MessageID]domain.Message
+}
+
+func (v memViews) Message(_ context.Context, u domain.UserID, id domain.MessageID) (domain.Message, error) {
+	m, ok := v.msgs[id]
+	if !ok || !m.Involves(u) {
+		return domain.Message{}, domain.ErrNotFound
+	}
+	return m, nil
+}
+
+type env struct {
+	cmd   commands.Commands
+	log   *memLog
+	views memViews
+	now   time.Time
+}
+
+func newEnv(t *testing.T, limiter *commands.RateLimiter) *env {
+	t.Helper()
+	e := &env{log: &memLog{}, views: memViews{msgs: map[domain.MessageID]domain.Message{}}, now: time.Date(2026, 3, 4, 5, 6, 7, 891234567, time.UTC)}
+	cmd, err := commands.New(commands.Deps{
+		Log:      e.log,
+		Accounts: &memAccounts{users: map[domain.UserID]domain.User{}, tokens: map[commands.TokenHash]domain.UserID{}},
+		SendLog:  &memSends{recs: map[string]commands.SendRecord{}},
+		Messages: e.views,
+		Limiter:  limiter,
+		Clock:    func() time.Time { return e.now },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.cmd = cmd
+	return e
+}
+
+func (e *env) register(t *testing.T, name string) commands.Registered {
+	t.Helper()
+	r, err := e.cmd.RegisterUser.Handle(context.Background(), commands.RegisterUser{Name: name})
+	if err != nil {
+		t.Fatalf("register %s: %v", name, err)
+	}
+	return r
+}
+
+func TestNewRejectsMissingPorts(t *testing.T) {
+	if _, err := commands.New(commands.Deps{}); err == nil || !strings.Contains(err.Error(), "Log is nil") || !strings.Contains(err.Error(), "Accounts is nil") {
+		t.Fatalf("New with no ports: %v", err)
+	}
+}
+
+func TestRegisterAndAuthenticate(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	alice := e.register(t, "alice")
+	if !strings.HasPrefix(alice.Token, commands.TokenPrefix) || len(alice.Token) < 40 {
+		t.Fatalf("token %q", alice.Token)
+	}
+	u, err := e.cmd.Authenticate.Handle(ctx, alice.Token)
+	if err != nil || u.ID != alice.User.ID {
+		t.Fatalf("Authenticate: %v, %v", u, err)
+	}
+	for _, bad := range []string{"", "tdg_nope", alice.Token + "x", "Bearer " + alice.Token} {
+		if _, err := e.cmd.Authenticate.Handle(ctx, bad); domain.CodeOf(err) != domain.CodeUnauthorized {
+			t.Errorf("Authenticate(%q): %v", bad, err)
+		}
+	}
+	_, err = e.cmd.RegisterUser.Handle(ctx, commands.RegisterUser{Name: "alice"})
+	if domain.CodeOf(err) != domain.CodeNameTaken {
+		t.Fatalf("second alice: %v", err)
+	}
+	_, err = e.cmd.RegisterUser.Handle(ctx, commands.RegisterUser{Name: "Not Valid"})
+	if domain.CodeOf(err) != domain.CodeInvalidName {
+		t.Fatalf("invalid name: %v", err)
+	}
+}
+
+func TestSendMessageValidation(t *testing.T) {
+	e := newEnv(t, nil)
+	alice, bob := e.register(t, "alice"), e.register(t, "bob")
+	tests := []struct {
+		name string
+		cmd  commands.SendMessage
+		code domain.Code
+	}{
+		{"no recipient", commands.SendMessage{Text: "hi"}, domain.CodeMissingField},
+		{"unknown recipient", commands.SendMessage{To: domain.UserID(domain.NewID(e.now)), Text: "hi"}, domain.CodeUnknownRecipient},
+		{"malformed recipient", commands.SendMessage{To: "../x", Text: "hi"}, domain.CodeUnknownRecipient},
+		{"to self", commands.SendMessage{To: alice.User.ID, Text: "hi"}, domain.CodeInvalidField},
+		{"empty text", commands.SendMessage{To: bob.User.ID, Text: "  "}, domain.CodeEmptyText},
+		{"long text", commands.SendMessage{To: bob.User.ID, Text: strings.Repeat("x", domain.MaxTextRunes+1)}, domain.CodeTextTooLong},
+		{"bad utf-8", commands.SendMessage{To: bob.User.ID, Text: "\xff"}, domain.CodeInvalidUTF8},
+		{"bad client id", commands.SendMessage{To: bob.User.ID, Text: "hi", ClientMsgID: "a b"}, domain.CodeInvalidField},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cmd.From = alice.User.ID
+			_, err := e.cmd.SendMessage.Handle(context.Background(), tc.cmd)
+			if got := domain.CodeOf(err); got != tc.code {
+				t.Fatalf("code %q, want %q (%v)", got, tc.code, err)
+			}
+		})
+	}
+	if len(e.log.events) != 0 {
+		t.Fatalf("invalid sends appended %d events", len(e.log.events))
+	}
+}
+
+func TestSendMessageAppendsOneEvent(t *testing.T) {
+	e := newEnv(t, nil)
+	alice, bob := e.register(t, "alice"), e.register(t, "bob")
+	sent, err := e.cmd.SendMessage.Handle(context.Background(), commands.SendMessage{From: alice.User.ID, To: bob.User.ID, Text: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.log.events) != 1 {
+		t.Fatalf("%d events", len(e.log.events))
+	}
+	ev := e.log.events[0].(domain.MessageSent)
+	if ev.ID != sent.Message.ID || ev.Text != "hi" || ev.Key() != bob.User.ID || !ev.SentAt.Equal(e.now.Truncate(time.Millisecond)) {
+		t.Fatalf("event %+v, message %+v", ev, sent.Message)
+	}
+	if sent.Message.Status != domain.StatusSent {
+		t.Fatalf("status %v", sent.Message.Status)
+	}
+}
+
+func TestSendMessageRetriesKeepOneID(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	alice, bob := e.register(t, "alice"), e.register(t, "bob")
+	cmd := commands.SendMessage{From: alice.User.ID, To: bob.User.ID, Text: "once", ClientMsgID: "c-1"}
+
+	e.log.failNext = true // the first attempt's outcome is unknown to the client
+	if _, err := e.cmd.SendMessage.Handle(ctx, cmd); err == nil {
+		t.Fatal("want the append error")
+	}
+	e.now = e.now.Add(time.Minute)
+	first, err := e.cmd.SendMessage.Handle(ctx, cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := e.cmd.SendMessage.Handle(ctx, cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Message.ID != again.Message.ID || !first.Message.SentAt.Equal(again.Message.SentAt) {
+		t.Fatalf("retries returned different messages: %+v vs %+v", first.Message, again.Message)
+	}
+	for _, ev := range e.log.events {
+		if ev.Message() != first.Message.ID {
+			t.Fatalf("a retry appended a different message id %s", ev.Message())
+		}
+	}
+	other := cmd
+	other.Text = "something else"
+	if _, err := e.cmd.SendMessage.Handle(ctx, other); domain.CodeOf(err) != domain.CodeIdempotencyConflict {
+		t.Fatalf("reused client_msg_id with new text: %v", err)
+	}
+	bobs := cmd
+	bobs.From, bobs.To = bob.User.ID, alice.User.ID
+	theirs, err := e.cmd.SendMessage.Handle(ctx, bobs)
+	if err != nil || theirs.Message.ID == first.Message.ID {
+		t.Fatalf("client_msg_id must be scoped to the sender: %v %v", theirs.Message.ID, err)
+	}
+}
+
+func TestMarkReadOnlyByRecipient(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	alice, bob, carol := e.register(t, "alice"), e.register(t, "bob"), e.register(t, "carol")
+	sent, err := e.cmd.SendMessage.Handle(ctx, commands.SendMessage{From: alice.User.ID, To: bob.User.ID, Text: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.views.msgs[sent.Message.ID] = sent.Message
+	for _, u := range []domain.UserID{alice.User.ID, carol.User.ID} {
+		if _, err := e.cmd.MarkRead.Handle(ctx, commands.MarkRead{User: u, ID: sent.Message.ID}); !errors.Is(err, domain.ErrNotFound) {
+			t.Fatalf("MarkRead by %s: %v", u, err)
+		}
+	}
+	if _, err := e.cmd.MarkRead.Handle(ctx, commands.MarkRead{User: bob.User.ID, ID: "nope"}); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("MarkRead of a bad id: %v", err)
+	}
+	n := len(e.log.events)
+	res, err := e.cmd.MarkRead.Handle(ctx, commands.MarkRead{User: bob.User.ID, ID: sent.Message.ID})
+	if err != nil || res.Message.Status != domain.StatusRead || res.Position == nil || res.Message.ReadAt.IsZero() {
+		t.Fatalf("MarkRead: %+v, %v", res, err)
+	}
+	if len(e.log.events) != n+1 || e.log.events[n].Type() != domain.TypeMessageRead {
+		t.Fatalf("events after MarkRead: %v", e.log.events)
+	}
+	// Once the views say read, marking again appends nothing.
+	e.views.msgs[sent.Message.ID] = res.Message
+	again, err := e.cmd.MarkRead.Handle(ctx, commands.MarkRead{User: bob.User.ID, ID: sent.Message.ID})
+	if err != nil || again.Position != nil || !again.Message.ReadAt.Equal(res.Message.ReadAt) {
+		t.Fatalf("second MarkRead: %+v, %v", again, err)
+	}
+	if len(e.log.events) != n+1 {
+		t.Fatal("second MarkRead appended an event")
+	}
+	if d, err := e.cmd.MarkDelivered.Handle(ctx, commands.MarkDelivered{User: bob.User.ID, ID: sent.Message.ID}); err != nil || d.Position != nil {
+		t.Fatalf("MarkDelivered after read: %+v, %v", d, err)
+	}
+}
+
+func TestRateLimiter(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := commands.NewRateLimiter(1, 3, func() time.Time { return now })
+	for i := range 3 {
+		if err := l.Allow("u"); err != nil {
+			t.Fatalf("send %d within the burst: %v", i, err)
+		}
+	}
+	err := l.Allow("u")
+	var de *domain.Error
+	if !errors.As(err, &de) || de.Code != domain.CodeRateLimited || de.RetryAfter != time.Second {
+		t.Fatalf("over the burst: %v", err)
+	}
+	if err := l.Allow("v"); err != nil {
+		t.Fatalf("another user is limited too: %v", err)
+	}
+	now = now.Add(time.Second)
+	if err := l.Allow("u"); err != nil {
+		t.Fatalf("after a refill: %v", err)
+	}
+}

@@ -1,0 +1,167 @@
+package domain
+
+import (
+	"errors"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestValidateText(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		code Code // "" for valid
+	}{
+		{"plain", "hello", ""},
+		{"emoji and accents", "héllo 👋", ""},
+		{"empty", "", CodeEmptyText},
+		{"only white space", " \t\n\u00a0", CodeEmptyText},
+		{"invalid utf-8", "ab\xffcd", CodeInvalidUTF8},
+		{"at the limit", strings.Repeat("é", MaxTextRunes), ""},
+		{"over the limit", strings.Repeat("a", MaxTextRunes+1), CodeTextTooLong},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := ValidateText(tc.text)
+			if tc.code == "" {
+				if err != nil {
+					t.Fatalf("ValidateText: %v", err)
+				}
+				return
+			}
+			if got := CodeOf(err); got != tc.code {
+				t.Fatalf("code %q, want %q (err %v)", got, tc.code, err)
+			}
+		})
+	}
+}
+
+func TestValidateName(t *testing.T) {
+	tests := []struct {
+		name  string
+		valid bool
+	}{
+		{"alice", true}, {"a", true}, {"bob.smith-2_x", true}, {strings.Repeat("a", MaxNameLen), true},
+		{"", false}, {strings.Repeat("a", MaxNameLen+1), false}, {"Alice", false}, {"-bob", false},
+		{"al ice", false}, {"ålice", false}, {"a/b", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := ValidateName(tc.name)
+			if (err == nil) != tc.valid {
+				t.Fatalf("ValidateName(%q) = %v, want valid=%v", tc.name, err, tc.valid)
+			}
+			if err != nil && CodeOf(err) != CodeInvalidName {
+				t.Fatalf("code %q", CodeOf(err))
+			}
+		})
+	}
+}
+
+func TestValidateClientMsgID(t *testing.T) {
+	for _, tc := range []struct {
+		id    string
+		valid bool
+	}{{"", true}, {"c-1", true}, {strings.Repeat("x", MaxClientMsgIDLen), true},
+		{strings.Repeat("x", MaxClientMsgIDLen+1), false}, {"has space", false}, {"tab\t", false}, {"é", false}} {
+		if err := ValidateClientMsgID(tc.id); (err == nil) != tc.valid {
+			t.Errorf("ValidateClientMsgID(%q) = %v, want valid=%v", tc.id, err, tc.valid)
+		}
+	}
+}
+
+func TestNewIDSortsByTimeAndIsValid(t *testing.T) {
+	base := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	var ids []string
+	seen := map[string]bool{}
+	for i := range 1000 {
+		id := NewID(base.Add(time.Duration(i) * time.Millisecond))
+		if !ValidID(id) {
+			t.Fatalf("NewID made an invalid id %q", id)
+		}
+		if seen[id] {
+			t.Fatalf("duplicate id %q", id)
+		}
+		seen[id] = true
+		ids = append(ids, id)
+	}
+	if !sort.StringsAreSorted(ids) {
+		t.Fatal("ids made at increasing times do not sort in time order")
+	}
+	for _, bad := range []string{"", "short", strings.Repeat("I", 26), "8" + strings.Repeat("0", 25), "../../../../etc/passwd0000"} {
+		if ValidID(bad) {
+			t.Errorf("ValidID(%q) = true", bad)
+		}
+	}
+}
+
+func TestEventRoundTrip(t *testing.T) {
+	at := time.Date(2026, 5, 1, 2, 3, 4, 5e6, time.UTC)
+	events := []Event{
+		MessageSent{ID: "01", From: "a", To: "b", Text: "hi \"there\" 👋", ClientMsgID: "c", SentAt: at},
+		MessageDelivered{ID: "01", From: "a", To: "b", SentAt: at, DeliveredAt: at.Add(time.Second)},
+		MessageRead{ID: "01", From: "a", To: "b", SentAt: at, ReadAt: at.Add(2 * time.Second)},
+	}
+	for _, ev := range events {
+		t.Run(ev.Type(), func(t *testing.T) {
+			b, err := MarshalEvent(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := UnmarshalEvent(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, ev) {
+				t.Fatalf("round trip: got %#v, want %#v", got, ev)
+			}
+			if got.Key() != "b" {
+				t.Fatalf("key %q, want the recipient", got.Key())
+			}
+		})
+	}
+}
+
+func TestUnmarshalEventRejectsUnknown(t *testing.T) {
+	for name, in := range map[string]string{
+		"unknown type":   `{"type":"MessageEdited","v":1,"data":{}}`,
+		"future version": `{"type":"MessageSent","v":99,"data":{}}`,
+		"no version":     `{"type":"MessageSent","data":{}}`,
+		"not json":       `{`,
+	} {
+		if _, err := UnmarshalEvent([]byte(in)); err == nil {
+			t.Errorf("%s: decoded without error", name)
+		}
+	}
+}
+
+func TestPositionRoundTrip(t *testing.T) {
+	p := Position{Partition: 7, Offset: 123456789}
+	got, err := ParsePosition(p.String())
+	if err != nil || got != p {
+		t.Fatalf("ParsePosition(%q) = %v, %v", p.String(), got, err)
+	}
+	for _, bad := range []string{"", "7", "-1-2", "a-1", "1-b", "1--2"} {
+		if _, err := ParsePosition(bad); err == nil {
+			t.Errorf("ParsePosition(%q) accepted", bad)
+		}
+	}
+}
+
+func TestStatusOrderAndNames(t *testing.T) {
+	if !(StatusSent < StatusDelivered && StatusDelivered < StatusRead) {
+		t.Fatal("statuses are out of order")
+	}
+	for _, s := range []Status{StatusSent, StatusDelivered, StatusRead} {
+		got, err := ParseStatus(s.String())
+		if err != nil || got != s {
+			t.Errorf("ParseStatus(%q) = %v, %v", s, got, err)
+		}
+	}
+	if CodeOf(errors.New("x")) != CodeInternal || CodeOf(ErrNotFound) != CodeNotFound {
+		t.Fatal("CodeOf of plain errors")
+	}
+}
