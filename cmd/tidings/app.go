@@ -12,6 +12,7 @@ import (
 	"github.com/tidings-chat/tidings/adapters/embedded"
 	"github.com/tidings-chat/tidings/adapters/httpapi"
 	"github.com/tidings-chat/tidings/adapters/kafka"
+	"github.com/tidings-chat/tidings/adapters/postgres"
 	"github.com/tidings-chat/tidings/commands"
 	"github.com/tidings-chat/tidings/domain"
 	"github.com/tidings-chat/tidings/projections"
@@ -24,9 +25,9 @@ type backends struct {
 	views    projections.Store
 	accounts commands.Accounts
 	sends    commands.SendLog
-	// ping checks every backend for readiness.
-	ping   func(ctx context.Context) error
-	closer []func() error
+	pg       *postgres.DB // nil when embedded
+	checks   map[string]func(ctx context.Context) error
+	closer   []func() error
 }
 
 func (b *backends) Close() error {
@@ -37,9 +38,21 @@ func (b *backends) Close() error {
 	return errors.Join(errs...)
 }
 
-// openBackends starts or connects every backend that c names.
+// ping checks every backend (readiness).
+func (b *backends) ping(ctx context.Context) error {
+	var errs []error
+	for name, check := range b.checks {
+		if err := check(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// openBackends starts or connects every backend that c names: a real one
+// when configured, else the embedded one under c.Data.
 func openBackends(ctx context.Context, c *config, log *slog.Logger) (_ *backends, err error) {
-	b := &backends{}
+	b := &backends{checks: map[string]func(context.Context) error{}}
 	defer func() {
 		if err != nil {
 			_ = b.Close()
@@ -48,13 +61,52 @@ func openBackends(ctx context.Context, c *config, log *slog.Logger) (_ *backends
 	if err := os.MkdirAll(c.Data, 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
+	if err := openEventLog(c, b, log); err != nil {
+		return nil, err
+	}
 
+	var db *embedded.DB
+	if c.PostgresURL == "" || c.CassandraHosts == "" {
+		if db, err = embedded.Open(filepath.Join(c.Data, "store")); err != nil {
+			return nil, err
+		}
+		b.closer = append(b.closer, db.Close)
+		b.checks["embedded store"] = func(context.Context) error { return db.Ping() }
+	}
+
+	if c.PostgresURL == "" {
+		b.accounts, b.sends = db.Accounts(), db.SendLog()
+	} else {
+		pg, err := postgres.Open(ctx, postgres.Config{URL: c.PostgresURL})
+		if err != nil {
+			return nil, err
+		}
+		b.closer = append(b.closer, func() error { pg.Close(); return nil })
+		if c.Migrate {
+			if err := pg.Migrate(ctx); err != nil {
+				return nil, err
+			}
+		}
+		b.pg, b.accounts, b.sends = pg, pg.Accounts(), pg.SendLog()
+		b.checks["postgres"] = pg.Ping
+		log.Info("accounts on postgres")
+	}
+
+	if c.CassandraHosts == "" {
+		b.views = db.Views()
+	} else if err := openCassandra(ctx, c, b, log); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func openEventLog(c *config, b *backends, log *slog.Logger) error {
 	brokers := c.brokers()
 	if len(brokers) == 0 {
 		start := time.Now()
 		broker, err := embedded.StartBroker(filepath.Join(c.Data, "broker"), c.EmbeddedKafkaPort, log)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		b.closer = append(b.closer, func() error { broker.Close(); return nil })
 		brokers = broker.Addrs()
@@ -64,29 +116,14 @@ func openBackends(ctx context.Context, c *config, log *slog.Logger) (_ *backends
 		ReplicationFactor: int16(c.KafkaReplication), Version: c.KafkaVersion}
 	b.kafka.SetDefaults()
 	if err := b.kafka.Validate(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := kafka.EnsureTopic(b.kafka); err != nil {
-		return nil, err
+		return err
 	}
-
-	db, err := embedded.Open(filepath.Join(c.Data, "store"))
-	if err != nil {
-		return nil, err
-	}
-	b.closer = append(b.closer, db.Close)
-	b.views, b.accounts, b.sends = db.Views(), db.Accounts(), db.SendLog()
 	kcfg := b.kafka
-	b.ping = func(ctx context.Context) error {
-		if err := kafka.Ping(kcfg); err != nil {
-			return fmt.Errorf("broker: %w", err)
-		}
-		if err := db.Ping(); err != nil {
-			return fmt.Errorf("store: %w", err)
-		}
-		return nil
-	}
-	return b, nil
+	b.checks["kafka"] = func(context.Context) error { return kafka.Ping(kcfg) }
+	return nil
 }
 
 // countingLog counts appended events by type.

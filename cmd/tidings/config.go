@@ -30,6 +30,14 @@ type config struct {
 	KafkaReplication  int
 	KafkaVersion      string
 	EmbeddedKafkaPort int
+
+	PostgresURL          string
+	CassandraHosts       string
+	CassandraKeyspace    string
+	CassandraConsistency string
+	CassandraReplication int
+	// Migrate applies the schema migrations of the real stores on start.
+	Migrate bool
 }
 
 func (c *config) flags(fs *flag.FlagSet) {
@@ -46,6 +54,12 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.KafkaPartitions, "kafka-partitions", envInt("TIDINGS_KAFKA_PARTITIONS", 16), "partitions of the topic when tidings creates it (TIDINGS_KAFKA_PARTITIONS)")
 	fs.IntVar(&c.KafkaReplication, "kafka-replication", envInt("TIDINGS_KAFKA_REPLICATION", 1), "replication factor of the topic when tidings creates it (TIDINGS_KAFKA_REPLICATION)")
 	fs.StringVar(&c.KafkaVersion, "kafka-version", env("TIDINGS_KAFKA_VERSION", "3.6.0"), "Kafka protocol version to speak, at least 2.1 (TIDINGS_KAFKA_VERSION)")
+	fs.StringVar(&c.PostgresURL, "postgres-url", env("TIDINGS_POSTGRES_URL", ""), "PostgreSQL URL for accounts, send log and shard catalog; empty uses the embedded store (TIDINGS_POSTGRES_URL)")
+	fs.StringVar(&c.CassandraHosts, "cassandra-hosts", env("TIDINGS_CASSANDRA_HOSTS", ""), "comma-separated Cassandra host:port list for the views; empty uses the embedded store (TIDINGS_CASSANDRA_HOSTS)")
+	fs.StringVar(&c.CassandraKeyspace, "cassandra-keyspace", env("TIDINGS_CASSANDRA_KEYSPACE", "tidings"), "Cassandra keyspace of the views (TIDINGS_CASSANDRA_KEYSPACE)")
+	fs.StringVar(&c.CassandraConsistency, "cassandra-consistency", env("TIDINGS_CASSANDRA_CONSISTENCY", "LOCAL_QUORUM"), "Cassandra consistency level (TIDINGS_CASSANDRA_CONSISTENCY)")
+	fs.IntVar(&c.CassandraReplication, "cassandra-replication", envInt("TIDINGS_CASSANDRA_REPLICATION", 1), "replication factor when tidings creates the keyspace (TIDINGS_CASSANDRA_REPLICATION)")
+	fs.BoolVar(&c.Migrate, "migrate", envBool("TIDINGS_MIGRATE", false), "apply the PostgreSQL and Cassandra schema migrations on start (TIDINGS_MIGRATE)")
 	fs.IntVar(&c.EmbeddedKafkaPort, "embedded-kafka-port", envInt("TIDINGS_EMBEDDED_KAFKA_PORT", 0), "loopback port of the embedded broker; 0 picks a free one (TIDINGS_EMBEDDED_KAFKA_PORT)")
 }
 
@@ -88,9 +102,11 @@ func (c *config) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }
 
-func (c *config) brokers() []string {
+func (c *config) brokers() []string { return list(c.KafkaBrokers) }
+
+func list(s string) []string {
 	var out []string
-	for _, b := range strings.Split(c.KafkaBrokers, ",") {
+	for _, b := range strings.Split(s, ",") {
 		if b = strings.TrimSpace(b); b != "" {
 			out = append(out, b)
 		}

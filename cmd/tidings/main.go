@@ -2,6 +2,7 @@
 //
 //	tidings [serve] [flags]      start the API, projector and (by default) the embedded broker
 //	tidings replay [flags]       drop every view and rebuild it from the event log
+//	tidings migrate [flags]      apply the real stores' schema migrations
 //	tidings users add NAME       create an account and print its id and token
 //	tidings help                 show this help
 //
@@ -23,6 +24,7 @@ const usage = `tidings: event-sourced 1:1 messaging
 usage:
   tidings [serve] [flags]     start the server (embedded backends by default)
   tidings replay [flags]      drop every view and rebuild it from the event log
+  tidings migrate [flags]     apply the PostgreSQL and Cassandra schema migrations
   tidings users add NAME      create an account; prints "id token"
   tidings help                this text
 
@@ -50,6 +52,8 @@ func run(ctx context.Context, args []string) error {
 		return serve(ctx, args)
 	case "replay":
 		return replay(ctx, args)
+	case "migrate":
+		return migrate(ctx, args)
 	case "users":
 		return users(ctx, args)
 	case "help", "-h", "--help":

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/tidings-chat/tidings/adapters/httpapi"
 	"github.com/tidings-chat/tidings/adapters/kafka"
+	"github.com/tidings-chat/tidings/adapters/postgres"
 	"github.com/tidings-chat/tidings/commands"
 	"github.com/tidings-chat/tidings/projections"
 )
@@ -67,6 +69,10 @@ func serve(ctx context.Context, args []string) error {
 		}
 	}()
 	defer func() { stopConsuming(); wg.Wait() }()
+	if b.pg != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); pruneSendLog(consumeCtx, b.pg, log) }()
+	}
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
@@ -96,4 +102,24 @@ func serve(ctx context.Context, args []string) error {
 		log.Warn("shutdown", "err", err)
 	}
 	return nil
+}
+
+// pruneSendLog drops client_msg_id reservations older than the retention,
+// hourly, until ctx ends.
+func pruneSendLog(ctx context.Context, pg *postgres.DB, log *slog.Logger) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		n, err := pg.PruneSendLog(ctx, postgres.DefaultSendLogRetention)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("prune send log", "err", err)
+		} else if n > 0 {
+			log.Info("pruned send log", "records", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
