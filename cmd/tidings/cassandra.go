@@ -2,14 +2,35 @@ package main
 
 import (
 	"context"
-	"errors"
 	"log/slog"
+
+	"github.com/tidings-chat/tidings/adapters/cassandra"
 )
 
+func (c *config) cassandraConfig() cassandra.Config {
+	return cassandra.Config{Hosts: list(c.CassandraHosts), Keyspace: c.CassandraKeyspace,
+		Consistency: c.CassandraConsistency, ReplicationFactor: c.CassandraReplication}
+}
+
+// openCassandra puts the views on Cassandra, migrating first when asked.
 func openCassandra(ctx context.Context, c *config, b *backends, log *slog.Logger) error {
-	return errors.New("cassandra views: not wired yet")
+	cfg := c.cassandraConfig()
+	if c.Migrate {
+		if err := cassandra.Migrate(ctx, cfg); err != nil {
+			return err
+		}
+	}
+	v, err := cassandra.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	b.closer = append(b.closer, func() error { v.Close(); return nil })
+	b.views = v
+	b.checks["cassandra"] = v.Ping
+	log.Info("views on cassandra", "keyspace", c.CassandraKeyspace)
+	return nil
 }
 
 func migrateCassandra(ctx context.Context, c *config) error {
-	return errors.New("cassandra views: not wired yet")
+	return cassandra.Migrate(ctx, c.cassandraConfig())
 }

@@ -1,0 +1,26 @@
+// Package cassandra holds the views (projections.Store) on Apache Cassandra
+// 5 with the gocql driver. Migrate creates the keyspace and tables from the
+// versioned CQL files under migrations/; Open connects to a migrated
+// keyspace; Views answers projections.Reader and applies events.
+//
+// The tables are designed from the queries: each Reader method reads one
+// table (plus a small index of month buckets), every partition key starts
+// with the user the rows belong to, and tables that grow with the history
+// are split by month (yyyymm). The month of a message is derived from its
+// send time, and for lookups by ID from the ID's time prefix (domain.NewID
+// makes ULID-style IDs), so no write has to read first.
+//
+// Writes converge without coordination: each statement carries a write
+// timestamp computed from the event (the send time for the message and the
+// conversation's last message, one microsecond more for what a read
+// removes, and "earlier is higher" for delivery and read times), so an
+// event applied twice, late, or interleaved with other partitions in any
+// order leaves the same rows. Unread counts are sets of message IDs, not
+// counters, for the same reason; applied positions use the offset as the
+// timestamp, so the highest offset wins. No statement uses lightweight
+// transactions or counters, and message text is never logged.
+//
+// Views are eventually consistent across tables: an Apply writes several
+// partitions and a reader may see one before another. At LOCAL_QUORUM (the
+// default) a read sees every write acknowledged in its data center.
+package cassandra

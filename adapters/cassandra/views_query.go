@@ -1,0 +1,328 @@
+package cassandra
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gocql/gocql"
+
+	"github.com/tidings-chat/tidings/domain"
+	"github.com/tidings-chat/tidings/projections"
+)
+
+const (
+	messageCols    = `message_id, from_user, to_user, body, client_msg_id, sent_at, delivered_at, read_at`
+	selectMessage  = `SELECT ` + messageCols + ` FROM messages WHERE user_id = ? AND bucket = ? AND message_id = ?`
+	selectMessages = `SELECT ` + messageCols + ` FROM messages WHERE user_id = ? AND bucket = ? AND message_id IN ?`
+
+	selectHistoryBuckets = `SELECT bucket FROM history_buckets WHERE user_id = ? AND peer_id = ? AND bucket <= ?`
+	selectHistory        = `SELECT ` + messageCols + ` FROM history WHERE user_id = ? AND peer_id = ? AND bucket = ?`
+	selectHistoryBefore  = selectHistory + ` AND (sent_at, message_id) < (?, ?)`
+
+	unreadCols          = `message_id, from_user, to_user, body, client_msg_id, sent_at, delivered_at`
+	selectUnreadBuckets = `SELECT bucket, pending FROM unread_buckets WHERE user_id = ? AND bucket >= ?`
+	selectUnreadFrom    = `SELECT ` + unreadCols + ` FROM unread WHERE user_id = ? AND bucket = ? AND (sent_at, message_id) >= (?, ?)`
+	selectUnreadAfter   = `SELECT ` + unreadCols + ` FROM unread WHERE user_id = ? AND bucket = ? AND (sent_at, message_id) > (?, ?)`
+
+	selectConversations = `SELECT peer_id, last_at, last_id, unread FROM conversations WHERE user_id = ?`
+)
+
+// maxPageSize caps the rows the driver fetches per round trip.
+const maxPageSize = 1000
+
+// row is a message as the views store it.
+type row struct {
+	id, from, to, body, clientMsgID string
+	sentAt, deliveredAt, readAt     time.Time
+}
+
+// dests returns scan destinations for messageCols, or for unreadCols when
+// withReadAt is false.
+func (r *row) dests(withReadAt bool) []any {
+	d := []any{&r.id, &r.from, &r.to, &r.body, &r.clientMsgID, &r.sentAt, &r.deliveredAt}
+	if withReadAt {
+		d = append(d, &r.readAt)
+	}
+	return d
+}
+
+// message converts r; ok is false for a row that only a MessageDelivered or
+// MessageRead wrote (its MessageSent was never applied), which does not
+// count as a message. The status is read when read_at is set, else
+// delivered when delivered_at is; a read message counts as delivered at the
+// earlier of the two times.
+func (r *row) message() (m domain.Message, ok bool) {
+	if r.from == "" {
+		return domain.Message{}, false
+	}
+	m = domain.Message{ID: domain.MessageID(r.id), From: domain.UserID(r.from), To: domain.UserID(r.to), Text: r.body,
+		ClientMsgID: r.clientMsgID, SentAt: r.sentAt, Status: domain.StatusSent}
+	switch {
+	case !r.readAt.IsZero():
+		m.Status, m.ReadAt, m.DeliveredAt = domain.StatusRead, r.readAt, r.readAt
+		if !r.deliveredAt.IsZero() && r.deliveredAt.Before(r.readAt) {
+			m.DeliveredAt = r.deliveredAt
+		}
+	case !r.deliveredAt.IsZero():
+		m.Status, m.DeliveredAt = domain.StatusDelivered, r.deliveredAt
+	}
+	return m, true
+}
+
+// Message implements projections.Reader. An ID that was not made by
+// domain.NewID is domain.ErrNotFound.
+func (v *Views) Message(ctx context.Context, user domain.UserID, id domain.MessageID) (domain.Message, error) {
+	b, err := idBucket(id)
+	if err != nil {
+		return domain.Message{}, domain.ErrNotFound
+	}
+	var r row
+	err = v.session.Query(selectMessage, user, b, id).WithContext(ctx).Scan(r.dests(true)...)
+	if errors.Is(err, gocql.ErrNotFound) {
+		return domain.Message{}, domain.ErrNotFound
+	}
+	if err != nil {
+		return domain.Message{}, fmt.Errorf("read message %s: %w", id, err)
+	}
+	m, ok := r.message()
+	if !ok || !m.Involves(user) {
+		return domain.Message{}, domain.ErrNotFound
+	}
+	return m, nil
+}
+
+// collect appends the messages iter yields to out until out holds want,
+// then closes iter.
+func collect(iter *gocql.Iter, withReadAt bool, out []domain.Message, want int) ([]domain.Message, error) {
+	var r row
+	dests := r.dests(withReadAt)
+	for len(out) < want && iter.Scan(dests...) {
+		if m, ok := r.message(); ok {
+			out = append(out, m)
+		}
+		r = row{}
+	}
+	return out, iter.Close()
+}
+
+// messagePage cuts out (which holds up to limit+1 messages) to limit and
+// returns the cursor of its last message when a further one exists.
+func messagePage(out []domain.Message, limit int, kind byte) ([]domain.Message, []byte) {
+	if len(out) <= limit {
+		return out, nil
+	}
+	last := out[limit-1]
+	return out[:limit], cursor{at: last.SentAt, key: string(last.ID)}.encode(kind)
+}
+
+// Unread implements projections.Reader: it walks the months that still
+// hold unread messages, oldest first, starting each at its oldest unread
+// message, so the tombstones of messages already read are not scanned.
+func (v *Views) Unread(ctx context.Context, user domain.UserID, p projections.Page) ([]domain.Message, []byte, error) {
+	if err := checkLimit(p.Limit); err != nil {
+		return nil, nil, err
+	}
+	after, hasAfter, err := decodeCursor(cursorUnread, p.After)
+	if err != nil {
+		return nil, nil, err
+	}
+	from := 0
+	if hasAfter {
+		from = bucketOf(after.at)
+	}
+	type month struct {
+		bucket int
+		first  cursor // oldest unread message of the month
+	}
+	var months []month
+	iter := v.session.Query(selectUnreadBuckets, user, from).WithContext(ctx).Iter()
+	var (
+		bucket  int
+		pending map[string]time.Time
+	)
+	for iter.Scan(&bucket, &pending) {
+		if len(pending) == 0 {
+			continue
+		}
+		m := month{bucket: bucket}
+		for id, at := range pending {
+			if c := (cursor{at: at, key: id}); m.first.key == "" || c.before(m.first) {
+				m.first = c
+			}
+		}
+		months = append(months, m)
+	}
+	if err := iter.Close(); err != nil {
+		return nil, nil, fmt.Errorf("read unread months of %s: %w", user, err)
+	}
+	want := p.Limit + 1
+	var out []domain.Message
+	for _, m := range months {
+		var q *gocql.Query
+		if hasAfter && !after.before(m.first) {
+			q = v.session.Query(selectUnreadAfter, user, m.bucket, after.at, after.key)
+		} else {
+			q = v.session.Query(selectUnreadFrom, user, m.bucket, m.first.at, m.first.key)
+		}
+		iter := q.WithContext(ctx).PageSize(min(want-len(out), maxPageSize)).Iter()
+		if out, err = collect(iter, false, out, want); err != nil {
+			return nil, nil, fmt.Errorf("read unread of %s, month %d: %w", user, m.bucket, err)
+		}
+		if len(out) == want {
+			break
+		}
+	}
+	msgs, next := messagePage(out, p.Limit, cursorUnread)
+	return msgs, next, nil
+}
+
+// History implements projections.Reader: it walks the months of the
+// conversation that hold messages, newest first.
+func (v *Views) History(ctx context.Context, user, peer domain.UserID, p projections.Page) ([]domain.Message, []byte, error) {
+	if err := checkLimit(p.Limit); err != nil {
+		return nil, nil, err
+	}
+	after, hasAfter, err := decodeCursor(cursorHistory, p.After)
+	if err != nil {
+		return nil, nil, err
+	}
+	top := math.MaxInt32
+	if hasAfter {
+		top = bucketOf(after.at)
+	}
+	var months []int
+	iter := v.session.Query(selectHistoryBuckets, user, peer, top).WithContext(ctx).Iter()
+	var bucket int
+	for iter.Scan(&bucket) {
+		months = append(months, bucket)
+	}
+	if err := iter.Close(); err != nil {
+		return nil, nil, fmt.Errorf("read history months of %s with %s: %w", user, peer, err)
+	}
+	want := p.Limit + 1
+	var out []domain.Message
+	for _, b := range months {
+		q := v.session.Query(selectHistory, user, peer, b)
+		if hasAfter && b == top {
+			q = v.session.Query(selectHistoryBefore, user, peer, b, after.at, after.key)
+		}
+		iter := q.WithContext(ctx).PageSize(min(want-len(out), maxPageSize)).Iter()
+		if out, err = collect(iter, true, out, want); err != nil {
+			return nil, nil, fmt.Errorf("read history of %s with %s, month %d: %w", user, peer, b, err)
+		}
+		if len(out) == want {
+			break
+		}
+	}
+	msgs, next := messagePage(out, p.Limit, cursorHistory)
+	return msgs, next, nil
+}
+
+// convRow is one row of the conversations table.
+type convRow struct {
+	peer   string
+	lastAt time.Time
+	lastID string
+	unread []string
+}
+
+// Conversations implements projections.Reader. It reads the user's whole
+// conversations partition (one row per peer) and sorts it by last message,
+// newest first (ties by peer), then loads the last messages of the page.
+func (v *Views) Conversations(ctx context.Context, user domain.UserID, p projections.Page) ([]projections.Conversation, []byte, error) {
+	if err := checkLimit(p.Limit); err != nil {
+		return nil, nil, err
+	}
+	after, hasAfter, err := decodeCursor(cursorConversations, p.After)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rows []convRow
+	iter := v.session.Query(selectConversations, user).WithContext(ctx).PageSize(maxPageSize).Iter()
+	var c convRow
+	for iter.Scan(&c.peer, &c.lastAt, &c.lastID, &c.unread) {
+		if c.lastID != "" {
+			rows = append(rows, c)
+		}
+		c = convRow{}
+	}
+	if err := iter.Close(); err != nil {
+		return nil, nil, fmt.Errorf("read conversations of %s: %w", user, err)
+	}
+	slices.SortFunc(rows, func(a, b convRow) int {
+		if c := b.lastAt.Compare(a.lastAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.peer, b.peer)
+	})
+	start := 0
+	if hasAfter {
+		// The first row after the cursor: older, or as old with a greater peer.
+		start = len(rows)
+		for i, r := range rows {
+			if r.lastAt.Before(after.at) || (r.lastAt.Equal(after.at) && r.peer > after.key) {
+				start = i
+				break
+			}
+		}
+	}
+	page := rows[start:min(start+p.Limit, len(rows))]
+	last, err := v.lastMessages(ctx, user, page)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]projections.Conversation, len(page))
+	for i, r := range page {
+		m, ok := last[domain.MessageID(r.lastID)]
+		if !ok {
+			return nil, nil, fmt.Errorf("conversation of %s with %s: last message %s is missing", user, r.peer, r.lastID)
+		}
+		out[i] = projections.Conversation{Peer: domain.UserID(r.peer), Last: m, Unread: len(r.unread)}
+	}
+	var next []byte
+	if start+p.Limit < len(rows) {
+		r := page[len(page)-1]
+		next = cursor{at: r.lastAt, key: r.peer}.encode(cursorConversations)
+	}
+	return out, next, nil
+}
+
+// lastMessages loads the last messages of rows, one query per month.
+func (v *Views) lastMessages(ctx context.Context, user domain.UserID, rows []convRow) (map[domain.MessageID]domain.Message, error) {
+	byMonth := map[int][]string{}
+	for _, r := range rows {
+		b, err := idBucket(domain.MessageID(r.lastID))
+		if err != nil {
+			return nil, fmt.Errorf("conversation of %s with %s: %w", user, r.peer, err)
+		}
+		byMonth[b] = append(byMonth[b], r.lastID)
+	}
+	var (
+		mu   sync.Mutex
+		out  = make(map[domain.MessageID]domain.Message, len(rows))
+		errs []error
+		wg   sync.WaitGroup
+	)
+	for b, ids := range byMonth {
+		wg.Go(func() {
+			iter := v.session.Query(selectMessages, user, b, ids).WithContext(ctx).Iter()
+			msgs, err := collect(iter, true, nil, len(ids))
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("read last messages of %s, month %d: %w", user, b, err))
+			}
+			for _, m := range msgs {
+				out[m.ID] = m
+			}
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
