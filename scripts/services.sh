@@ -27,11 +27,14 @@ CASSANDRA_PORT=19042
 CASSANDRA_JMX_PORT=17199
 POSTGRES_PORT=15432
 declare -A PORT=([kafka]=$KAFKA_PORT [cassandra]=$CASSANDRA_PORT [postgres]=$POSTGRES_PORT)
+declare -A ALL_PORTS=([kafka]="$KAFKA_PORT 19093" [cassandra]="$CASSANDRA_PORT 17000 $CASSANDRA_JMX_PORT"
+  [postgres]=$POSTGRES_PORT)
 declare -A TIMEOUT=([kafka]=${TIDINGS_KAFKA_TIMEOUT:-90} [cassandra]=${TIDINGS_CASSANDRA_TIMEOUT:-180}
   [postgres]=${TIDINGS_POSTGRES_TIMEOUT:-60})
 declare -A LOG=([kafka]=$DIR/kafka/logs/server.log [cassandra]=$DIR/cassandra/logs/system.log
   [postgres]=$DIR/postgres/postgres.log)
 declare -A STARTED=()
+LAST_PROGRESS=$SECONDS
 TOOL_JVM=(-Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1)
 # Kafka's command-line tools (StorageTool, TopicCommand, …) run from the broker's jars
 KAFKA_TOOL=(java "${TOOL_JVM[@]}" -Dlog4j2.configurationFile="$CONF/kafka/tools-log4j2.xml"
@@ -60,7 +63,7 @@ launch() {
   shift 2
   rm -f "$pf"
   # shellcheck disable=SC2016 # $$ and $@ belong to the inner shell
-  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pf" "$@" >>"$out" 2>&1 </dev/null &
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pf" "$@" >>"$out" 2>&1 </dev/null 9>&- &
   for ((i = 0; i < 50; i++)); do [[ -s $pf ]] && return 0; sleep 0.1; done
   die "could not launch $1"
 }
@@ -158,7 +161,7 @@ pg_psql() {
 }
 
 start_postgres() {
-  local home=$DIR/postgres bin
+  local home=$DIR/postgres bin i
   bin=$(pg_bin)
   if [[ -z $bin || ! -x $bin/initdb ]]; then
     say "installing PostgreSQL from Debian packages…"
@@ -180,7 +183,8 @@ start_postgres() {
   touch "${LOG[postgres]}" && chown postgres: "${LOG[postgres]}"
   STARTED[postgres]=$SECONDS
   as_pg "$bin/pg_ctl" -D "$home/data" -l "${LOG[postgres]}" -W \
-    -o "-p $POSTGRES_PORT -c listen_addresses=127.0.0.1 -k $home/sock" start >/dev/null
+    -o "-p $POSTGRES_PORT -c listen_addresses=127.0.0.1 -k $home/sock" start >/dev/null 9>&-
+  for ((i = 0; i < 50; i++)); do [[ -s $home/data/postmaster.pid ]] && break; sleep 0.1; done
 }
 
 # pg_isready says yes; then make sure role and database tidings exist
@@ -206,8 +210,9 @@ progress() { # progress NAME...: one line saying what is still awaited
   for n in "$@"; do line+=" $n… $((SECONDS - STARTED[$n]))s,"; done
   if [[ -t 1 ]]; then
     printf '\r%s\033[K' "${line%,}"
-  elif ((SECONDS % 10 == 0)); then
+  elif ((SECONDS - LAST_PROGRESS >= 10)); then # not a terminal: a line every 10 s
     echo "${line%,}"
+    LAST_PROGRESS=$SECONDS
   fi
 }
 end_progress() { if [[ -t 1 ]]; then printf '\r\033[K'; fi; }
@@ -219,7 +224,7 @@ wait_ready() {
     still=()
     for n in "${pending[@]}"; do
       t=$((SECONDS - STARTED[$n]))
-      if "ready_$n"; then
+      if running_pid "$n" >/dev/null && "ready_$n"; then
         end_progress
         say "$n is up after ${t}s (127.0.0.1:${PORT[$n]})"
       elif ! running_pid "$n" >/dev/null || ((t >= TIMEOUT[$n])); then
@@ -268,13 +273,16 @@ pick() { # pick NAME|all: set NAMES to the services a command is about
 }
 
 cmd_up() {
-  local n todo=() t0=$SECONDS
+  local n p todo=() t0=$SECONDS
   pick "$1"
   for n in "${NAMES[@]}"; do
     if running_pid "$n" >/dev/null; then
       say "$n is already running"
       STARTED[$n]=$SECONDS
     else
+      for p in ${ALL_PORTS[$n]}; do
+        ! port_open "$p" || die "port $p, needed by $n, is taken by another process (ss -ltnp)"
+      done
       say "starting $n…"
       "start_$n"
     fi
@@ -313,9 +321,12 @@ cmd_env() {
   echo "export TIDINGS_POSTGRES_URL='postgres://tidings:tidings@127.0.0.1:$POSTGRES_PORT/tidings?sslmode=disable'"
 }
 
+# one up/down at a time per services folder (servers must not inherit fd 9: see launch)
+lock() { exec 9>"$DIR/.lock" && flock -w 600 9 || die "another services.sh holds $DIR/.lock"; }
+
 case ${1:-} in
-  up) cmd_up "${2:-all}" ;;
-  down) cmd_down "${2:-all}" ;;
+  up) lock && cmd_up "${2:-all}" ;;
+  down) lock && cmd_down "${2:-all}" ;;
   status) cmd_status ;;
   logs) pick "${2:-all}" && for n in "${NAMES[@]}"; do show_log "$n" "${3:-40}"; done ;;
   env) cmd_env ;;
