@@ -21,11 +21,21 @@ func WithUser(ctx context.Context, u domain.User) context.Context {
 	return context.WithValue(ctx, userKey{}, u)
 }
 
-// bearer returns the token of an "Authorization: Bearer <token>" header.
+// bearer returns the token of an "Authorization: Bearer <token>" header or,
+// failing that, of a "bearer.<token>" entry of the Sec-WebSocket-Protocol
+// header: browsers cannot set headers on a WebSocket handshake but can offer
+// subprotocols (docs/websocket.md).
 func bearer(r *http.Request) string {
 	h := r.Header.Get("Authorization")
 	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
 		return strings.TrimSpace(h[7:])
+	}
+	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for _, p := range strings.Split(v, ",") {
+			if t, ok := strings.CutPrefix(strings.TrimSpace(p), "bearer."); ok {
+				return t
+			}
+		}
 	}
 	return ""
 }

@@ -22,6 +22,9 @@ type config struct {
 	ConsistencyWait  time.Duration
 	ShutdownTimeout  time.Duration
 	LogLevel         string
+	// WSOrigins are the comma-separated origin host patterns allowed to
+	// open WebSockets from another origin; empty: same origin only.
+	WSOrigins string
 
 	// Backends: empty means embedded.
 	KafkaBrokers      string
@@ -48,6 +51,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.SendPerSecond, "send-rate", envFloat("TIDINGS_SEND_RATE", 20), "messages per second a user may send sustained; 0 disables the limit (TIDINGS_SEND_RATE)")
 	fs.DurationVar(&c.ConsistencyWait, "consistency-wait", envDuration("TIDINGS_CONSISTENCY_WAIT", 2*time.Second), "longest wait for X-Tidings-Position (TIDINGS_CONSISTENCY_WAIT)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDuration("TIDINGS_SHUTDOWN_TIMEOUT", 15*time.Second), "grace period for in-flight requests on SIGTERM (TIDINGS_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&c.WSOrigins, "ws-origins", env("TIDINGS_WS_ORIGINS", ""), "comma-separated host patterns of web pages on other origins allowed to open /ws, e.g. app.example.com,*.example.org; empty allows the same origin only (TIDINGS_WS_ORIGINS)")
 	fs.StringVar(&c.LogLevel, "log-level", env("TIDINGS_LOG_LEVEL", "info"), "debug, info, warn or error (TIDINGS_LOG_LEVEL)")
 	fs.StringVar(&c.KafkaBrokers, "kafka-brokers", env("TIDINGS_KAFKA_BROKERS", ""), "comma-separated Kafka bootstrap brokers; empty runs the embedded broker (TIDINGS_KAFKA_BROKERS)")
 	fs.StringVar(&c.KafkaTopic, "kafka-topic", env("TIDINGS_KAFKA_TOPIC", "tidings.messages.v1"), "topic of the message events (TIDINGS_KAFKA_TOPIC)")
@@ -82,6 +86,11 @@ func (c *config) validate() error {
 	}
 	if c.KafkaReplication < 1 || c.KafkaReplication > 32 {
 		errs = append(errs, fmt.Errorf("--kafka-replication %d must be 1 to 32", c.KafkaReplication))
+	}
+	for _, o := range list(c.WSOrigins) {
+		if o == "*" {
+			errs = append(errs, errors.New(`--ws-origins "*" would let any web page connect as its visitors`))
+		}
 	}
 	if _, err := c.level(); err != nil {
 		errs = append(errs, err)

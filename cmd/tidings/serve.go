@@ -13,6 +13,7 @@ import (
 	"github.com/tidings-chat/tidings/adapters/httpapi"
 	"github.com/tidings-chat/tidings/adapters/kafka"
 	"github.com/tidings-chat/tidings/adapters/postgres"
+	"github.com/tidings-chat/tidings/adapters/ws"
 	"github.com/tidings-chat/tidings/commands"
 	"github.com/tidings-chat/tidings/projections"
 )
@@ -44,7 +45,6 @@ func serve(ctx context.Context, args []string) error {
 	defer pub.Close()
 
 	tracker := projections.NewTracker(b.views)
-	projector := projections.NewProjector(b.views, tracker, projectionMetrics{metrics})
 	var limiter *commands.RateLimiter
 	if c.SendPerSecond > 0 {
 		limiter = commands.NewRateLimiter(c.SendPerSecond, c.SendBurst, nil)
@@ -55,8 +55,16 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	hub, err := ws.NewHub(ws.Config{OriginPatterns: list(c.WSOrigins)}, ws.Deps{
+		Commands: cmds, UserFrom: httpapi.UserFrom, MessageJSON: httpapi.MessageJSON, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	projector := projections.NewProjector(b.views, tracker, projectionMetrics{metrics}, hub)
 	api := httpapi.New(httpapi.Config{OpenRegistration: c.OpenRegistration, ConsistencyWait: c.ConsistencyWait}, httpapi.Deps{
 		Commands: cmds, Views: b.views, Tracker: tracker, Ready: b.ping, Metrics: metrics, Logger: log,
+		Extra: hub.Mount,
 	})
 
 	consumeCtx, stopConsuming := context.WithCancel(context.Background())
@@ -86,6 +94,8 @@ func serve(ctx context.Context, args []string) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 	}
+	// Shutdown does not track upgraded connections: tell them to reconnect.
+	srv.RegisterOnShutdown(hub.Close)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("tidings listening", "addr", ln.Addr().String(), "data", c.Data, "open_registration", c.OpenRegistration)

@@ -1,0 +1,203 @@
+package ws
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/tidings-chat/tidings/adapters/embedded"
+	"github.com/tidings-chat/tidings/adapters/httpapi"
+	"github.com/tidings-chat/tidings/commands"
+	"github.com/tidings-chat/tidings/domain"
+	"github.com/tidings-chat/tidings/projections"
+)
+
+// syncLog is an in-process event log for tests: Append applies the event
+// to the projector (and so to the hub) before it returns.
+type syncLog struct {
+	mu  sync.Mutex
+	p   *projections.Projector
+	off int64
+}
+
+func (l *syncLog) Append(ctx context.Context, ev domain.Event) (domain.Position, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.off++
+	pos := domain.Position{Partition: 0, Offset: l.off}
+	return pos, l.p.Handle(ctx, ev, pos)
+}
+
+type env struct {
+	hub  *Hub
+	cmds commands.Commands
+	srv  *httptest.Server
+}
+
+type user struct {
+	id    domain.UserID
+	token string
+}
+
+// newEnv serves the REST API with /ws mounted, over the in-memory store.
+// tune, when not nil, adjusts the http.Server before it starts.
+func newEnv(t *testing.T, cfg Config, tune func(*http.Server)) *env {
+	t.Helper()
+	db, err := embedded.OpenInMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	views := db.Views()
+	log := &syncLog{}
+	cmds, err := commands.New(commands.Deps{Log: log, Accounts: db.Accounts(), SendLog: db.SendLog(), Messages: views})
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	hub, err := NewHub(cfg, Deps{Commands: cmds, UserFrom: httpapi.UserFrom, MessageJSON: httpapi.MessageJSON, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.p = projections.NewProjector(views, nil, hub)
+	api := httpapi.New(httpapi.Config{}, httpapi.Deps{Commands: cmds, Views: views, Logger: quiet, Extra: hub.Mount})
+	srv := httptest.NewUnstartedServer(api)
+	if tune != nil {
+		tune(srv.Config)
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	t.Cleanup(hub.Close)
+	return &env{hub: hub, cmds: cmds, srv: srv}
+}
+
+func (e *env) register(t *testing.T, name string) user {
+	t.Helper()
+	r, err := e.cmds.RegisterUser.Handle(context.Background(), commands.RegisterUser{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return user{id: r.User.ID, token: r.Token}
+}
+
+func (e *env) url() string { return "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/ws" }
+
+// dial connects with the token offered as a subprotocol, the way browsers
+// do.
+func (e *env) dial(t *testing.T, u user) *websocket.Conn {
+	t.Helper()
+	c, _, err := e.tryDial(u.token, nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	if c.Subprotocol() != Subprotocol {
+		t.Fatalf("subprotocol = %q, want %q", c.Subprotocol(), Subprotocol)
+	}
+	t.Cleanup(func() { _ = c.CloseNow() })
+	return c
+}
+
+func (e *env) tryDial(token string, header http.Header) (*websocket.Conn, *http.Response, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	protos := []string{Subprotocol}
+	if token != "" {
+		protos = append(protos, "bearer."+token)
+	}
+	return websocket.Dial(ctx, e.url(), &websocket.DialOptions{Subprotocols: protos, HTTPHeader: header})
+}
+
+// frame is a decoded server frame.
+type frame struct {
+	Type     string         `json:"type"`
+	Ref      string         `json:"ref"`
+	OK       bool           `json:"ok"`
+	Status   string         `json:"status"`
+	ID       string         `json:"id"`
+	At       string         `json:"at"`
+	Position string         `json:"position"`
+	Error    *errorJSON     `json:"error"`
+	Message  map[string]any `json:"message"`
+}
+
+func read(t *testing.T, c *websocket.Conn) frame {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	typ, b, err := c.Read(ctx)
+	if err != nil {
+		t.Fatalf("read frame: %v", err)
+	}
+	if typ != websocket.MessageText {
+		t.Fatalf("frame type %v, want text", typ)
+	}
+	var f frame
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatalf("decode frame %s: %v", b, err)
+	}
+	return f
+}
+
+// readN reads n frames and returns them by type (ack, message, receipt);
+// frames pushed by the hub and the ack of the same command may come in
+// either order.
+func readN(t *testing.T, c *websocket.Conn, n int) map[string][]frame {
+	t.Helper()
+	out := map[string][]frame{}
+	for range n {
+		f := read(t, c)
+		out[f.Type] = append(out[f.Type], f)
+	}
+	return out
+}
+
+func write(t *testing.T, c *websocket.Conn, s string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Write(ctx, websocket.MessageText, []byte(s)); err != nil {
+		t.Fatalf("write frame: %v", err)
+	}
+}
+
+// closeCode reads until the connection ends and returns its close status.
+func closeCode(t *testing.T, c *websocket.Conn, within time.Duration) websocket.StatusCode {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	for {
+		_, _, err := c.Read(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				t.Fatalf("connection still open after %v", within)
+			}
+			var ce websocket.CloseError
+			if !errors.As(err, &ce) {
+				return websocket.CloseStatus(err)
+			}
+			return ce.Code
+		}
+	}
+}
+
+// eventually polls cond until it holds or within passes.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, within)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

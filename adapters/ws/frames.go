@@ -1,0 +1,124 @@
+package ws
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tidings-chat/tidings/domain"
+)
+
+// Frame types. They are part of the public protocol: never rename one.
+const (
+	// Server to client.
+	TypeMessage = "message"
+	TypeReceipt = "receipt"
+	// Both ways: the server acknowledges every client frame with an ack;
+	// a client acks a pushed message to mark it delivered.
+	TypeAck = "ack"
+	// Client to server.
+	TypeRead = "read"
+	TypeSend = "send"
+)
+
+// MaxRefLen is the longest "ref" a client frame may carry, in bytes.
+const MaxRefLen = 64
+
+// clientFrame is every field any client frame may carry.
+type clientFrame struct {
+	Type        string `json:"type"`
+	Ref         string `json:"ref"`
+	ID          string `json:"id"`
+	To          string `json:"to"`
+	Text        string `json:"text"`
+	ClientMsgID string `json:"client_msg_id"`
+}
+
+type messageFrame struct {
+	Type    string `json:"type"`
+	Message any    `json:"message"`
+}
+
+type receiptFrame struct {
+	Type   string           `json:"type"`
+	Status string           `json:"status"`
+	ID     domain.MessageID `json:"id"`
+	At     string           `json:"at"`
+}
+
+type ackFrame struct {
+	Type     string     `json:"type"`
+	Ref      string     `json:"ref,omitempty"`
+	OK       bool       `json:"ok"`
+	Error    *errorJSON `json:"error,omitempty"`
+	Message  any        `json:"message,omitempty"`
+	Position string     `json:"position,omitempty"`
+}
+
+type errorJSON struct {
+	Code    domain.Code `json:"code"`
+	Message string      `json:"message"`
+}
+
+// decodeFrame parses one client frame strictly (no unknown fields, one
+// JSON object). On error it still returns the frame's ref when it could be
+// read, so the error ack can name the frame.
+func decodeFrame(b []byte) (clientFrame, error) {
+	var f clientFrame
+	if !utf8.Valid(b) {
+		return f, domain.Errorf(domain.CodeInvalidUTF8, "frame is not valid UTF-8")
+	}
+	var probe struct {
+		Ref string `json:"ref"`
+	}
+	if json.Unmarshal(b, &probe) == nil && len(probe.Ref) <= MaxRefLen {
+		f.Ref = probe.Ref
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&f)
+	if err == nil && dec.More() {
+		err = errors.New("more than one value")
+	}
+	if err != nil {
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &typ):
+			return f, domain.Errorf(domain.CodeInvalidField, "field %q must be a %s", typ.Field, typ.Type)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			return f, domain.Errorf(domain.CodeUnknownField, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		}
+		return f, domain.Errorf(domain.CodeMalformedJSON, "frame is not one JSON object")
+	}
+	if len(f.Ref) > MaxRefLen {
+		f.Ref = ""
+		return f, domain.Errorf(domain.CodeInvalidField, "ref is longer than %d bytes", MaxRefLen)
+	}
+	switch f.Type {
+	case TypeAck, TypeRead:
+		if f.ID == "" {
+			return f, domain.Errorf(domain.CodeMissingField, "id is required")
+		}
+	case TypeSend:
+	case "":
+		return f, domain.Errorf(domain.CodeMissingField, "type is required")
+	default:
+		return f, domain.Errorf(domain.CodeInvalidField, "unknown frame type %q", f.Type)
+	}
+	return f, nil
+}
+
+func encode(v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	// The frame types hold only strings, times and the REST message JSON:
+	// encoding cannot fail.
+	_ = enc.Encode(v)
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

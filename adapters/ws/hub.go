@@ -1,0 +1,268 @@
+package ws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/go-chi/chi/v5"
+
+	"github.com/tidings-chat/tidings/commands"
+	"github.com/tidings-chat/tidings/domain"
+	"github.com/tidings-chat/tidings/projections"
+)
+
+// Subprotocol is the WebSocket subprotocol of this protocol version. The
+// server selects it when the client offers it.
+const Subprotocol = "tidings.v1"
+
+// Config tunes the WebSocket endpoint.
+type Config struct {
+	// OriginPatterns are the host patterns (path.Match, e.g.
+	// "app.example.com", "*.example.com") of the pages allowed to connect
+	// from another origin. Empty: same origin only.
+	OriginPatterns []string
+	// MaxConnsPerUser bounds the connections of one user on this node; the
+	// next one is closed with CloseTooManyConnections.
+	MaxConnsPerUser int
+	// SendQueue is how many frames may wait to be written to one
+	// connection; when it is full the connection is closed with
+	// CloseSlowConsumer.
+	SendQueue int
+	// ReadLimit is the largest client frame in bytes; a larger one closes
+	// the connection with CloseMessageTooBig.
+	ReadLimit int64
+	// PingInterval is how often the server pings; PingTimeout how long it
+	// waits for the pong before closing with ClosePingTimeout.
+	PingInterval time.Duration
+	PingTimeout  time.Duration
+	// WriteTimeout bounds writing one frame; a connection that cannot take
+	// a frame in that time is dropped.
+	WriteTimeout time.Duration
+	// CommandTimeout bounds one command run for a client frame.
+	CommandTimeout time.Duration
+}
+
+// SetDefaults fills zero fields.
+func (c *Config) SetDefaults() {
+	if c.MaxConnsPerUser == 0 {
+		c.MaxConnsPerUser = 8
+	}
+	if c.SendQueue == 0 {
+		c.SendQueue = 256
+	}
+	if c.ReadLimit == 0 {
+		c.ReadLimit = 64 << 10
+	}
+	if c.PingInterval == 0 {
+		c.PingInterval = 20 * time.Second
+	}
+	if c.PingTimeout == 0 {
+		c.PingTimeout = 10 * time.Second
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.CommandTimeout == 0 {
+		c.CommandTimeout = 10 * time.Second
+	}
+}
+
+// Validate reports every invalid field.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.MaxConnsPerUser < 1 {
+		errs = append(errs, fmt.Errorf("ws: MaxConnsPerUser %d must be at least 1", c.MaxConnsPerUser))
+	}
+	if c.SendQueue < 1 {
+		errs = append(errs, fmt.Errorf("ws: SendQueue %d must be at least 1", c.SendQueue))
+	}
+	if c.ReadLimit < 1 {
+		errs = append(errs, fmt.Errorf("ws: ReadLimit %d must be positive", c.ReadLimit))
+	}
+	if c.PingInterval <= 0 || c.PingTimeout <= 0 || c.WriteTimeout <= 0 || c.CommandTimeout <= 0 {
+		errs = append(errs, errors.New("ws: PingInterval, PingTimeout, WriteTimeout and CommandTimeout must be positive"))
+	}
+	for _, p := range c.OriginPatterns {
+		if p == "" || p == "*" {
+			errs = append(errs, fmt.Errorf("ws: origin pattern %q would allow any page to connect", p))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Deps are what the hub serves with. UserFrom and MessageJSON come from the
+// REST adapter, so both speak of users and messages the same way.
+type Deps struct {
+	Commands commands.Commands
+	// UserFrom returns the user the authentication middleware found.
+	UserFrom func(ctx context.Context) (domain.User, bool)
+	// MessageJSON renders a message as the REST API does.
+	MessageJSON func(m domain.Message) any
+	Logger      *slog.Logger
+}
+
+// Hub holds this node's connections by user and pushes each applied event
+// to the connections concerned. It is safe for concurrent use.
+type Hub struct {
+	cfg Config
+	d   Deps
+	log *slog.Logger
+
+	mu     sync.RWMutex
+	conns  map[domain.UserID]map[*conn]struct{}
+	closed bool
+}
+
+var _ projections.Listener = (*Hub)(nil)
+
+// NewHub returns a hub with no connections.
+func NewHub(cfg Config, d Deps) (*Hub, error) {
+	cfg.SetDefaults()
+	errs := []error{cfg.Validate()}
+	if d.UserFrom == nil {
+		errs = append(errs, errors.New("ws: UserFrom is nil"))
+	}
+	if d.MessageJSON == nil {
+		errs = append(errs, errors.New("ws: MessageJSON is nil"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	return &Hub{cfg: cfg, d: d, log: d.Logger, conns: map[domain.UserID]map[*conn]struct{}{}}, nil
+}
+
+// Mount adds GET /ws to r, which must authenticate requests first.
+func (h *Hub) Mount(r chi.Router) { r.Method(http.MethodGet, "/ws", h) }
+
+// Applied pushes ev to the connections concerned: MessageSent as a message
+// frame to the recipient; MessageDelivered and MessageRead as a receipt to
+// the sender, and MessageRead also to the recipient (their other devices).
+// It never blocks: a connection whose queue is full is closed with
+// CloseSlowConsumer. Redelivered events are pushed again; clients
+// de-duplicate by message id.
+func (h *Hub) Applied(_ context.Context, ev domain.Event, _ domain.Position) {
+	switch e := ev.(type) {
+	case domain.MessageSent:
+		h.push(encode(messageFrame{Type: TypeMessage, Message: h.d.MessageJSON(e.AsMessage())}), e.To)
+	case domain.MessageDelivered:
+		h.push(encode(receiptFrame{Type: TypeReceipt, Status: domain.StatusDelivered.String(), ID: e.ID, At: ts(e.DeliveredAt)}), e.From)
+	case domain.MessageRead:
+		h.push(encode(receiptFrame{Type: TypeReceipt, Status: domain.StatusRead.String(), ID: e.ID, At: ts(e.ReadAt)}), e.From, e.To)
+	}
+}
+
+func (h *Hub) push(frame []byte, users ...domain.UserID) {
+	var targets []*conn
+	h.mu.RLock()
+	for _, u := range users {
+		for c := range h.conns[u] {
+			targets = append(targets, c)
+		}
+	}
+	h.mu.RUnlock()
+	for _, c := range targets {
+		c.enqueue(frame)
+	}
+}
+
+// Connections returns how many connections user has on this node.
+func (h *Hub) Connections(user domain.UserID) int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.conns[user])
+}
+
+// add registers c unless its user is at the limit or the hub is closed.
+func (h *Hub) add(c *conn) (websocket.StatusCode, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return CloseGoingAway, false
+	}
+	set := h.conns[c.user]
+	if len(set) >= h.cfg.MaxConnsPerUser {
+		return CloseTooManyConnections, false
+	}
+	if set == nil {
+		set = map[*conn]struct{}{}
+		h.conns[c.user] = set
+	}
+	set[c] = struct{}{}
+	return 0, true
+}
+
+func (h *Hub) remove(c *conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if set := h.conns[c.user]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(h.conns, c.user)
+		}
+	}
+}
+
+// Close closes every connection with CloseGoingAway and refuses new ones.
+// It does not wait for the connections to finish their close handshakes,
+// nor cancel commands that are running for them.
+// Hand it to http.Server.RegisterOnShutdown: Shutdown does not track
+// upgraded connections.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	h.closed = true
+	var all []*conn
+	for _, set := range h.conns {
+		for c := range set {
+			all = append(all, c)
+		}
+	}
+	h.mu.Unlock()
+	for _, c := range all {
+		c.kill(CloseGoingAway, "server shutting down, reconnect")
+	}
+}
+
+// ServeHTTP upgrades an authenticated request to a WebSocket and serves it
+// until it closes.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	u, ok := h.d.UserFrom(r.Context())
+	if !ok {
+		// The route must sit behind authentication; refuse rather than serve
+		// an anonymous connection.
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	wc, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:   []string{Subprotocol},
+		OriginPatterns: h.cfg.OriginPatterns,
+	})
+	if err != nil {
+		// Accept has answered the request (400, 403, 426).
+		h.log.Debug("websocket upgrade refused", "user", u.ID, "err", err)
+		return
+	}
+	c := newConn(h, u.ID, wc)
+	if code, ok := h.add(c); !ok {
+		h.log.Info("websocket refused", "user", u.ID, "code", int(code))
+		_ = wc.Close(code, refuseReason(code))
+		return
+	}
+	defer h.remove(c)
+	c.serve()
+}
+
+func refuseReason(code websocket.StatusCode) string {
+	if code == CloseTooManyConnections {
+		return "too many connections"
+	}
+	return "server shutting down, reconnect"
+}
