@@ -104,6 +104,7 @@ func TestEventRoundTrip(t *testing.T) {
 		MessageSent{ID: "01", From: "a", To: "b", Text: "hi \"there\" 👋", ClientMsgID: "c", SentAt: at},
 		MessageDelivered{ID: "01", From: "a", To: "b", SentAt: at, DeliveredAt: at.Add(time.Second)},
 		MessageRead{ID: "01", From: "a", To: "b", SentAt: at, ReadAt: at.Add(2 * time.Second)},
+		MessageReceipt{ID: "01", From: "b", To: "a", SentAt: at, Status: StatusRead, At: at.Add(2 * time.Second)},
 	}
 	for _, ev := range events {
 		t.Run(ev.Type(), func(t *testing.T) {
@@ -119,7 +120,7 @@ func TestEventRoundTrip(t *testing.T) {
 				t.Fatalf("round trip: got %#v, want %#v", got, ev)
 			}
 			if got.Key() != "b" {
-				t.Fatalf("key %q, want the recipient", got.Key())
+				t.Fatalf("key %q, want b", got.Key())
 			}
 		})
 	}
@@ -131,6 +132,7 @@ func TestUnmarshalEventRejectsUnknown(t *testing.T) {
 		"future version": `{"type":"MessageSent","v":99,"data":{}}`,
 		"no version":     `{"type":"MessageSent","data":{}}`,
 		"not json":       `{`,
+		"receipt status": `{"type":"MessageReceipt","v":1,"data":{"status":"sent"}}`,
 	} {
 		if _, err := UnmarshalEvent([]byte(in)); err == nil {
 			t.Errorf("%s: decoded without error", name)

@@ -12,6 +12,7 @@ const (
 	TypeMessageSent      = "MessageSent"
 	TypeMessageDelivered = "MessageDelivered"
 	TypeMessageRead      = "MessageRead"
+	TypeMessageReceipt   = "MessageReceipt"
 )
 
 // EventVersion is the schema version written for every event type. Readers
@@ -19,8 +20,11 @@ const (
 const EventVersion = 1
 
 // Event is an immutable fact about a message. Every event concerns exactly
-// one message and so one recipient; Key returns that recipient, which keeps
-// all events of one inbox, and of one message, in order in the log.
+// one message. Key returns the user whose partition carries the event: the
+// recipient for MessageSent, MessageDelivered and MessageRead, which keeps
+// all events of one inbox, and of one message, in order in the log; the
+// sender for MessageReceipt, so each user's own partition carries
+// everything that user is told.
 type Event interface {
 	Type() string
 	Key() UserID
@@ -58,6 +62,20 @@ type MessageRead struct {
 	ReadAt time.Time `json:"read_at"`
 }
 
+// MessageReceipt tells the sender that its message was delivered or read.
+// It is derived: the receipts projector appends one for every
+// MessageDelivered and MessageRead, keyed by the sender, so that everything
+// a user is told arrives in that user's own partition, in order. Status is
+// StatusDelivered or StatusRead; At is when it happened.
+type MessageReceipt struct {
+	ID     MessageID `json:"id"`
+	From   UserID    `json:"from"`
+	To     UserID    `json:"to"`
+	SentAt time.Time `json:"sent_at"`
+	Status Status    `json:"status"`
+	At     time.Time `json:"at"`
+}
+
 func (e MessageSent) Type() string            { return TypeMessageSent }
 func (e MessageSent) Key() UserID             { return e.To }
 func (e MessageSent) Message() MessageID      { return e.ID }
@@ -67,6 +85,9 @@ func (e MessageDelivered) Message() MessageID { return e.ID }
 func (e MessageRead) Type() string            { return TypeMessageRead }
 func (e MessageRead) Key() UserID             { return e.To }
 func (e MessageRead) Message() MessageID      { return e.ID }
+func (e MessageReceipt) Type() string         { return TypeMessageReceipt }
+func (e MessageReceipt) Key() UserID          { return e.From }
+func (e MessageReceipt) Message() MessageID   { return e.ID }
 
 // AsMessage returns the message as first sent: status sent.
 func (e MessageSent) AsMessage() Message {
@@ -116,6 +137,13 @@ func UnmarshalEvent(b []byte) (Event, error) {
 	case TypeMessageRead:
 		var e MessageRead
 		err = json.Unmarshal(env.Data, &e)
+		ev = e
+	case TypeMessageReceipt:
+		var e MessageReceipt
+		err = json.Unmarshal(env.Data, &e)
+		if err == nil && e.Status != StatusDelivered && e.Status != StatusRead {
+			err = fmt.Errorf("receipt status %d", e.Status)
+		}
 		ev = e
 	default:
 		return nil, fmt.Errorf("unknown event type %q", env.Type)

@@ -119,3 +119,21 @@ func ValidateClientMsgID(id string) error {
 	}
 	return nil
 }
+
+// MarshalText renders s by name, so events and APIs carry "read", not 3.
+func (s Status) MarshalText() ([]byte, error) {
+	if s < StatusSent || s > StatusRead {
+		return nil, fmt.Errorf("status %d has no name", s)
+	}
+	return []byte(s.String()), nil
+}
+
+// UnmarshalText is the inverse of MarshalText.
+func (s *Status) UnmarshalText(b []byte) error {
+	v, err := ParseStatus(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}

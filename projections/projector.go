@@ -41,6 +41,8 @@ func (p *Projector) Handle(ctx context.Context, ev domain.Event, pos domain.Posi
 		err = p.store.ApplyDelivered(ctx, e, pos)
 	case domain.MessageRead:
 		err = p.store.ApplyRead(ctx, e, pos)
+	case domain.MessageReceipt:
+		err = p.store.ApplyReceipt(ctx, e, pos)
 	default:
 		return fmt.Errorf("project %s at %s: unknown event type", ev.Type(), pos)
 	}

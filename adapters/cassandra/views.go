@@ -117,7 +117,7 @@ WHERE user_id = ? AND peer_id = ? AND bucket = ? AND sent_at = ? AND message_id 
 )
 
 // viewTables are the tables Reset empties.
-var viewTables = []string{"messages", "history", "history_buckets", "unread", "unread_buckets", "conversations", "projector_positions"}
+var viewTables = []string{"messages", "history", "history_buckets", "unread", "unread_buckets", "conversations", "feed", "projector_positions"}
 
 // stmt is one statement of an Apply, named for error messages.
 type stmt struct {
@@ -184,6 +184,9 @@ func (v *Views) ApplySent(ctx context.Context, e domain.MessageSent, pos domain.
 	first = append(first,
 		stmt{"write unread", insertUnread, []any{e.To, b, e.SentAt, e.ID, e.From, e.To, e.Text, e.ClientMsgID, ts}},
 		stmt{"write unread bucket", addPending, []any{ts, e.ID, e.SentAt, e.To, b}})
+	if f, ok := feedStmt(e, pos); ok {
+		first = append(first, f)
+	}
 	if err := v.exec(ctx, first...); err != nil {
 		return fmt.Errorf("apply sent %s: %w", e.ID, err)
 	}
@@ -232,6 +235,7 @@ func (v *Views) ApplyRead(ctx context.Context, e domain.MessageRead, pos domain.
 		return fmt.Errorf("apply read: %w", err)
 	}
 	ts, del := tsFirst(e.SentAt, e.ReadAt), tsRead(e.SentAt)
+	feed, _ := feedStmt(e, pos)
 	err = v.exec(ctx,
 		stmt{"set sender's read_at", setMessageRead, []any{ts, e.ReadAt, e.From, idb, e.ID}},
 		stmt{"set recipient's read_at", setMessageRead, []any{ts, e.ReadAt, e.To, idb, e.ID}},
@@ -239,7 +243,8 @@ func (v *Views) ApplyRead(ctx context.Context, e domain.MessageRead, pos domain.
 		stmt{"set recipient's history read_at", setHistoryRead, []any{ts, e.ReadAt, e.To, e.From, b, e.SentAt, e.ID}},
 		stmt{"delete unread", deleteUnread, []any{del, e.To, b, e.SentAt, e.ID}},
 		stmt{"delete from unread bucket", removePending, []any{e.ID, del, e.To, b}},
-		stmt{"delete from conversation's unread", removeConvUnread, []any{del, []string{string(e.ID)}, e.To, e.From}})
+		stmt{"delete from conversation's unread", removeConvUnread, []any{del, []string{string(e.ID)}, e.To, e.From}},
+		feed)
 	if err == nil {
 		err = v.recordPosition(ctx, pos)
 	}

@@ -30,6 +30,7 @@ func TestViews(t *testing.T, newStore NewViews) {
 		{"ConversationsNewestFirst", testConversationOrder},
 		{"AppliedPositionsKeepHighest", testPositions},
 		{"ResetDropsEverything", testReset},
+		{"FeedResumesAfterCursor", testFeed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
@@ -107,6 +108,8 @@ func apply(t *testing.T, s projections.Store, evs []positioned) {
 			err = s.ApplyDelivered(ctx, e, pe.pos)
 		case domain.MessageRead:
 			err = s.ApplyRead(ctx, e, pe.pos)
+		case domain.MessageReceipt:
+			err = s.ApplyReceipt(ctx, e, pe.pos)
 		}
 		if err != nil {
 			t.Fatalf("apply %s %s: %v", pe.ev.Type(), pe.ev.Message(), err)

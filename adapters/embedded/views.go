@@ -26,6 +26,8 @@ var _ projections.Store = (*Views)(nil)
 //	v/<user>/h/<peer>/<sent_at><id>     conversation history entry
 //	v/<user>/c/<peer>                   conversation row (JSON)
 //	v/<user>/l/<^last_at><peer>         conversation list, newest first
+//	v/<user>/f/<partition><offset>      feed item (see feed.go)
+//	v/<user>/r/<id>/<status>            receipt already in the feed
 //	v/~pos/<partition>                  highest applied offset
 //
 // <sent_at> is 8 bytes of big-endian Unix nanoseconds, so keys sort by time,
@@ -180,6 +182,9 @@ func (v *Views) ApplySent(_ context.Context, e domain.MessageSent, pos domain.Po
 			return err
 		}
 	}
+	if err := putFeed(b, e, pos); err != nil {
+		return err
+	}
 	return v.commit(b, pos)
 }
 
@@ -245,6 +250,9 @@ func (v *Views) ApplyRead(_ context.Context, e domain.MessageRead, pos domain.Po
 		return true
 	}, func(b *pebble.Batch, m domain.Message) error {
 		_ = b.Delete(unreadKey(m.To, m.SentAt, m.ID), nil)
+		if err := putFeed(b, e, pos); err != nil {
+			return err
+		}
 		return v.bumpConversation(b, m.To, m.From, m, -1)
 	})
 }

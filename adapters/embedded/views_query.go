@@ -80,7 +80,16 @@ func (v *Views) Conversations(_ context.Context, user domain.UserID, p projectio
 // scan calls fn with the suffix (after prefix) of up to p.Limit keys,
 // starting after the cursor p.After, and returns the cursor of the next
 // page, or nil when no key is left.
+//
+// Every cursor of this store is a timeID: 8 bytes of time and an id; any
+// other cursor is refused with CodeInvalidCursor.
 func scan(db *pebble.DB, prefix []byte, p projections.Page, reverse bool, fn func(suffix []byte) error) ([]byte, error) {
+	if p.After != nil && (len(p.After) != 8+26 || !domain.ValidID(string(p.After[8:]))) {
+		return nil, domain.Errorf(domain.CodeInvalidCursor, "cursor is not one this server gave out")
+	}
+	if p.Limit < 1 {
+		return nil, domain.Errorf(domain.CodeInvalidLimit, "limit must be at least 1")
+	}
 	it, err := db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return nil, err

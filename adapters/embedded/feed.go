@@ -1,0 +1,109 @@
+package embedded
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/tidings-chat/tidings/domain"
+	"github.com/tidings-chat/tidings/projections"
+)
+
+// Feed rows: v/<user>/f/<partition:4><offset:8> → storedFeedItem, and
+// v/<user>/r/<id>/<status> marks a receipt already in the feed.
+
+type storedFeedItem struct {
+	Kind   uint8     `json:"k"`
+	ID     string    `json:"id"`
+	From   string    `json:"from,omitempty"`
+	To     string    `json:"to,omitempty"`
+	SentAt time.Time `json:"sent_at,omitzero"`
+	Status uint8     `json:"s,omitempty"`
+	At     time.Time `json:"at,omitzero"`
+}
+
+func feedPrefix(u domain.UserID) []byte { return []byte(userPrefix(u) + "f/") }
+
+func feedKey(u domain.UserID, pos domain.Position) []byte {
+	b := binary.BigEndian.AppendUint32(feedPrefix(u), uint32(pos.Partition))
+	return binary.BigEndian.AppendUint64(b, uint64(pos.Offset))
+}
+
+func receiptKey(u domain.UserID, id domain.MessageID, s domain.Status) []byte {
+	return []byte(fmt.Sprintf("%sr/%s/%d", userPrefix(u), id, s))
+}
+
+// putFeed writes the feed item ev makes at pos into b.
+func putFeed(b *pebble.Batch, ev domain.Event, pos domain.Position) error {
+	user, item, ok := projections.FeedItemOf(ev, pos)
+	if !ok {
+		return nil
+	}
+	m := item.Message
+	raw, err := json.Marshal(storedFeedItem{Kind: uint8(item.Kind), ID: string(m.ID), From: string(m.From), To: string(m.To),
+		SentAt: m.SentAt, Status: uint8(item.Status), At: item.At})
+	if err != nil {
+		return err
+	}
+	return b.Set(feedKey(user, pos), raw, nil)
+}
+
+// ApplyReceipt implements projections.Store.
+func (v *Views) ApplyReceipt(_ context.Context, e domain.MessageReceipt, pos domain.Position) error {
+	defer v.lock(e.From, e.From)()
+	b := v.db.NewIndexedBatch()
+	defer b.Close()
+	key := receiptKey(e.From, e.ID, e.Status)
+	if _, err := get(b, key); err == nil {
+		return v.commit(b, pos) // this receipt is in the feed already
+	} else if !errors.Is(err, pebble.ErrNotFound) {
+		return err
+	}
+	_ = b.Set(key, nil, nil)
+	if err := putFeed(b, e, pos); err != nil {
+		return err
+	}
+	return v.commit(b, pos)
+}
+
+// Feed implements projections.Reader.
+func (v *Views) Feed(_ context.Context, user domain.UserID, after domain.Position, limit int) ([]projections.FeedItem, error) {
+	prefix := feedPrefix(user)
+	lower := feedKey(user, domain.Position{Partition: after.Partition, Offset: after.Offset + 1})
+	upper := binary.BigEndian.AppendUint32(append([]byte(nil), prefix...), uint32(after.Partition)+1)
+	it, err := v.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []projections.FeedItem
+	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
+		k := it.Key()[len(prefix):]
+		if len(k) != 12 {
+			return nil, errors.New("corrupt feed key")
+		}
+		var s storedFeedItem
+		if err := json.Unmarshal(it.Value(), &s); err != nil {
+			return nil, fmt.Errorf("decode feed item: %w", err)
+		}
+		item := projections.FeedItem{
+			Cursor: domain.Position{Partition: int32(binary.BigEndian.Uint32(k)), Offset: int64(binary.BigEndian.Uint64(k[4:]))},
+			Kind:   projections.FeedKind(s.Kind), Status: domain.Status(s.Status), At: s.At.UTC(),
+			Message: domain.Message{ID: domain.MessageID(s.ID), From: domain.UserID(s.From), To: domain.UserID(s.To), SentAt: s.SentAt.UTC()},
+		}
+		if item.Kind == projections.FeedMessage {
+			sm, err := v.loadMessage(v.db, user, item.Message.ID)
+			if err != nil {
+				return nil, fmt.Errorf("feed message %s: %w", s.ID, err)
+			}
+			item.Message = sm.message()
+		}
+		out = append(out, item)
+	}
+	return out, it.Error()
+}

@@ -1,0 +1,65 @@
+package projections
+
+import (
+	"time"
+
+	"github.com/tidings-chat/tidings/domain"
+)
+
+// FeedKind says what a feed item tells its user.
+type FeedKind uint8
+
+// Feed item kinds.
+const (
+	// FeedMessage: a message arrived for the user.
+	FeedMessage FeedKind = iota + 1
+	// FeedReceipt: a message the user sent was delivered or read.
+	FeedReceipt
+	// FeedRead: the user read a message (on some device): other devices
+	// can clear it.
+	FeedRead
+)
+
+func (k FeedKind) String() string {
+	switch k {
+	case FeedMessage:
+		return "message"
+	case FeedReceipt:
+		return "receipt"
+	case FeedRead:
+		return "read"
+	}
+	return "unknown"
+}
+
+// FeedItem is one thing pushed to a user. Every item of a user comes from
+// that user's own partition of the log (the events keyed by the user), so
+// Cursor, the event's position, grows with every item: resuming after a
+// cursor misses nothing and repeats nothing.
+type FeedItem struct {
+	Cursor domain.Position
+	Kind   FeedKind
+	// Message is the whole message for FeedMessage; for FeedReceipt and
+	// FeedRead only ID, From, To and SentAt are set.
+	Message domain.Message
+	// Status and At say what happened for FeedReceipt and FeedRead.
+	Status domain.Status
+	At     time.Time
+}
+
+// FeedItemOf returns the feed item an event produces at pos, and the user
+// it is for; ok is false for events that tell nobody anything (a delivery
+// is told to the sender through the derived MessageReceipt).
+func FeedItemOf(ev domain.Event, pos domain.Position) (user domain.UserID, item FeedItem, ok bool) {
+	switch e := ev.(type) {
+	case domain.MessageSent:
+		return e.To, FeedItem{Cursor: pos, Kind: FeedMessage, Message: e.AsMessage()}, true
+	case domain.MessageReceipt:
+		return e.From, FeedItem{Cursor: pos, Kind: FeedReceipt, Status: e.Status, At: e.At,
+			Message: domain.Message{ID: e.ID, From: e.From, To: e.To, SentAt: e.SentAt}}, true
+	case domain.MessageRead:
+		return e.To, FeedItem{Cursor: pos, Kind: FeedRead, Status: domain.StatusRead, At: e.ReadAt,
+			Message: domain.Message{ID: e.ID, From: e.From, To: e.To, SentAt: e.SentAt}}, true
+	}
+	return "", FeedItem{}, false
+}
