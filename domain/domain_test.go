@@ -167,3 +167,33 @@ func TestStatusOrderAndNames(t *testing.T) {
 		t.Fatal("CodeOf of plain errors")
 	}
 }
+
+func TestShardOfIsStableAndBalanced(t *testing.T) {
+	// Golden values: the function is part of the storage format.
+	for id, want := range map[UserID]int{"": 805, "alice": 263, "01M8B1QCVA63ES9FVWWAQTKA3Q": 1013} {
+		if got := ShardOf(id); got != want {
+			t.Errorf("ShardOf(%q) = %d, want %d", id, got, want)
+		}
+	}
+	const users = 200_000
+	counts := make([]int, VirtualShards)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range users {
+		counts[ShardOf(UserID(NewID(base.Add(time.Duration(i)*time.Millisecond))))]++
+	}
+	mean := users / VirtualShards
+	for s, n := range counts {
+		// Within ±25% of the mean (about 5 standard deviations at 195 per shard).
+		if n < mean*3/4 || n > mean*5/4 {
+			t.Fatalf("shard %d has %d users; mean %d", s, n, mean)
+		}
+	}
+	for _, n := range []int32{1, 7, 16} {
+		for i := range 100 {
+			u := UserID(NewID(base.Add(time.Duration(i) * time.Second)))
+			if p := PartitionOf(u, n); p < 0 || p >= n || p != PartitionOf(u, n) {
+				t.Fatalf("PartitionOf(%s, %d) = %d", u, n, p)
+			}
+		}
+	}
+}

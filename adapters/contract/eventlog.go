@@ -65,6 +65,9 @@ func testAppendOrder(t *testing.T, cfg kafka.Config) {
 	last := map[int32]int64{}
 	for _, ev := range evs {
 		p := pos[ev.ID]
+		if want := domain.PartitionOf(ev.To, cfg.Partitions); p.Partition != want {
+			t.Fatalf("event for %s in partition %d, want PartitionOf = %d", ev.To, p.Partition, want)
+		}
 		if want, ok := partOf[ev.To]; ok && want != p.Partition {
 			t.Fatalf("recipient %s's events went to partitions %d and %d", ev.To, want, p.Partition)
 		}

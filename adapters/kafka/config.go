@@ -108,7 +108,7 @@ func (c Config) producerConfig() *sarama.Config {
 	sc.Producer.Return.Successes = true
 	sc.Producer.Return.Errors = true
 	sc.Producer.Timeout = c.WriteTimeout
-	sc.Producer.Partitioner = sarama.NewHashPartitioner
+	sc.Producer.Partitioner = sarama.NewManualPartitioner // see marshaler
 	sc.Producer.Flush.Frequency = time.Millisecond
 	return sc
 }

@@ -30,11 +30,12 @@ type EventLog struct {
 	pub *wkafka.Publisher
 }
 
-// NewEventLog connects a publisher. The topic must exist (EnsureTopic).
+// NewEventLog connects a publisher. The topic must exist (EnsureTopic) with
+// cfg.Partitions partitions.
 func NewEventLog(cfg Config, logger *slog.Logger) (*EventLog, error) {
 	pub, err := wkafka.NewPublisher(wkafka.PublisherConfig{
 		Brokers:               cfg.Brokers,
-		Marshaler:             marshaler{},
+		Marshaler:             marshaler{partitions: cfg.Partitions},
 		OverwriteSaramaConfig: cfg.producerConfig(),
 	}, watermillLogger(logger))
 	if err != nil {
@@ -75,14 +76,22 @@ type sinkKey struct{}
 
 // marshaler is Watermill's default marshaler plus the partition key, and it
 // hands the Sarama message to the publishing call's sink.
-type marshaler struct{ wkafka.DefaultMarshaler }
+// The partition is chosen here, not by Sarama's hash: it is the key's
+// virtual shard modulo the partition count (domain.PartitionOf), so every
+// component can tell which partition holds a user's events.
+type marshaler struct {
+	wkafka.DefaultMarshaler
+	partitions int32
+}
 
 func (m marshaler) Marshal(topic string, msg *message.Message) (*sarama.ProducerMessage, error) {
 	pm, err := m.DefaultMarshaler.Marshal(topic, msg)
 	if err != nil {
 		return nil, err
 	}
-	pm.Key = sarama.StringEncoder(msg.Metadata.Get(metaKey))
+	key := msg.Metadata.Get(metaKey)
+	pm.Key = sarama.StringEncoder(key)
+	pm.Partition = domain.PartitionOf(domain.UserID(key), m.partitions)
 	if s, ok := msg.Context().Value(sinkKey{}).(*sink); ok {
 		s.pm = pm
 	}

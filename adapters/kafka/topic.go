@@ -27,7 +27,7 @@ func EnsureTopic(cfg Config) error {
 	}, false)
 	var te *sarama.TopicError
 	if errors.As(err, &te) && te.Err == sarama.ErrTopicAlreadyExists {
-		return nil
+		return checkPartitions(admin, cfg)
 	}
 	if err != nil {
 		return fmt.Errorf("create topic %s: %w", cfg.Topic, err)
@@ -36,6 +36,23 @@ func EnsureTopic(cfg Config) error {
 }
 
 func ptr(s string) *string { return &s }
+
+// checkPartitions fails when an existing topic's partition count differs
+// from the configured one: events are placed by domain.PartitionOf, which
+// depends on it.
+func checkPartitions(admin sarama.ClusterAdmin, cfg Config) error {
+	md, err := admin.DescribeTopics([]string{cfg.Topic})
+	if err != nil {
+		return fmt.Errorf("describe topic %s: %w", cfg.Topic, err)
+	}
+	if len(md) != 1 || md[0].Err != sarama.ErrNoError {
+		return fmt.Errorf("describe topic %s: %v", cfg.Topic, md)
+	}
+	if n := int32(len(md[0].Partitions)); n != cfg.Partitions {
+		return fmt.Errorf("topic %s has %d partitions but %d are configured: set --kafka-partitions %d", cfg.Topic, n, cfg.Partitions, n)
+	}
+	return nil
+}
 
 // Offsets returns the oldest and the next offset of every partition.
 func Offsets(cfg Config) (oldest, next map[int32]int64, err error) {
