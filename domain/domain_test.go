@@ -91,6 +91,15 @@ func TestNewIDSortsByTimeAndIsValid(t *testing.T) {
 	if !sort.StringsAreSorted(ids) {
 		t.Fatal("ids made at increasing times do not sort in time order")
 	}
+	same := make([]string, 1000)
+	for i := range same {
+		same[i] = NewID(base)
+	}
+	for i := 1; i < len(same); i++ {
+		if same[i] <= same[i-1] {
+			t.Fatalf("ids made in one millisecond do not grow: %s after %s", same[i], same[i-1])
+		}
+	}
 	for _, bad := range []string{"", "short", strings.Repeat("I", 26), "8" + strings.Repeat("0", 25), "../../../../etc/passwd0000"} {
 		if ValidID(bad) {
 			t.Errorf("ValidID(%q) = true", bad)
@@ -183,8 +192,9 @@ func TestShardOfIsStableAndBalanced(t *testing.T) {
 	}
 	mean := users / VirtualShards
 	for s, n := range counts {
-		// Within ±25% of the mean (about 5 standard deviations at 195 per shard).
-		if n < mean*3/4 || n > mean*5/4 {
+		// Within ±40% of the mean: 5.6 standard deviations at 195 users per
+		// shard; the fullest of 1,024 shards is expected near +3.3.
+		if n < mean*6/10 || n > mean*14/10 {
 			t.Fatalf("shard %d has %d users; mean %d", s, n, mean)
 		}
 	}

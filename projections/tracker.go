@@ -31,6 +31,9 @@ type Tracker struct {
 	mu      sync.Mutex
 	applied map[int32]int64
 	changed chan struct{} // closed and replaced on every advance
+
+	pollMu   sync.Mutex // one poll at a time, at most one per pollEvery
+	lastPoll time.Time
 }
 
 // NewTracker returns a tracker that polls source (nil: never polls).
@@ -86,7 +89,16 @@ func (t *Tracker) Wait(ctx context.Context, pos domain.Position, timeout time.Du
 	}
 }
 
+// refresh reads the store's positions unless another waiter did so within
+// pollEvery: however many requests wait, the store sees one read per
+// interval.
 func (t *Tracker) refresh(ctx context.Context) error {
+	t.pollMu.Lock()
+	defer t.pollMu.Unlock()
+	if time.Since(t.lastPoll) < t.pollEvery {
+		return nil
+	}
+	t.lastPoll = time.Now()
 	got, err := t.source.AppliedPositions(ctx)
 	if err != nil {
 		return err

@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 
 	"github.com/go-chi/chi/v5"
 
@@ -67,7 +69,32 @@ func (s *Server) unread(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	s.markDelivered(r.Context(), u.ID, msgs)
 	writeList(w, r, page, next, len(msgs) == 0, toMessagesJSON(msgs))
+}
+
+// markDelivered records that the messages, just handed to their recipient,
+// are delivered, and shows them so. A failure only leaves a message "sent"
+// (the next fetch tries again); it does not fail the read.
+func (s *Server) markDelivered(ctx context.Context, user domain.UserID, msgs []domain.Message) {
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for i := range msgs {
+		if msgs[i].Status != domain.StatusSent {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			res, err := s.cmd.MarkDelivered.Handle(ctx, commands.MarkDelivered{User: user, ID: msgs[i].ID})
+			if err != nil {
+				s.log.Warn("mark delivered", "id", msgs[i].ID, "err", err)
+				return
+			}
+			msgs[i] = res.Message
+		})
+	}
+	wg.Wait()
 }
 
 // getMessage handles GET /messages/{id}.

@@ -27,11 +27,46 @@ type conn struct {
 	done   chan struct{} // closed by kill
 	code   websocket.StatusCode
 	reason string
+
+	// Feed items: mu guards them. Until the backlog is sent (resuming),
+	// live items wait in pending; last is the cursor offset of the last
+	// item queued, and items at or before it are dropped.
+	mu       sync.Mutex
+	resuming bool
+	pending  []pendingItem
+	last     int64
+}
+
+type pendingItem struct {
+	offset int64
+	frame  []byte
 }
 
 func newConn(h *Hub, user domain.UserID, wc *websocket.Conn) *conn {
 	wc.SetReadLimit(h.cfg.ReadLimit)
-	return &conn{hub: h, user: user, ws: wc, out: make(chan []byte, h.cfg.SendQueue), done: make(chan struct{})}
+	return &conn{hub: h, user: user, ws: wc, out: make(chan []byte, h.cfg.SendQueue), done: make(chan struct{}),
+		resuming: true, last: -1}
+}
+
+// push queues a live feed item unless it is not newer than the last one.
+// While the backlog is being sent, live items wait (at most a queue's
+// worth; more closes the connection as a slow consumer).
+func (c *conn) push(cursor domain.Position, frame []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cursor.Offset <= c.last {
+		return
+	}
+	if c.resuming {
+		if len(c.pending) >= cap(c.out) {
+			c.kill(CloseSlowConsumer, "slow consumer, reconnect")
+			return
+		}
+		c.pending = append(c.pending, pendingItem{cursor.Offset, frame})
+		return
+	}
+	c.last = cursor.Offset
+	c.enqueue(frame)
 }
 
 // enqueue queues a frame for writing without blocking. When the queue is
@@ -51,6 +86,19 @@ func (c *conn) enqueue(frame []byte) {
 	}
 }
 
+// enqueueWait queues a frame, waiting for room: the backlog is paced by
+// the client instead of overflowing the queue.
+func (c *conn) enqueueWait(ctx context.Context, frame []byte) error {
+	select {
+	case c.out <- frame:
+		return nil
+	case <-c.done:
+		return context.Canceled
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // kill removes c from the hub at once (no more pushes) and has the writer
 // close the connection with code. Only the first call counts.
 func (c *conn) kill(code websocket.StatusCode, reason string) {
@@ -61,12 +109,15 @@ func (c *conn) kill(code websocket.StatusCode, reason string) {
 	})
 }
 
-// serve runs c until the connection ends.
-func (c *conn) serve() {
+// serve runs c until the connection ends: it sends the backlog after since
+// (or the unread messages when since is empty), then live items, while
+// reading client frames.
+func (c *conn) serve(since string) {
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); c.writeLoop() }()
 	go func() { defer wg.Done(); c.pingLoop() }()
+	go func() { defer wg.Done(); c.resume(since) }()
 	c.readLoop()
 	c.kill(websocket.StatusNormalClosure, "")
 	wg.Wait()

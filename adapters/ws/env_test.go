@@ -22,8 +22,10 @@ import (
 	"github.com/tidings-chat/tidings/projections"
 )
 
-// syncLog is an in-process event log for tests: Append applies the event
-// to the projector (and so to the hub) before it returns.
+// syncLog is an in-process, one-partition event log for tests: Append
+// applies the event to the projector (and so to the hub) before it
+// returns, then appends and applies the receipts the receipts projector
+// derives from it, as the real consumers would shortly after.
 type syncLog struct {
 	mu  sync.Mutex
 	p   *projections.Projector
@@ -33,9 +35,32 @@ type syncLog struct {
 func (l *syncLog) Append(ctx context.Context, ev domain.Event) (domain.Position, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	pos := l.apply(ctx, ev)
+	var derived derivedLog
+	if err := projections.NewReceipts(&derived).Handle(ctx, ev, pos); err != nil {
+		return pos, err
+	}
+	for _, d := range derived {
+		l.apply(ctx, d)
+	}
+	return pos, nil
+}
+
+func (l *syncLog) apply(ctx context.Context, ev domain.Event) domain.Position {
 	l.off++
 	pos := domain.Position{Partition: 0, Offset: l.off}
-	return pos, l.p.Handle(ctx, ev, pos)
+	if err := l.p.Handle(ctx, ev, pos); err != nil {
+		panic(err) // the in-memory store does not fail
+	}
+	return pos
+}
+
+// derivedLog collects what the receipts projector appends.
+type derivedLog []domain.Event
+
+func (d *derivedLog) Append(_ context.Context, ev domain.Event) (domain.Position, error) {
+	*d = append(*d, ev)
+	return domain.Position{}, nil
 }
 
 type env struct {
@@ -65,7 +90,8 @@ func newEnv(t *testing.T, cfg Config, tune func(*http.Server)) *env {
 		t.Fatal(err)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	hub, err := NewHub(cfg, Deps{Commands: cmds, UserFrom: httpapi.UserFrom, MessageJSON: httpapi.MessageJSON, Logger: quiet})
+	hub, err := NewHub(cfg, Deps{Commands: cmds, UserFrom: httpapi.UserFrom, MessageJSON: httpapi.MessageJSON,
+		Views: views, Positions: views, Partitions: 1, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,8 +119,17 @@ func (e *env) register(t *testing.T, name string) user {
 func (e *env) url() string { return "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/ws" }
 
 // dial connects with the token offered as a subprotocol, the way browsers
-// do.
+// do, and reads the backlog up to its ready frame.
 func (e *env) dial(t *testing.T, u user) *websocket.Conn {
+	t.Helper()
+	c := e.dialRaw(t, u)
+	for f := read(t, c); f.Type != TypeReady; f = read(t, c) {
+	}
+	return c
+}
+
+// dialRaw connects and reads nothing.
+func (e *env) dialRaw(t *testing.T, u user) *websocket.Conn {
 	t.Helper()
 	c, _, err := e.tryDial(u.token, nil)
 	if err != nil {
@@ -120,6 +155,8 @@ func (e *env) tryDial(token string, header http.Header) (*websocket.Conn, *http.
 // frame is a decoded server frame.
 type frame struct {
 	Type     string         `json:"type"`
+	Cursor   string         `json:"cursor"`
+	Reset    bool           `json:"reset"`
 	Ref      string         `json:"ref"`
 	OK       bool           `json:"ok"`
 	Status   string         `json:"status"`

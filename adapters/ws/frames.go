@@ -16,10 +16,13 @@ const (
 	// Server to client.
 	TypeMessage = "message"
 	TypeReceipt = "receipt"
+	// TypeReady ends the backlog of a new connection.
+	TypeReady = "ready"
 	// Both ways: the server acknowledges every client frame with an ack;
 	// a client acks a pushed message to mark it delivered.
 	TypeAck = "ack"
-	// Client to server.
+	// Client to server: mark a message read. Server to client: a message
+	// was read (on this or another device of the user).
 	TypeRead = "read"
 	TypeSend = "send"
 )
@@ -39,14 +42,26 @@ type clientFrame struct {
 
 type messageFrame struct {
 	Type    string `json:"type"`
+	Cursor  string `json:"cursor,omitempty"`
 	Message any    `json:"message"`
 }
 
+// receiptFrame is a receipt (to the sender) or a read (to the reader's
+// devices).
 type receiptFrame struct {
 	Type   string           `json:"type"`
+	Cursor string           `json:"cursor"`
 	Status string           `json:"status"`
 	ID     domain.MessageID `json:"id"`
 	At     string           `json:"at"`
+}
+
+// readyFrame says the backlog is sent: from here on the frames are live.
+// Cursor is where to resume from if nothing newer arrives.
+type readyFrame struct {
+	Type   string `json:"type"`
+	Cursor string `json:"cursor"`
+	Reset  bool   `json:"reset,omitempty"`
 }
 
 type ackFrame struct {

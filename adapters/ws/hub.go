@@ -104,7 +104,14 @@ type Deps struct {
 	UserFrom func(ctx context.Context) (domain.User, bool)
 	// MessageJSON renders a message as the REST API does.
 	MessageJSON func(m domain.Message) any
-	Logger      *slog.Logger
+	// Views serves the backlog of a resuming connection (Feed) and the
+	// unread messages of a fresh one.
+	Views projections.Reader
+	// Positions tells how far the views have applied each partition.
+	Positions projections.PositionSource
+	// Partitions is the event topic's partition count (domain.PartitionOf).
+	Partitions int32
+	Logger     *slog.Logger
 }
 
 // Hub holds this node's connections by user and pushes each applied event
@@ -131,6 +138,12 @@ func NewHub(cfg Config, d Deps) (*Hub, error) {
 	if d.MessageJSON == nil {
 		errs = append(errs, errors.New("ws: MessageJSON is nil"))
 	}
+	if d.Views == nil || d.Positions == nil {
+		errs = append(errs, errors.New("ws: Views and Positions are required"))
+	}
+	if d.Partitions < 1 {
+		errs = append(errs, fmt.Errorf("ws: Partitions %d must be at least 1", d.Partitions))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -143,34 +156,44 @@ func NewHub(cfg Config, d Deps) (*Hub, error) {
 // Mount adds GET /ws to r, which must authenticate requests first.
 func (h *Hub) Mount(r chi.Router) { r.Method(http.MethodGet, "/ws", h) }
 
-// Applied pushes ev to the connections concerned: MessageSent as a message
-// frame to the recipient; MessageDelivered and MessageRead as a receipt to
-// the sender, and MessageRead also to the recipient (their other devices).
-// It never blocks: a connection whose queue is full is closed with
-// CloseSlowConsumer. Redelivered events are pushed again; clients
-// de-duplicate by message id.
-func (h *Hub) Applied(_ context.Context, ev domain.Event, _ domain.Position) {
-	switch e := ev.(type) {
-	case domain.MessageSent:
-		h.push(encode(messageFrame{Type: TypeMessage, Message: h.d.MessageJSON(e.AsMessage())}), e.To)
-	case domain.MessageDelivered:
-		h.push(encode(receiptFrame{Type: TypeReceipt, Status: domain.StatusDelivered.String(), ID: e.ID, At: ts(e.DeliveredAt)}), e.From)
-	case domain.MessageRead:
-		h.push(encode(receiptFrame{Type: TypeReceipt, Status: domain.StatusRead.String(), ID: e.ID, At: ts(e.ReadAt)}), e.From, e.To)
+// Applied pushes the feed item ev makes (projections.FeedItemOf) to every
+// connection of its user: a message to the recipient, a receipt to the
+// sender, a read to the reader's devices. Items of one user reach Applied
+// in cursor order (they share a partition); a connection drops items at or
+// before its last cursor, so an event pushed twice (redelivery, or by both
+// the local projector and the broadcast consumer) is written once. It never
+// blocks: a connection whose queue is full is closed with
+// CloseSlowConsumer.
+func (h *Hub) Applied(_ context.Context, ev domain.Event, pos domain.Position) {
+	user, item, ok := projections.FeedItemOf(ev, pos)
+	if !ok {
+		return
+	}
+	h.mu.RLock()
+	targets := make([]*conn, 0, len(h.conns[user]))
+	for c := range h.conns[user] {
+		targets = append(targets, c)
+	}
+	h.mu.RUnlock()
+	if len(targets) == 0 {
+		return
+	}
+	frame := h.itemFrame(item)
+	for _, c := range targets {
+		c.push(item.Cursor, frame)
 	}
 }
 
-func (h *Hub) push(frame []byte, users ...domain.UserID) {
-	var targets []*conn
-	h.mu.RLock()
-	for _, u := range users {
-		for c := range h.conns[u] {
-			targets = append(targets, c)
-		}
-	}
-	h.mu.RUnlock()
-	for _, c := range targets {
-		c.enqueue(frame)
+// itemFrame renders a feed item as its server frame.
+func (h *Hub) itemFrame(it projections.FeedItem) []byte {
+	cur := it.Cursor.String()
+	switch it.Kind {
+	case projections.FeedMessage:
+		return encode(messageFrame{Type: TypeMessage, Cursor: cur, Message: h.d.MessageJSON(it.Message)})
+	case projections.FeedReceipt:
+		return encode(receiptFrame{Type: TypeReceipt, Cursor: cur, Status: it.Status.String(), ID: it.Message.ID, At: ts(it.At)})
+	default:
+		return encode(receiptFrame{Type: TypeRead, Cursor: cur, Status: it.Status.String(), ID: it.Message.ID, At: ts(it.At)})
 	}
 }
 
@@ -257,7 +280,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.remove(c)
-	c.serve()
+	c.serve(r.URL.Query().Get("since"))
 }
 
 func refuseReason(code websocket.StatusCode) string {

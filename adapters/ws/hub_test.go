@@ -67,8 +67,8 @@ func TestSendAckReadOverSocket(t *testing.T) {
 	if len(got[TypeAck]) != 1 || !got[TypeAck][0].OK || got[TypeAck][0].Ref != "rd" || got[TypeAck][0].Message["status"] != "read" {
 		t.Fatalf("read ack = %+v", got)
 	}
-	if len(got[TypeReceipt]) != 1 || got[TypeReceipt][0].Status != "read" {
-		t.Fatalf("recipient's read receipt = %+v", got)
+	if len(got[TypeRead]) != 1 || got[TypeRead][0].ID != id || got[TypeRead][0].Cursor == "" {
+		t.Fatalf("recipient's read frame = %+v", got)
 	}
 	if f := read(t, b); f.Type != TypeReceipt || f.Status != "read" || f.ID != id {
 		t.Fatalf("sender got %+v, want read receipt", f)
@@ -168,8 +168,9 @@ func TestSlowConsumerIsClosedWithoutStallingOthers(t *testing.T) {
 		now := time.Now().UTC()
 		id := domain.MessageID(domain.NewID(now))
 		start := time.Now()
-		e.hub.Applied(context.Background(), domain.MessageSent{ID: id, From: carol.id, To: alice.id, Text: text, SentAt: now}, domain.Position{})
-		e.hub.Applied(context.Background(), domain.MessageSent{ID: id, From: alice.id, To: carol.id, Text: "ok", SentAt: now}, domain.Position{})
+		pos := domain.Position{Offset: int64(i) + 1}
+		e.hub.Applied(context.Background(), domain.MessageSent{ID: id, From: carol.id, To: alice.id, Text: text, SentAt: now}, pos)
+		e.hub.Applied(context.Background(), domain.MessageSent{ID: id, From: alice.id, To: carol.id, Text: "ok", SentAt: now}, pos)
 		slowest = max(slowest, time.Since(start))
 		pushed++
 		// Pushes come at a pace a healthy client keeps up with; the stalled
@@ -195,7 +196,7 @@ func TestConnectionLimitPerUser(t *testing.T) {
 	e.dial(t, alice)
 	e.dial(t, alice)
 	eventually(t, 2*time.Second, "two registered", func() bool { return e.hub.Connections(alice.id) == 2 })
-	third := e.dial(t, alice)
+	third := e.dialRaw(t, alice)
 	if got := closeCode(t, third, 5*time.Second); got != CloseTooManyConnections {
 		t.Fatalf("third connection's close code = %d, want %d", got, CloseTooManyConnections)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/tidings-chat/tidings/adapters/postgres"
 	"github.com/tidings-chat/tidings/adapters/ws"
 	"github.com/tidings-chat/tidings/commands"
+	"github.com/tidings-chat/tidings/domain"
 	"github.com/tidings-chat/tidings/projections"
 )
 
@@ -56,30 +57,43 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	hub, err := ws.NewHub(ws.Config{OriginPatterns: list(c.WSOrigins)}, ws.Deps{
-		Commands: cmds, UserFrom: httpapi.UserFrom, MessageJSON: httpapi.MessageJSON, Logger: log,
+		Commands: cmds, UserFrom: httpapi.UserFrom, MessageJSON: httpapi.MessageJSON,
+		Views: b.views, Positions: b.views, Partitions: b.kafka.Partitions, Logger: log,
 	})
 	if err != nil {
 		return err
 	}
-	projector := projections.NewProjector(b.views, tracker, projectionMetrics{metrics}, hub)
+	projector := projections.NewProjector(b.views, tracker, projectionMetrics{metrics})
+	receipts := projections.NewReceipts(countingLog{pub, metrics})
 	api := httpapi.New(httpapi.Config{OpenRegistration: c.OpenRegistration, ConsistencyWait: c.ConsistencyWait}, httpapi.Deps{
 		Commands: cmds, Views: b.views, Tracker: tracker, Ready: b.ping, Metrics: metrics, Logger: log,
 		Extra: hub.Mount,
 	})
 
-	consumeCtx, stopConsuming := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := kafka.Consume(consumeCtx, b.kafka, projections.ViewsGroup, projector.Handle, log); err != nil && consumeCtx.Err() == nil {
-			log.Error("projector stopped", "err", err)
-		}
-	}()
-	defer func() { stopConsuming(); wg.Wait() }()
+	// The background loops: the views projector and the receipts projector
+	// (one consumer group each, shared by every process), the push tail
+	// (every process reads every event and pushes, once the views have it,
+	// to its own connections), and send-log pruning.
+	bg := newLoops(log)
+	defer bg.stop()
+	bg.run("views projector", func(ctx context.Context) error {
+		return kafka.Consume(ctx, b.kafka, projections.ViewsGroup, projector.Handle, log)
+	})
+	bg.run("receipts projector", func(ctx context.Context) error {
+		return kafka.Consume(ctx, b.kafka, projections.ReceiptsGroup, receipts.Handle, log)
+	})
+	bg.run("push tail", func(ctx context.Context) error {
+		return kafka.Tail(ctx, b.kafka, func(ctx context.Context, ev domain.Event, pos domain.Position) error {
+			if err := tracker.Wait(ctx, pos, c.ConsistencyWait*5); err != nil {
+				log.Warn("push skipped: views did not reach the event", "pos", pos.String(), "err", err)
+				return nil // the client finds it on resume or through REST
+			}
+			hub.Applied(ctx, ev, pos)
+			return nil
+		}, log)
+	})
 	if b.pg != nil {
-		wg.Add(1)
-		go func() { defer wg.Done(); pruneSendLog(consumeCtx, b.pg, log) }()
+		bg.run("send-log pruning", func(ctx context.Context) error { pruneSendLog(ctx, b.pg, log); return nil })
 	}
 
 	ln, err := net.Listen("tcp", c.Addr)
@@ -133,3 +147,26 @@ func pruneSendLog(ctx context.Context, pg *postgres.DB, log *slog.Logger) {
 		}
 	}
 }
+
+// loops runs background loops until stop, which cancels and waits for them.
+type loops struct {
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newLoops(log *slog.Logger) *loops {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &loops{log: log, ctx: ctx, cancel: cancel}
+}
+
+func (l *loops) run(name string, fn func(ctx context.Context) error) {
+	l.wg.Go(func() {
+		if err := fn(l.ctx); err != nil && l.ctx.Err() == nil {
+			l.log.Error(name+" stopped", "err", err)
+		}
+	})
+}
+
+func (l *loops) stop() { l.cancel(); l.wg.Wait() }

@@ -1,0 +1,118 @@
+package ws
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tidings-chat/tidings/domain"
+	"github.com/tidings-chat/tidings/projections"
+)
+
+// Backlog limits.
+const (
+	// feedPage is how many feed items one read of the backlog fetches.
+	feedPage = 256
+	// MaxUnreadOnConnect bounds the unread messages a connection without a
+	// cursor is sent; the rest are a GET /messages away.
+	MaxUnreadOnConnect = 500
+)
+
+// resume sends what the client missed, then opens the connection to live
+// items. With since, that is every feed item after it; without, the unread
+// messages, then every item after the position the views had applied when
+// the client connected. It ends with a ready frame carrying the cursor to
+// resume from. Live items that arrive meanwhile wait in pending, and those
+// the backlog already held are dropped by cursor, so nothing is missed and
+// nothing in the middle is repeated.
+func (c *conn) resume(since string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	go func() {
+		select {
+		case <-c.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	part := domain.PartitionOf(c.user, c.hub.d.Partitions)
+	cursor, reset, err := c.start(ctx, part, since)
+	if err == nil {
+		err = c.backlog(ctx, cursor)
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			c.hub.log.Error("websocket resume failed", "user", c.user, "err", err)
+			c.kill(CloseInternal, "resume failed, reconnect")
+		}
+		return
+	}
+	c.mu.Lock()
+	for _, p := range c.pending {
+		if p.offset > c.last {
+			c.last = p.offset
+			c.enqueue(p.frame)
+		}
+	}
+	c.pending, c.resuming = nil, false
+	last := c.last
+	c.mu.Unlock()
+	c.enqueue(encode(readyFrame{Type: TypeReady, Cursor: domain.Position{Partition: part, Offset: last}.String(), Reset: reset}))
+}
+
+// start returns the cursor the backlog follows. A cursor from another
+// partition (the topic was resized) or unparsable one starts over like no
+// cursor, and reset tells the client to refetch its views.
+func (c *conn) start(ctx context.Context, part int32, since string) (cursor domain.Position, reset bool, err error) {
+	if since != "" {
+		pos, err := domain.ParsePosition(since)
+		if err == nil && pos.Partition == part {
+			return pos, false, nil
+		}
+		reset = true
+	}
+	applied, err := c.hub.d.Positions.AppliedPositions(ctx)
+	if err != nil {
+		return cursor, reset, fmt.Errorf("read applied positions: %w", err)
+	}
+	off, ok := applied[part]
+	if !ok {
+		off = -1
+	}
+	cursor = domain.Position{Partition: part, Offset: off}
+	msgs, _, err := c.hub.d.Views.Unread(ctx, c.user, projections.Page{Limit: MaxUnreadOnConnect})
+	if err != nil {
+		return cursor, reset, fmt.Errorf("read unread messages: %w", err)
+	}
+	for _, m := range msgs {
+		if err := c.enqueueWait(ctx, encode(messageFrame{Type: TypeMessage, Message: c.hub.d.MessageJSON(m)})); err != nil {
+			return cursor, reset, err
+		}
+	}
+	return cursor, reset, nil
+}
+
+// backlog queues every feed item after cursor.
+func (c *conn) backlog(ctx context.Context, cursor domain.Position) error {
+	c.mu.Lock()
+	c.last = cursor.Offset
+	c.mu.Unlock()
+	for {
+		items, err := c.hub.d.Views.Feed(ctx, c.user, cursor, feedPage)
+		if err != nil {
+			return fmt.Errorf("read feed: %w", err)
+		}
+		for _, it := range items {
+			c.mu.Lock()
+			c.last = it.Cursor.Offset
+			c.mu.Unlock()
+			if err := c.enqueueWait(ctx, c.hub.itemFrame(it)); err != nil {
+				return err
+			}
+			cursor = it.Cursor
+		}
+		if len(items) < feedPage {
+			return nil
+		}
+	}
+}
