@@ -22,6 +22,7 @@ type Deps struct {
 	SendLog  SendLog
 	Messages MessageReader
 	Limiter  *RateLimiter // nil: no send rate limit
+	Sync     ViewSync     // nil: commands check the views as they are
 	Clock    Clock        // nil: time.Now
 }
 
@@ -52,8 +53,8 @@ func New(d Deps) (Commands, error) {
 	return Commands{
 		RegisterUser:  RegisterUserHandler{accounts: d.Accounts, now: now},
 		Authenticate:  AuthenticateHandler{accounts: d.Accounts},
-		SendMessage:   SendMessageHandler{log: d.Log, accounts: d.Accounts, sends: d.SendLog, limiter: d.Limiter, now: now},
-		MarkRead:      MarkReadHandler{log: d.Log, messages: d.Messages, now: now},
-		MarkDelivered: MarkDeliveredHandler{log: d.Log, messages: d.Messages, now: now},
+		SendMessage:   SendMessageHandler{log: d.Log, accounts: d.Accounts, sends: d.SendLog, messages: d.Messages, limiter: d.Limiter, now: now},
+		MarkRead:      MarkReadHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
+		MarkDelivered: MarkDeliveredHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
 	}, nil
 }

@@ -314,3 +314,44 @@ func TestRateLimiter(t *testing.T) {
 		t.Fatalf("after a refill: %v", err)
 	}
 }
+
+// syncer marks the message read in the views when asked to sync, as a
+// projector catching up with an earlier MessageRead would.
+type syncer struct {
+	views memViews
+	id    domain.MessageID
+	calls int
+}
+
+func (s *syncer) Sync(_ context.Context, _ domain.UserID) error {
+	s.calls++
+	m := s.views.msgs[s.id]
+	m.Status, m.ReadAt = domain.StatusRead, time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC)
+	s.views.msgs[s.id] = m
+	return nil
+}
+
+func TestMarkReadSyncsTheViewsFirst(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	alice, bob := e.register(t, "alice"), e.register(t, "bob")
+	sent, err := e.cmd.SendMessage.Handle(ctx, commands.SendMessage{From: alice.User.ID, To: bob.User.ID, Text: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.views.msgs[sent.Message.ID] = sent.Message
+	s := &syncer{views: e.views, id: sent.Message.ID}
+	cmd, err := commands.New(commands.Deps{Log: e.log, Accounts: &memAccounts{users: map[domain.UserID]domain.User{}, tokens: map[commands.TokenHash]domain.UserID{}},
+		SendLog: &memSends{recs: map[string]commands.SendRecord{}}, Messages: e.views, Sync: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(e.log.events)
+	res, err := cmd.MarkRead.Handle(ctx, commands.MarkRead{User: bob.User.ID, ID: sent.Message.ID})
+	if err != nil || s.calls != 1 {
+		t.Fatalf("MarkRead: %v, sync calls %d", err, s.calls)
+	}
+	if res.Position != nil || len(e.log.events) != n || !res.Message.ReadAt.Equal(time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("a mark of a message the synced views show read appended %d events: %+v", len(e.log.events)-n, res)
+	}
+}

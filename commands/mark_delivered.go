@@ -18,6 +18,7 @@ type MarkDelivered struct {
 type MarkDeliveredHandler struct {
 	log      EventLog
 	messages MessageReader
+	sync     ViewSync
 	now      func() time.Time
 }
 
@@ -25,7 +26,7 @@ type MarkDeliveredHandler struct {
 // which case it appends nothing. Only the recipient may; anyone else gets
 // domain.ErrNotFound.
 func (h MarkDeliveredHandler) Handle(ctx context.Context, cmd MarkDelivered) (Marked, error) {
-	m, err := recipientMessage(ctx, h.messages, cmd.User, cmd.ID)
+	m, err := recipientMessage(ctx, h.messages, h.sync, cmd.User, cmd.ID)
 	if err != nil {
 		return Marked{}, err
 	}

@@ -26,6 +26,7 @@ type Marked struct {
 type MarkReadHandler struct {
 	log      EventLog
 	messages MessageReader
+	sync     ViewSync
 	now      func() time.Time
 }
 
@@ -33,7 +34,7 @@ type MarkReadHandler struct {
 // and for an unknown id, it returns domain.ErrNotFound. Marking a message
 // that is already read appends nothing and returns it unchanged.
 func (h MarkReadHandler) Handle(ctx context.Context, cmd MarkRead) (Marked, error) {
-	m, err := recipientMessage(ctx, h.messages, cmd.User, cmd.ID)
+	m, err := recipientMessage(ctx, h.messages, h.sync, cmd.User, cmd.ID)
 	if err != nil {
 		return Marked{}, err
 	}
@@ -55,9 +56,16 @@ func (h MarkReadHandler) Handle(ctx context.Context, cmd MarkRead) (Marked, erro
 
 // recipientMessage returns message id if user is its recipient, and
 // domain.ErrNotFound otherwise, so a sender or a stranger learns nothing.
-func recipientMessage(ctx context.Context, r MessageReader, user domain.UserID, id domain.MessageID) (domain.Message, error) {
+// With a ViewSync it first lets the views catch up with the user's
+// partition, where every earlier receipt of the user's messages sits.
+func recipientMessage(ctx context.Context, r MessageReader, sync ViewSync, user domain.UserID, id domain.MessageID) (domain.Message, error) {
 	if !domain.ValidID(string(id)) {
 		return domain.Message{}, domain.ErrNotFound
+	}
+	if sync != nil {
+		if err := sync.Sync(ctx, user); err != nil && ctx.Err() != nil {
+			return domain.Message{}, ctx.Err()
+		}
 	}
 	m, err := r.Message(ctx, user, id)
 	if errors.Is(err, domain.ErrNotFound) || (err == nil && m.To != user) {

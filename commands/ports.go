@@ -69,3 +69,14 @@ type MessageReader interface {
 
 // Clock returns the current time. Commands stamp events with it in UTC.
 type Clock func() time.Time
+
+// ViewSync brings the views up to date with everything already appended
+// under a key (the user's partition), so a command that checks the views
+// sees the effect of every earlier command on that user: a retried
+// mark-read finds the message read instead of reading it again. Sync
+// returns an error if the views do not catch up in time; callers go on
+// regardless (the worst outcome is a redundant event, which projections
+// ignore).
+type ViewSync interface {
+	Sync(ctx context.Context, key domain.UserID) error
+}

@@ -31,6 +31,7 @@ type SendMessageHandler struct {
 	log      EventLog
 	accounts Accounts
 	sends    SendLog
+	messages MessageReader
 	limiter  *RateLimiter
 	now      func() time.Time
 }
@@ -69,8 +70,9 @@ func (h SendMessageHandler) Handle(ctx context.Context, cmd SendMessage) (Sent, 
 		ClientMsgID: cmd.ClientMsgID,
 		SentAt:      now,
 	}
+	retry := false
 	if cmd.ClientMsgID != "" {
-		rec, _, err := h.sends.Reserve(ctx, SendRecord{
+		rec, created, err := h.sends.Reserve(ctx, SendRecord{
 			From: cmd.From, ClientMsgID: cmd.ClientMsgID, ID: ev.ID, To: cmd.To, SentAt: now,
 			Digest: sendDigest(cmd.To, cmd.Text),
 		})
@@ -82,12 +84,21 @@ func (h SendMessageHandler) Handle(ctx context.Context, cmd SendMessage) (Sent, 
 				"client_msg_id %q was already used for another message", cmd.ClientMsgID)
 		}
 		ev.ID, ev.SentAt = rec.ID, rec.SentAt
+		retry = !created
 	}
 	pos, err := h.log.Append(ctx, ev)
 	if err != nil {
 		return Sent{}, fmt.Errorf("append %s %s: %w", ev.Type(), ev.ID, err)
 	}
-	return Sent{Message: ev.AsMessage(), Position: pos}, nil
+	m := ev.AsMessage()
+	if retry && h.messages != nil {
+		// A retry answers with the message as it stands (it may be read by
+		// now), when the views already have it.
+		if cur, err := h.messages.Message(ctx, cmd.From, ev.ID); err == nil {
+			m = cur
+		}
+	}
+	return Sent{Message: m, Position: pos}, nil
 }
 
 func validateSend(cmd SendMessage) error {

@@ -69,16 +69,23 @@ func (s *Server) unread(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.markDelivered(r.Context(), u.ID, msgs)
+	if pos, ok := s.markDelivered(r.Context(), u.ID, msgs); ok {
+		w.Header().Set(PositionHeader, pos.String())
+	}
 	writeList(w, r, page, next, len(msgs) == 0, toMessagesJSON(msgs))
 }
 
 // markDelivered records that the messages, just handed to their recipient,
-// are delivered, and shows them so. A failure only leaves a message "sent"
-// (the next fetch tries again); it does not fail the read.
-func (s *Server) markDelivered(ctx context.Context, user domain.UserID, msgs []domain.Message) {
+// are delivered, and shows them so. It returns the position of the last
+// event it appended (they share the user's partition), for the response's
+// X-Tidings-Position. A failure only leaves a message "sent" (the next
+// fetch tries again); it does not fail the read.
+func (s *Server) markDelivered(ctx context.Context, user domain.UserID, msgs []domain.Message) (last domain.Position, any bool) {
 	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex
+	)
 	for i := range msgs {
 		if msgs[i].Status != domain.StatusSent {
 			continue
@@ -92,9 +99,17 @@ func (s *Server) markDelivered(ctx context.Context, user domain.UserID, msgs []d
 				return
 			}
 			msgs[i] = res.Message
+			if res.Position != nil {
+				mu.Lock()
+				if !any || res.Position.Offset > last.Offset {
+					last, any = *res.Position, true
+				}
+				mu.Unlock()
+			}
 		})
 	}
 	wg.Wait()
+	return last, any
 }
 
 // getMessage handles GET /messages/{id}.

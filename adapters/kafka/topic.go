@@ -87,3 +87,32 @@ func Ping(cfg Config) error {
 	_, err = client.Partitions(cfg.Topic)
 	return err
 }
+
+// Watermarks reads the next offset of partitions (the offset the next
+// appended event will get). It keeps one connection; safe for concurrent
+// use.
+type Watermarks struct {
+	topic  string
+	client sarama.Client
+}
+
+// NewWatermarks connects a client for cfg's topic.
+func NewWatermarks(cfg Config) (*Watermarks, error) {
+	client, err := sarama.NewClient(cfg.Brokers, cfg.saramaConfig())
+	if err != nil {
+		return nil, fmt.Errorf("connect to kafka %v: %w", cfg.Brokers, err)
+	}
+	return &Watermarks{topic: cfg.Topic, client: client}, nil
+}
+
+// Next returns the offset the next event appended to partition will get.
+func (w *Watermarks) Next(partition int32) (int64, error) {
+	off, err := w.client.GetOffset(w.topic, partition, sarama.OffsetNewest)
+	if err != nil {
+		return 0, fmt.Errorf("newest offset of %s/%d: %w", w.topic, partition, err)
+	}
+	return off, nil
+}
+
+// Close closes the connection.
+func (w *Watermarks) Close() error { return w.client.Close() }

@@ -50,8 +50,14 @@ func serve(ctx context.Context, args []string) error {
 	if c.SendPerSecond > 0 {
 		limiter = commands.NewRateLimiter(c.SendPerSecond, c.SendBurst, nil)
 	}
+	marks, err := kafka.NewWatermarks(b.kafka)
+	if err != nil {
+		return err
+	}
+	defer marks.Close()
 	cmds, err := commands.New(commands.Deps{
 		Log: countingLog{pub, metrics}, Accounts: b.accounts, SendLog: b.sends, Messages: b.views, Limiter: limiter,
+		Sync: viewSync{marks: marks, tracker: tracker, partitions: b.kafka.Partitions, wait: c.ConsistencyWait},
 	})
 	if err != nil {
 		return err
