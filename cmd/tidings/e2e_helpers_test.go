@@ -3,8 +3,15 @@ package main
 // End-to-end harness: build the tidings binary once, run it as a child
 // process on 127.0.0.1, and drive it over HTTP and its command line.
 //
-// TIDINGS_E2E_ARGS holds extra flags (space-separated) appended to every
-// command the tests run, so the same tests can target real backends, e.g.
+// The children get none of the test process's TIDINGS_* variables, so the
+// tests run on the embedded backends unless told otherwise:
+//
+//   - TIDINGS_E2E_REAL=1 runs every test against the real Kafka, Cassandra
+//     and PostgreSQL named by TIDINGS_KAFKA_BROKERS, TIDINGS_CASSANDRA_HOSTS
+//     and TIDINGS_POSTGRES_URL (scripts/services.sh env), each test
+//     instance on a topic and keyspace of its own;
+//   - TIDINGS_E2E_ARGS holds further flags (space-separated) appended to
+//     every command, e.g.
 //
 //	TIDINGS_E2E_ARGS="--kafka-brokers localhost:9092" go test -run 'TestEndToEnd' ./cmd/tidings/
 
@@ -79,7 +86,31 @@ func tidingsBinary(t *testing.T) string {
 }
 
 // extraArgs returns the flags of TIDINGS_E2E_ARGS.
-func extraArgs() []string { return strings.Fields(os.Getenv(e2eArgsEnv)) }
+func extraArgs() []string {
+	args := strings.Fields(os.Getenv(e2eArgsEnv))
+	if realBackends() {
+		args = append(args, "--kafka-brokers", os.Getenv("TIDINGS_KAFKA_BROKERS"),
+			"--cassandra-hosts", os.Getenv("TIDINGS_CASSANDRA_HOSTS"),
+			"--postgres-url", os.Getenv("TIDINGS_POSTGRES_URL"), "--migrate")
+	}
+	return args
+}
+
+// realBackends reports whether TIDINGS_E2E_REAL=1 asks for the real
+// services.
+func realBackends() bool { return os.Getenv("TIDINGS_E2E_REAL") == "1" }
+
+// childEnv is the environment of a child: this process's, without any
+// TIDINGS_* variable, plus extra.
+func childEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TIDINGS_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
 
 // embeddedBackends reports whether the tests run on the embedded backends
 // (no TIDINGS_E2E_ARGS), where the data directory is the whole state.
@@ -113,11 +144,17 @@ type instance struct {
 func newInstance(t *testing.T) *instance {
 	t.Helper()
 	dir := t.TempDir()
-	return &instance{
-		bin:    tidingsBinary(t),
-		dir:    dir,
-		common: []string{"--kafka-topic", "tidings-e2e-" + randomSuffix(10)},
+	sfx := randomSuffix(10)
+	common := []string{"--kafka-topic", "tidings-e2e-" + sfx}
+	if realBackends() {
+		for _, v := range []string{"TIDINGS_KAFKA_BROKERS", "TIDINGS_CASSANDRA_HOSTS", "TIDINGS_POSTGRES_URL"} {
+			if os.Getenv(v) == "" {
+				t.Fatalf("TIDINGS_E2E_REAL=1 but %s is not set (eval \"$(scripts/services.sh env)\")", v)
+			}
+		}
+		common = append(common, "--cassandra-keyspace", "e2e_"+sfx)
 	}
+	return &instance{bin: tidingsBinary(t), dir: dir, common: common}
 }
 
 // flags returns --data DIR and the common flags.
@@ -173,7 +210,7 @@ func (in *instance) start(t *testing.T, o serverOptions) *server {
 	t.Helper()
 	in.runs++
 	args := []string{"serve"}
-	env := append(os.Environ(), o.Env...)
+	env := childEnv(o.Env...)
 	if o.AddrDataFromEnv {
 		env = append(env, "TIDINGS_ADDR=127.0.0.1:0", "TIDINGS_DATA="+in.dir)
 		args = append(args, in.common...)
@@ -314,6 +351,7 @@ func (in *instance) run(t *testing.T, subcommand ...string) cliResult {
 	defer cancel()
 	args := append(append(append([]string{}, subcommand...), in.flags()...), extraArgs()...)
 	cmd := exec.CommandContext(ctx, in.bin, args...)
+	cmd.Env = childEnv()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

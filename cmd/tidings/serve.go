@@ -83,10 +83,10 @@ func serve(ctx context.Context, args []string) error {
 	bg := newLoops(log)
 	defer bg.stop()
 	bg.run("views projector", func(ctx context.Context) error {
-		return kafka.Consume(ctx, b.kafka, projections.ViewsGroup, projector.Handle, log)
+		return kafka.Consume(ctx, b.kafka, group(projections.ViewsGroup, b.kafka.Topic), projector.Handle, log)
 	})
 	bg.run("receipts projector", func(ctx context.Context) error {
-		return kafka.Consume(ctx, b.kafka, projections.ReceiptsGroup, receipts.Handle, log)
+		return kafka.Consume(ctx, b.kafka, group(projections.ReceiptsGroup, b.kafka.Topic), receipts.Handle, log)
 	})
 	bg.run("push tail", func(ctx context.Context) error {
 		return kafka.Tail(ctx, b.kafka, func(ctx context.Context, ev domain.Event, pos domain.Position) error {
@@ -176,3 +176,8 @@ func (l *loops) run(name string, fn func(ctx context.Context) error) {
 }
 
 func (l *loops) stop() { l.cancel(); l.wg.Wait() }
+
+// group names a projector's consumer group for a topic, so that
+// deployments sharing a Kafka cluster with topics of their own (tests,
+// staging) never share a group.
+func group(base, topic string) string { return base + "." + topic }
