@@ -69,6 +69,17 @@ func (a *memAccounts) User(_ context.Context, id domain.UserID) (domain.User, er
 	return u, nil
 }
 
+func (a *memAccounts) UserByName(_ context.Context, name string) (domain.User, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, u := range a.users {
+		if u.Name == name {
+			return u, nil
+		}
+	}
+	return domain.User{}, domain.ErrNotFound
+}
+
 type memSends struct {
 	mu   sync.Mutex
 	recs map[string]commands.SendRecord

@@ -37,6 +37,9 @@ type Accounts interface {
 	UserByToken(ctx context.Context, token TokenHash) (domain.User, error)
 	// User returns a user by id, or domain.ErrNotFound.
 	User(ctx context.Context, id domain.UserID) (domain.User, error)
+	// UserByName returns the user with exactly this name, or
+	// domain.ErrNotFound.
+	UserByName(ctx context.Context, name string) (domain.User, error)
 }
 
 // SendRecord remembers which message a client_msg_id of a sender produced,

@@ -33,6 +33,10 @@ func TestAccounts(t *testing.T, newAccounts func(t *testing.T) commands.Accounts
 		if err != nil || got.ID != u.ID {
 			t.Fatalf("UserByToken: %+v, %v", got, err)
 		}
+		got, err = a.UserByName(ctx, "alice")
+		if err != nil || got.ID != u.ID || got.Name != "alice" {
+			t.Fatalf("UserByName: %+v, %v", got, err)
+		}
 	})
 	t.Run("UnknownIsNotFound", func(t *testing.T) {
 		a := newAccounts(t)
@@ -41,6 +45,9 @@ func TestAccounts(t *testing.T, newAccounts func(t *testing.T) commands.Accounts
 		}
 		if _, err := a.UserByToken(ctx, commands.HashToken(commands.NewToken())); !errors.Is(err, domain.ErrNotFound) {
 			t.Fatalf("UserByToken of unknown token: %v", err)
+		}
+		if _, err := a.UserByName(ctx, "nobody"); !errors.Is(err, domain.ErrNotFound) {
+			t.Fatalf("UserByName of unknown name: %v", err)
 		}
 	})
 	t.Run("NamesAreUnique", func(t *testing.T) {

@@ -82,3 +82,15 @@ func (a *Accounts) User(_ context.Context, id domain.UserID) (domain.User, error
 	}
 	return domain.User{ID: domain.UserID(rec.ID), Name: rec.Name, CreatedAt: rec.CreatedAt}, nil
 }
+
+// UserByName implements commands.Accounts.
+func (a *Accounts) UserByName(ctx context.Context, name string) (domain.User, error) {
+	id, err := get(a.db, []byte("a/n/"+name))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return domain.User{}, domain.ErrNotFound
+	}
+	if err != nil {
+		return domain.User{}, fmt.Errorf("read name: %w", err)
+	}
+	return a.User(ctx, domain.UserID(id))
+}

@@ -40,6 +40,7 @@ type Server struct {
 	cfg     Config
 	cmd     commands.Commands
 	views   projections.Reader
+	users   Directory
 	tracker *projections.Tracker
 	ready   Readiness
 	metrics *Metrics
@@ -47,10 +48,17 @@ type Server struct {
 	router  chi.Router
 }
 
+// Directory finds users (the accounts store).
+type Directory interface {
+	User(ctx context.Context, id domain.UserID) (domain.User, error)
+	UserByName(ctx context.Context, name string) (domain.User, error)
+}
+
 // Deps are what the API serves from.
 type Deps struct {
 	Commands commands.Commands
 	Views    projections.Reader
+	Users    Directory // nil: GET /users answers 404
 	Tracker  *projections.Tracker
 	Ready    Readiness
 	Metrics  *Metrics // nil: no metrics
@@ -65,7 +73,7 @@ func New(cfg Config, d Deps) *Server {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, cmd: d.Commands, views: d.Views, tracker: d.Tracker, ready: d.Ready, metrics: d.Metrics, log: d.Logger}
+	s := &Server{cfg: cfg, cmd: d.Commands, views: d.Views, users: d.Users, tracker: d.Tracker, ready: d.Ready, metrics: d.Metrics, log: d.Logger}
 	r := chi.NewRouter()
 	r.Use(middleware.RealIP, s.recoverer, s.instrument)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
@@ -83,6 +91,8 @@ func New(cfg Config, d Deps) *Server {
 	r.Group(func(r chi.Router) {
 		r.Use(s.authenticate, s.awaitPosition)
 		r.Get("/me", s.me)
+		r.Get("/users", s.userByName)
+		r.Get("/users/{id}", s.userByID)
 		r.Post("/messages", s.sendMessage)
 		r.Get("/messages", s.unread)
 		r.Get("/messages/{id}", s.getMessage)

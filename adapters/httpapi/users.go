@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/tidings-chat/tidings/commands"
 	"github.com/tidings-chat/tidings/domain"
 )
@@ -44,5 +46,38 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 // me handles GET /me: who the token belongs to.
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	u, _ := UserFrom(r.Context())
+	writeJSON(w, http.StatusOK, userJSON{ID: u.ID, Name: u.Name, CreatedAt: ts(u.CreatedAt)})
+}
+
+// userByName handles GET /users?name=NAME: find someone to write to.
+func (s *Server) userByName(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Query().Get("name")
+	if name == "" {
+		s.writeError(w, r, domain.Errorf(domain.CodeMissingField, "name is required"))
+		return
+	}
+	if s.users == nil || domain.ValidateName(name) != nil {
+		s.writeError(w, r, domain.ErrNotFound)
+		return
+	}
+	s.writeUser(w, r, func() (domain.User, error) { return s.users.UserByName(r.Context(), name) })
+}
+
+// userByID handles GET /users/{id}: a user's public profile (id, name).
+func (s *Server) userByID(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	if s.users == nil || !domain.ValidID(id) {
+		s.writeError(w, r, domain.ErrNotFound)
+		return
+	}
+	s.writeUser(w, r, func() (domain.User, error) { return s.users.User(r.Context(), domain.UserID(id)) })
+}
+
+func (s *Server) writeUser(w http.ResponseWriter, r *http.Request, find func() (domain.User, error)) {
+	u, err := find()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, userJSON{ID: u.ID, Name: u.Name, CreatedAt: ts(u.CreatedAt)})
 }

@@ -63,6 +63,15 @@ func (a *Accounts) User(ctx context.Context, id domain.UserID) (domain.User, err
 	return u, err
 }
 
+// UserByName implements commands.Accounts.
+func (a *Accounts) UserByName(ctx context.Context, name string) (domain.User, error) {
+	u, err := scanUser(a.pool.QueryRow(ctx, "SELECT id, name, created_at FROM users WHERE name = $1", name))
+	if err != nil && !errors.Is(err, domain.ErrNotFound) {
+		return domain.User{}, fmt.Errorf("read user by name: %w", err)
+	}
+	return u, err
+}
+
 // scanUser reads one users row; domain.ErrNotFound when there is none.
 func scanUser(row pgx.Row) (domain.User, error) {
 	var (

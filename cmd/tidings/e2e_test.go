@@ -106,6 +106,7 @@ func TestEndToEnd(t *testing.T) {
 		w := newWorld(t)
 		must(t, t.Run("register", w.testRegister))
 		t.Run("unauthorized", w.testUnauthorized)
+		t.Run("find users", w.testFindUsers)
 		t.Run("empty inbox is 204", func(t *testing.T) {
 			res := w.api.get(t, w.carol, "/messages")
 			if res.Status != http.StatusNoContent || len(res.Body) != 0 {
@@ -476,4 +477,27 @@ func (w *world) testCrashRestart(t *testing.T) {
 	if !slices.ContainsFunc(w.model.all(), func(m message) bool { return m.Text == "after the restart" && m.Status == "read" }) {
 		t.Errorf("the new message was not marked read")
 	}
+}
+
+func (w *world) testFindUsers(t *testing.T) {
+	type profile struct {
+		ID        string `json:"id"`
+		Name      string `json:"name"`
+		CreatedAt string `json:"created_at"`
+	}
+	for _, path := range []string{"/users?name=" + w.bob.Name, "/users/" + w.bob.ID} {
+		res := w.api.get(t, w.alice, path)
+		expectStatus(t, res, http.StatusOK)
+		if p := decode[profile](t, res); p.ID != w.bob.ID || p.Name != w.bob.Name || p.CreatedAt == "" {
+			t.Errorf("GET %s = %+v, want bob's id and name", path, p)
+		}
+		if strings.Contains(string(res.Body), "token") {
+			t.Errorf("GET %s leaks a token field: %s", path, res.Body)
+		}
+		expectError(t, w.api.get(t, user{}, path), http.StatusUnauthorized, "unauthorized")
+	}
+	for _, path := range []string{"/users?name=nobody-" + w.sfx, "/users?name=NOT%20A%20NAME", "/users/01M8B1QCVA63ES9FVWWAQTKA3Q", "/users/not-an-id"} {
+		expectError(t, w.api.get(t, w.alice, path), http.StatusNotFound, "not_found")
+	}
+	expectError(t, w.api.get(t, w.alice, "/users"), http.StatusBadRequest, "missing_field")
 }
