@@ -33,21 +33,17 @@ func NewProjector(store Store, tracker *Tracker, listeners ...Listener) *Project
 // Handle applies one event. An error means the event was not (fully)
 // applied and must be delivered again; applying it again is harmless.
 func (p *Projector) Handle(ctx context.Context, ev domain.Event, pos domain.Position) error {
-	var err error
-	switch e := ev.(type) {
-	case domain.MessageSent:
-		err = p.store.ApplySent(ctx, e, pos)
-	case domain.MessageDelivered:
-		err = p.store.ApplyDelivered(ctx, e, pos)
-	case domain.MessageRead:
-		err = p.store.ApplyRead(ctx, e, pos)
-	case domain.MessageReceipt:
-		err = p.store.ApplyReceipt(ctx, e, pos)
-	default:
+	parties := Parties(ev)
+	if parties == nil {
 		return fmt.Errorf("project %s at %s: unknown event type", ev.Type(), pos)
 	}
-	if err != nil {
-		return fmt.Errorf("project %s %s at %s: %w", ev.Type(), ev.Message(), pos, err)
+	for _, u := range parties {
+		if err := ApplyFor(ctx, p.store, ev, u, pos); err != nil {
+			return fmt.Errorf("project %s %s for %s at %s: %w", ev.Type(), ev.Message(), u, pos, err)
+		}
+	}
+	if err := p.store.RecordPosition(ctx, pos); err != nil {
+		return fmt.Errorf("record position %s: %w", pos, err)
 	}
 	if p.tracker != nil {
 		p.tracker.Advance(pos)

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/tidings-chat/tidings/domain"
 )
@@ -48,24 +49,62 @@ type Reader interface {
 	Feed(ctx context.Context, user domain.UserID, after domain.Position, limit int) ([]FeedItem, error)
 }
 
-// Store holds the views. Apply methods are idempotent: applying an event a
-// second time, at any later point, changes nothing. Status only moves
-// forward (a late MessageDelivered never undoes a read). Events of one
-// recipient arrive in log order; events of different recipients may
-// interleave in any order and the views converge all the same. Apply
-// methods also keep each user's feed (FeedItemOf): the item is written at
-// the event's position, so re-applying rewrites the same item. Each Apply
-// also records pos as applied for its partition (the highest offset wins).
+// Store holds the views. Each Apply method writes the rows of ONE user,
+// user, which must be a party of the event (the sender or the recipient):
+// every row belongs to one user, so the two parties' rows may live in
+// different stores (shards). Apply methods are idempotent: applying an
+// event a second time, at any later point, changes nothing. Status only
+// moves forward (a late MessageDelivered never undoes a read). A user's
+// events arrive in log order (all events of a message, and of an inbox,
+// share the recipient's partition); events of different users may
+// interleave in any order and the views converge all the same. pos is the
+// event's position; the user whose partition carries the event also gets a
+// feed item there (FeedItemOf).
 type Store interface {
 	Reader
-	ApplySent(ctx context.Context, e domain.MessageSent, pos domain.Position) error
-	ApplyDelivered(ctx context.Context, e domain.MessageDelivered, pos domain.Position) error
-	ApplyRead(ctx context.Context, e domain.MessageRead, pos domain.Position) error
+	ApplySent(ctx context.Context, e domain.MessageSent, user domain.UserID, pos domain.Position) error
+	ApplyDelivered(ctx context.Context, e domain.MessageDelivered, user domain.UserID, pos domain.Position) error
+	ApplyRead(ctx context.Context, e domain.MessageRead, user domain.UserID, pos domain.Position) error
 	// ApplyReceipt records a receipt in the sender's feed; a second
 	// receipt for the same message and status adds nothing.
 	ApplyReceipt(ctx context.Context, e domain.MessageReceipt, pos domain.Position) error
-	// AppliedPositions returns the highest applied offset of each partition.
+	// RecordPosition records that every row of the event at pos is
+	// written (the highest offset of a partition wins).
+	RecordPosition(ctx context.Context, pos domain.Position) error
+	// AppliedPositions returns the highest recorded offset of each
+	// partition.
 	AppliedPositions(ctx context.Context) (map[int32]int64, error)
-	// Reset deletes every view row and applied position (for replay).
+	// Reset deletes every view row and recorded position (for replay).
 	Reset(ctx context.Context) error
+}
+
+// Parties returns the users whose rows an event touches: for a message
+// event its sender and recipient, for a receipt only the sender.
+func Parties(ev domain.Event) []domain.UserID {
+	switch e := ev.(type) {
+	case domain.MessageSent:
+		return []domain.UserID{e.From, e.To}
+	case domain.MessageDelivered:
+		return []domain.UserID{e.From, e.To}
+	case domain.MessageRead:
+		return []domain.UserID{e.From, e.To}
+	case domain.MessageReceipt:
+		return []domain.UserID{e.From}
+	}
+	return nil
+}
+
+// ApplyFor writes user's rows of ev to s.
+func ApplyFor(ctx context.Context, s Store, ev domain.Event, user domain.UserID, pos domain.Position) error {
+	switch e := ev.(type) {
+	case domain.MessageSent:
+		return s.ApplySent(ctx, e, user, pos)
+	case domain.MessageDelivered:
+		return s.ApplyDelivered(ctx, e, user, pos)
+	case domain.MessageRead:
+		return s.ApplyRead(ctx, e, user, pos)
+	case domain.MessageReceipt:
+		return s.ApplyReceipt(ctx, e, pos)
+	}
+	return fmt.Errorf("unknown event type %s", ev.Type())
 }

@@ -40,9 +40,6 @@ func (v *Views) ApplyReceipt(ctx context.Context, e domain.MessageReceipt, pos d
 	if err := v.exec(ctx, s); err != nil {
 		return fmt.Errorf("apply receipt %s: %w", e.ID, err)
 	}
-	if err := v.recordPosition(ctx, pos); err != nil {
-		return fmt.Errorf("apply receipt %s: %w", e.ID, err)
-	}
 	return nil
 }
 

@@ -155,48 +155,46 @@ func buckets(id domain.MessageID, sentAt time.Time) (idb, b int, err error) {
 	return idb, bucketOf(sentAt), nil
 }
 
-// recordPosition records pos as applied; the highest offset wins.
-func (v *Views) recordPosition(ctx context.Context, pos domain.Position) error {
+// RecordPosition implements projections.Store: the highest offset wins
+// (it is the write timestamp).
+func (v *Views) RecordPosition(ctx context.Context, pos domain.Position) error {
 	return v.exec(ctx, stmt{"record position " + pos.String(), upsertPosition,
 		[]any{pos.Offset, pos.Offset, v.group, pos.Partition}})
 }
 
-// ApplySent implements projections.Store. It writes the message rows
-// first, then the history and unread rows, then the conversation rows (so
-// a conversation never names a message that cannot be loaded), then pos.
-func (v *Views) ApplySent(ctx context.Context, e domain.MessageSent, pos domain.Position) error {
+// ApplySent implements projections.Store. It writes user's message,
+// history and (for the recipient) unread rows and feed item first, then
+// user's conversation row, so a conversation never names a message that
+// cannot be loaded.
+func (v *Views) ApplySent(ctx context.Context, e domain.MessageSent, u domain.UserID, pos domain.Position) error {
 	idb, b, err := buckets(e.ID, e.SentAt)
 	if err != nil {
 		return fmt.Errorf("apply sent: %w", err)
 	}
 	ts := tsSent(e.SentAt)
-	var first []stmt
-	for _, u := range []domain.UserID{e.From, e.To} {
-		peer := e.From
-		if u == e.From {
-			peer = e.To
-		}
-		first = append(first,
-			stmt{"write message", insertMessage, []any{u, idb, e.ID, e.From, e.To, e.Text, e.ClientMsgID, e.SentAt, ts}},
-			stmt{"write history", insertHistory, []any{u, peer, b, e.SentAt, e.ID, e.From, e.To, e.Text, e.ClientMsgID, ts}},
-			stmt{"write history bucket", insertHistoryBucket, []any{u, peer, b, ts}})
+	peer := e.From
+	if u == e.From {
+		peer = e.To
 	}
-	first = append(first,
-		stmt{"write unread", insertUnread, []any{e.To, b, e.SentAt, e.ID, e.From, e.To, e.Text, e.ClientMsgID, ts}},
-		stmt{"write unread bucket", addPending, []any{ts, e.ID, e.SentAt, e.To, b}})
-	if f, ok := feedStmt(e, pos); ok {
-		first = append(first, f)
+	first := []stmt{
+		{"write message", insertMessage, []any{u, idb, e.ID, e.From, e.To, e.Text, e.ClientMsgID, e.SentAt, ts}},
+		{"write history", insertHistory, []any{u, peer, b, e.SentAt, e.ID, e.From, e.To, e.Text, e.ClientMsgID, ts}},
+		{"write history bucket", insertHistoryBucket, []any{u, peer, b, ts}},
+	}
+	conv := stmt{"write sender's conversation", updateConvSent, []any{ts, e.SentAt, e.ID, e.From, e.To}}
+	if u == e.To {
+		first = append(first,
+			stmt{"write unread", insertUnread, []any{e.To, b, e.SentAt, e.ID, e.From, e.To, e.Text, e.ClientMsgID, ts}},
+			stmt{"write unread bucket", addPending, []any{ts, e.ID, e.SentAt, e.To, b}})
+		if f, ok := feedStmt(e, pos); ok {
+			first = append(first, f)
+		}
+		conv = stmt{"write recipient's conversation", updateConvRecvd, []any{ts, e.SentAt, e.ID, []string{string(e.ID)}, e.To, e.From}}
 	}
 	if err := v.exec(ctx, first...); err != nil {
 		return fmt.Errorf("apply sent %s: %w", e.ID, err)
 	}
-	err = v.exec(ctx,
-		stmt{"write sender's conversation", updateConvSent, []any{ts, e.SentAt, e.ID, e.From, e.To}},
-		stmt{"write recipient's conversation", updateConvRecvd, []any{ts, e.SentAt, e.ID, []string{string(e.ID)}, e.To, e.From}})
-	if err != nil {
-		return fmt.Errorf("apply sent %s: %w", e.ID, err)
-	}
-	if err := v.recordPosition(ctx, pos); err != nil {
+	if err := v.exec(ctx, conv); err != nil {
 		return fmt.Errorf("apply sent %s: %w", e.ID, err)
 	}
 	return nil
@@ -204,51 +202,57 @@ func (v *Views) ApplySent(ctx context.Context, e domain.MessageSent, pos domain.
 
 // ApplyDelivered implements projections.Store. The earliest delivery time
 // wins (tsFirst); the status becomes delivered unless the message is read.
-func (v *Views) ApplyDelivered(ctx context.Context, e domain.MessageDelivered, pos domain.Position) error {
+func (v *Views) ApplyDelivered(ctx context.Context, e domain.MessageDelivered, u domain.UserID, _ domain.Position) error {
 	idb, b, err := buckets(e.ID, e.SentAt)
 	if err != nil {
 		return fmt.Errorf("apply delivered: %w", err)
 	}
 	ts := tsFirst(e.SentAt, e.DeliveredAt)
-	err = v.exec(ctx,
-		stmt{"set sender's delivered_at", setMessageDelivered, []any{ts, e.DeliveredAt, e.From, idb, e.ID}},
-		stmt{"set recipient's delivered_at", setMessageDelivered, []any{ts, e.DeliveredAt, e.To, idb, e.ID}},
-		stmt{"set sender's history delivered_at", setHistoryDelivered, []any{ts, e.DeliveredAt, e.From, e.To, b, e.SentAt, e.ID}},
-		stmt{"set recipient's history delivered_at", setHistoryDelivered, []any{ts, e.DeliveredAt, e.To, e.From, b, e.SentAt, e.ID}},
-		// Shadowed by the unread row's deletion if the message is read.
-		stmt{"set unread delivered_at", setUnreadDelivered, []any{ts, e.DeliveredAt, e.To, b, e.SentAt, e.ID}})
-	if err == nil {
-		err = v.recordPosition(ctx, pos)
+	peer := e.From
+	if u == e.From {
+		peer = e.To
 	}
-	if err != nil {
+	stmts := []stmt{
+		{"set delivered_at", setMessageDelivered, []any{ts, e.DeliveredAt, u, idb, e.ID}},
+		{"set history delivered_at", setHistoryDelivered, []any{ts, e.DeliveredAt, u, peer, b, e.SentAt, e.ID}},
+	}
+	if u == e.To {
+		// Shadowed by the unread row's deletion if the message is read.
+		stmts = append(stmts, stmt{"set unread delivered_at", setUnreadDelivered, []any{ts, e.DeliveredAt, e.To, b, e.SentAt, e.ID}})
+	}
+	if err := v.exec(ctx, stmts...); err != nil {
 		return fmt.Errorf("apply delivered %s: %w", e.ID, err)
 	}
 	return nil
 }
 
-// ApplyRead implements projections.Store. The earliest read time wins; the
-// message leaves the recipient's unread inbox and count for good (the
+// ApplyRead implements projections.Store. The earliest read time wins; for
+// the recipient the message leaves the unread inbox and count for good (the
 // deletions carry tsRead, which a redelivered MessageSent cannot beat).
-func (v *Views) ApplyRead(ctx context.Context, e domain.MessageRead, pos domain.Position) error {
+func (v *Views) ApplyRead(ctx context.Context, e domain.MessageRead, u domain.UserID, pos domain.Position) error {
 	idb, b, err := buckets(e.ID, e.SentAt)
 	if err != nil {
 		return fmt.Errorf("apply read: %w", err)
 	}
 	ts, del := tsFirst(e.SentAt, e.ReadAt), tsRead(e.SentAt)
-	feed, _ := feedStmt(e, pos)
-	err = v.exec(ctx,
-		stmt{"set sender's read_at", setMessageRead, []any{ts, e.ReadAt, e.From, idb, e.ID}},
-		stmt{"set recipient's read_at", setMessageRead, []any{ts, e.ReadAt, e.To, idb, e.ID}},
-		stmt{"set sender's history read_at", setHistoryRead, []any{ts, e.ReadAt, e.From, e.To, b, e.SentAt, e.ID}},
-		stmt{"set recipient's history read_at", setHistoryRead, []any{ts, e.ReadAt, e.To, e.From, b, e.SentAt, e.ID}},
-		stmt{"delete unread", deleteUnread, []any{del, e.To, b, e.SentAt, e.ID}},
-		stmt{"delete from unread bucket", removePending, []any{e.ID, del, e.To, b}},
-		stmt{"delete from conversation's unread", removeConvUnread, []any{del, []string{string(e.ID)}, e.To, e.From}},
-		feed)
-	if err == nil {
-		err = v.recordPosition(ctx, pos)
+	peer := e.From
+	if u == e.From {
+		peer = e.To
 	}
-	if err != nil {
+	stmts := []stmt{
+		{"set read_at", setMessageRead, []any{ts, e.ReadAt, u, idb, e.ID}},
+		{"set history read_at", setHistoryRead, []any{ts, e.ReadAt, u, peer, b, e.SentAt, e.ID}},
+	}
+	if u == e.To {
+		stmts = append(stmts,
+			stmt{"delete unread", deleteUnread, []any{del, e.To, b, e.SentAt, e.ID}},
+			stmt{"delete from unread bucket", removePending, []any{e.ID, del, e.To, b}},
+			stmt{"delete from conversation's unread", removeConvUnread, []any{del, []string{string(e.ID)}, e.To, e.From}})
+		if f, ok := feedStmt(e, pos); ok {
+			stmts = append(stmts, f)
+		}
+	}
+	if err := v.exec(ctx, stmts...); err != nil {
 		return fmt.Errorf("apply read %s: %w", e.ID, err)
 	}
 	return nil

@@ -31,6 +31,7 @@ func TestViews(t *testing.T, newStore NewViews) {
 		{"AppliedPositionsKeepHighest", testPositions},
 		{"ResetDropsEverything", testReset},
 		{"FeedResumesAfterCursor", testFeed},
+		{"PartiesAreIndependent", testPartiesAreIndependent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
@@ -96,23 +97,19 @@ func (f *fixture) log(evs ...domain.Event) []positioned {
 	return out
 }
 
+// apply writes every party's rows of each event, then records its
+// position, as the projector does.
 func apply(t *testing.T, s projections.Store, evs []positioned) {
 	t.Helper()
 	ctx := context.Background()
 	for _, pe := range evs {
-		var err error
-		switch e := pe.ev.(type) {
-		case domain.MessageSent:
-			err = s.ApplySent(ctx, e, pe.pos)
-		case domain.MessageDelivered:
-			err = s.ApplyDelivered(ctx, e, pe.pos)
-		case domain.MessageRead:
-			err = s.ApplyRead(ctx, e, pe.pos)
-		case domain.MessageReceipt:
-			err = s.ApplyReceipt(ctx, e, pe.pos)
+		for _, u := range projections.Parties(pe.ev) {
+			if err := projections.ApplyFor(ctx, s, pe.ev, u, pe.pos); err != nil {
+				t.Fatalf("apply %s %s for %s: %v", pe.ev.Type(), pe.ev.Message(), u, err)
+			}
 		}
-		if err != nil {
-			t.Fatalf("apply %s %s: %v", pe.ev.Type(), pe.ev.Message(), err)
+		if err := s.RecordPosition(ctx, pe.pos); err != nil {
+			t.Fatalf("record position %s: %v", pe.pos, err)
 		}
 	}
 }

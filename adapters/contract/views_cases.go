@@ -201,14 +201,8 @@ func testPositions(t *testing.T, s projections.Store) {
 	alice, bob := f.user(), f.user()
 	m1, m2 := f.sent(alice, bob, "1"), f.sent(bob, alice, "2")
 	ctx := context.Background()
-	for _, step := range []struct {
-		ev  domain.MessageSent
-		pos domain.Position
-	}{{m1, domain.Position{Partition: 2, Offset: 10}}, {m2, domain.Position{Partition: 0, Offset: 4}}, {m1, domain.Position{Partition: 2, Offset: 7}}} {
-		if err := s.ApplySent(ctx, step.ev, step.pos); err != nil {
-			t.Fatal(err)
-		}
-	}
+	apply(t, s, []positioned{{m1, domain.Position{Partition: 2, Offset: 10}}, {m2, domain.Position{Partition: 0, Offset: 4}},
+		{m1, domain.Position{Partition: 2, Offset: 7}}})
 	got, err := s.AppliedPositions(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -236,5 +230,37 @@ func testReset(t *testing.T, s projections.Store) {
 	pos, err := s.AppliedPositions(context.Background())
 	if err != nil || len(pos) != 0 {
 		t.Fatalf("positions after Reset: %v, %v", pos, err)
+	}
+}
+
+// testPartiesAreIndependent checks that an Apply for one party writes that
+// party's rows only, so parties may live in different stores (shards).
+func testPartiesAreIndependent(t *testing.T, s projections.Store) {
+	f := newFixture(t)
+	alice, bob := f.user(), f.user()
+	m := f.sent(alice, bob, "hi")
+	log := f.log(m, read(m, f.tick()))
+	ctx := context.Background()
+	for _, pe := range log {
+		if err := projections.ApplyFor(ctx, s, pe.ev, bob, pe.pos); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := mustMessage(t, s, bob, m.ID); got.Status != domain.StatusRead {
+		t.Fatalf("bob's copy: %+v", got)
+	}
+	if _, err := s.Message(ctx, alice, m.ID); !isNotFound(err) {
+		t.Fatalf("alice's copy exists though only bob's rows were applied (err=%v)", err)
+	}
+	if n := len(allConversations(t, s, alice, 10)) + len(allHistory(t, s, alice, bob, 10)); n != 0 {
+		t.Fatalf("%d rows of alice written by bob's apply", n)
+	}
+	for _, pe := range log {
+		if err := projections.ApplyFor(ctx, s, pe.ev, alice, pe.pos); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := mustMessage(t, s, alice, m.ID); got.Status != domain.StatusRead {
+		t.Fatalf("alice's copy after her apply: %+v", got)
 	}
 }

@@ -55,12 +55,12 @@ func putFeed(b *pebble.Batch, ev domain.Event, pos domain.Position) error {
 
 // ApplyReceipt implements projections.Store.
 func (v *Views) ApplyReceipt(_ context.Context, e domain.MessageReceipt, pos domain.Position) error {
-	defer v.lock(e.From, e.From)()
+	defer v.lock(e.From)()
 	b := v.db.NewIndexedBatch()
 	defer b.Close()
 	key := receiptKey(e.From, e.ID, e.Status)
 	if _, err := get(b, key); err == nil {
-		return v.commit(b, pos) // this receipt is in the feed already
+		return nil // this receipt is in the feed already
 	} else if !errors.Is(err, pebble.ErrNotFound) {
 		return err
 	}
@@ -68,7 +68,7 @@ func (v *Views) ApplyReceipt(_ context.Context, e domain.MessageReceipt, pos dom
 	if err := putFeed(b, e, pos); err != nil {
 		return err
 	}
-	return v.commit(b, pos)
+	return b.Commit(pebble.Sync)
 }
 
 // Feed implements projections.Reader.

@@ -31,11 +31,12 @@ var _ projections.Store = (*Views)(nil)
 //	v/~pos/<partition>                  highest applied offset
 //
 // <sent_at> is 8 bytes of big-endian Unix nanoseconds, so keys sort by time,
-// then by id. One event's rows are written in one synced batch under the
-// locks of both parties, which makes each Apply atomic and idempotent.
+// then by id. One user's rows of one event are written in one synced batch
+// under that user's lock, which makes each Apply atomic and idempotent.
 type Views struct {
 	db    *pebble.DB
 	locks [64]sync.Mutex
+	posMu sync.Mutex
 }
 
 func newViews(db *pebble.DB) *Views { return &Views{db: db} }
@@ -102,23 +103,11 @@ func posKey(partition int32) []byte {
 	return binary.BigEndian.AppendUint32([]byte("v/~pos/"), uint32(partition))
 }
 
-// lock takes the locks of both users in a fixed order and returns the
-// unlock function.
-func (v *Views) lock(a, b domain.UserID) func() {
-	i, j := stripe(a), stripe(b)
-	if i > j {
-		i, j = j, i
-	}
-	v.locks[i].Lock()
-	if j != i {
-		v.locks[j].Lock()
-	}
-	return func() {
-		if j != i {
-			v.locks[j].Unlock()
-		}
-		v.locks[i].Unlock()
-	}
+// lock takes the lock of user u and returns the unlock function.
+func (v *Views) lock(u domain.UserID) func() {
+	l := &v.locks[stripe(u)]
+	l.Lock()
+	return l.Unlock
 }
 
 func stripe(u domain.UserID) int {
@@ -142,25 +131,29 @@ func (v *Views) loadMessage(g getter, u domain.UserID, id domain.MessageID) (sto
 	return m, nil
 }
 
-// commit records pos and commits b durably.
-func (v *Views) commit(b *pebble.Batch, pos domain.Position) error {
-	cur, err := get(b, posKey(pos.Partition))
+// RecordPosition implements projections.Store.
+func (v *Views) RecordPosition(_ context.Context, pos domain.Position) error {
+	v.posMu.Lock()
+	defer v.posMu.Unlock()
+	cur, err := get(v.db, posKey(pos.Partition))
 	if err != nil && !errors.Is(err, pebble.ErrNotFound) {
 		return err
 	}
-	if err != nil || int64(binary.BigEndian.Uint64(cur)) < pos.Offset {
-		_ = b.Set(posKey(pos.Partition), binary.BigEndian.AppendUint64(nil, uint64(pos.Offset)), nil)
+	if err == nil && int64(binary.BigEndian.Uint64(cur)) >= pos.Offset {
+		return nil
 	}
-	return b.Commit(pebble.Sync)
+	return v.db.Set(posKey(pos.Partition), binary.BigEndian.AppendUint64(nil, uint64(pos.Offset)), pebble.Sync)
 }
 
-// ApplySent implements projections.Store.
-func (v *Views) ApplySent(_ context.Context, e domain.MessageSent, pos domain.Position) error {
-	defer v.lock(e.From, e.To)()
+// ApplySent implements projections.Store: user's copy of the message, the
+// history entry, the conversation row, and for the recipient the inbox
+// entry and the feed item, in one synced batch.
+func (v *Views) ApplySent(_ context.Context, e domain.MessageSent, u domain.UserID, pos domain.Position) error {
+	defer v.lock(u)()
 	b := v.db.NewIndexedBatch()
 	defer b.Close()
-	if _, err := v.loadMessage(b, e.To, e.ID); err == nil {
-		return v.commit(b, pos) // already applied
+	if _, err := v.loadMessage(b, u, e.ID); err == nil {
+		return nil // already applied
 	} else if !errors.Is(err, domain.ErrNotFound) {
 		return err
 	}
@@ -169,23 +162,21 @@ func (v *Views) ApplySent(_ context.Context, e domain.MessageSent, pos domain.Po
 	if err != nil {
 		return err
 	}
-	for _, u := range []domain.UserID{e.From, e.To} {
-		peer := m.Peer(u)
-		_ = b.Set(msgKey(u, m.ID), raw, nil)
-		_ = b.Set(append(historyPrefix(u, peer), timeID(m.SentAt, m.ID)...), nil, nil)
-		unread := 0
-		if u == e.To {
-			_ = b.Set(unreadKey(u, m.SentAt, m.ID), nil, nil)
-			unread = 1
-		}
-		if err := v.bumpConversation(b, u, peer, m, unread); err != nil {
+	peer := m.Peer(u)
+	_ = b.Set(msgKey(u, m.ID), raw, nil)
+	_ = b.Set(append(historyPrefix(u, peer), timeID(m.SentAt, m.ID)...), nil, nil)
+	unread := 0
+	if u == e.To {
+		_ = b.Set(unreadKey(u, m.SentAt, m.ID), nil, nil)
+		unread = 1
+		if err := putFeed(b, e, pos); err != nil {
 			return err
 		}
 	}
-	if err := putFeed(b, e, pos); err != nil {
+	if err := v.bumpConversation(b, u, peer, m, unread); err != nil {
 		return err
 	}
-	return v.commit(b, pos)
+	return b.Commit(pebble.Sync)
 }
 
 // bumpConversation adds delta to the unread count of (u, peer) and makes m
@@ -227,8 +218,8 @@ func newer(t time.Time, id string, than time.Time, thanID string) bool {
 }
 
 // ApplyDelivered implements projections.Store.
-func (v *Views) ApplyDelivered(_ context.Context, e domain.MessageDelivered, pos domain.Position) error {
-	return v.advance(e.From, e.To, e.ID, pos, func(m *storedMessage) bool {
+func (v *Views) ApplyDelivered(_ context.Context, e domain.MessageDelivered, u domain.UserID, _ domain.Position) error {
+	return v.advance(u, e.ID, func(m *storedMessage) bool {
 		if m.Status >= uint8(domain.StatusDelivered) {
 			return false
 		}
@@ -237,9 +228,10 @@ func (v *Views) ApplyDelivered(_ context.Context, e domain.MessageDelivered, pos
 	}, nil)
 }
 
-// ApplyRead implements projections.Store.
-func (v *Views) ApplyRead(_ context.Context, e domain.MessageRead, pos domain.Position) error {
-	return v.advance(e.From, e.To, e.ID, pos, func(m *storedMessage) bool {
+// ApplyRead implements projections.Store. For the recipient it also drops
+// the inbox entry and the unread count, and adds the feed item.
+func (v *Views) ApplyRead(_ context.Context, e domain.MessageRead, u domain.UserID, pos domain.Position) error {
+	return v.advance(u, e.ID, func(m *storedMessage) bool {
 		if m.Status >= uint8(domain.StatusRead) {
 			return false
 		}
@@ -249,6 +241,9 @@ func (v *Views) ApplyRead(_ context.Context, e domain.MessageRead, pos domain.Po
 		}
 		return true
 	}, func(b *pebble.Batch, m domain.Message) error {
+		if u != m.To {
+			return nil
+		}
 		_ = b.Delete(unreadKey(m.To, m.SentAt, m.ID), nil)
 		if err := putFeed(b, e, pos); err != nil {
 			return err
@@ -257,38 +252,37 @@ func (v *Views) ApplyRead(_ context.Context, e domain.MessageRead, pos domain.Po
 	})
 }
 
-// advance moves a message's status forward in both parties' copies. step
-// changes the message and reports whether anything changed; then (may be
-// nil) writes the other rows of a change.
-func (v *Views) advance(from, to domain.UserID, id domain.MessageID, pos domain.Position,
+// advance moves user u's copy of a message forward. step changes the
+// message and reports whether anything changed; then (may be nil) writes
+// the other rows of a change.
+func (v *Views) advance(u domain.UserID, id domain.MessageID,
 	step func(*storedMessage) bool, then func(*pebble.Batch, domain.Message) error) error {
-	defer v.lock(from, to)()
+	defer v.lock(u)()
 	b := v.db.NewIndexedBatch()
 	defer b.Close()
-	sm, err := v.loadMessage(b, to, id)
+	sm, err := v.loadMessage(b, u, id)
 	if errors.Is(err, domain.ErrNotFound) {
 		// The log keeps a message's events in order, so its MessageSent
 		// was never appended: there is nothing to update.
-		return v.commit(b, pos)
+		return nil
 	}
 	if err != nil {
 		return err
 	}
 	if !step(&sm) {
-		return v.commit(b, pos)
+		return nil
 	}
 	raw, err := json.Marshal(sm)
 	if err != nil {
 		return err
 	}
-	_ = b.Set(msgKey(from, id), raw, nil)
-	_ = b.Set(msgKey(to, id), raw, nil)
+	_ = b.Set(msgKey(u, id), raw, nil)
 	if then != nil {
 		if err := then(b, sm.message()); err != nil {
 			return err
 		}
 	}
-	return v.commit(b, pos)
+	return b.Commit(pebble.Sync)
 }
 
 // AppliedPositions implements projections.Store.
