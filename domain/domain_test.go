@@ -155,6 +155,9 @@ func TestPositionRoundTrip(t *testing.T) {
 	if err != nil || got != p {
 		t.Fatalf("ParsePosition(%q) = %v, %v", p.String(), got, err)
 	}
+	if got, err := ParsePosition("3--1"); err != nil || got != (Position{Partition: 3, Offset: -1}) {
+		t.Fatalf(`ParsePosition("3--1") = %v, %v`, got, err)
+	}
 	for _, bad := range []string{"", "7", "-1-2", "a-1", "1-b", "1--2"} {
 		if _, err := ParsePosition(bad); err == nil {
 			t.Errorf("ParsePosition(%q) accepted", bad)

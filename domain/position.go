@@ -18,7 +18,8 @@ type Position struct {
 // X-Tidings-Position header.
 func (p Position) String() string { return fmt.Sprintf("%d-%d", p.Partition, p.Offset) }
 
-// ParsePosition is the inverse of Position.String.
+// ParsePosition is the inverse of Position.String. Offset -1 ("3--1") is
+// accepted: it is the cursor before a partition's first event.
 func ParsePosition(s string) (Position, error) {
 	ps, os, ok := strings.Cut(s, "-")
 	if !ok {
@@ -29,7 +30,7 @@ func ParsePosition(s string) (Position, error) {
 		return Position{}, fmt.Errorf("position %q: bad partition", s)
 	}
 	off, err := strconv.ParseInt(os, 10, 64)
-	if err != nil || off < 0 {
+	if err != nil || off < -1 {
 		return Position{}, fmt.Errorf("position %q: bad offset", s)
 	}
 	return Position{Partition: int32(part), Offset: off}, nil

@@ -4,17 +4,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // DB is the embedded on-disk store: one Pebble database whose key space is
-// split by prefix into views ("v/"), accounts ("a/") and the send log ("s/").
+// split by prefix into views ("v/"), accounts ("a/"), the send log ("s/")
+// and the shard catalog ("c/").
 // Writes that acknowledge something to a client are synced to disk before
 // they return. Safe for concurrent use.
 type DB struct {
 	db *pebble.DB
+
+	catalogOnce sync.Once
+	catalog     *Catalog
 }
 
 // Open opens (creating if needed) the store in dir.

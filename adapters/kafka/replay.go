@@ -23,20 +23,31 @@ type Progress func(done, total int64)
 // partition is kept; partitions run in parallel. It uses no consumer group
 // and commits nothing, so it does not disturb running consumers.
 func Replay(ctx context.Context, cfg Config, handle Handler, progress Progress, logger *slog.Logger) (int64, error) {
+	_, n, err := ReplayFrom(ctx, cfg, nil, handle, progress, logger)
+	return n, err
+}
+
+// ReplayFrom is Replay starting at the offsets in from (a partition missing
+// from it starts at its oldest). The records before from are still read
+// (Watermill starts every partition at the same end) but not handed to
+// handle. It returns the end each partition had when it began.
+func ReplayFrom(ctx context.Context, cfg Config, from map[int32]int64, handle Handler, progress Progress, logger *slog.Logger) (map[int32]int64, int64, error) {
 	oldest, next, err := Offsets(cfg)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
+	start := map[int32]int64{}
 	var total int64
 	remaining := map[int32]bool{}
 	for p, end := range next {
-		if end > oldest[p] {
-			total += end - oldest[p]
+		start[p] = max(oldest[p], from[p])
+		if end > start[p] {
+			total += end - start[p]
 			remaining[p] = true
 		}
 	}
 	if total == 0 {
-		return 0, nil
+		return next, 0, nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -47,12 +58,12 @@ func Replay(ctx context.Context, cfg Config, handle Handler, progress Progress, 
 		NackResendSleep:       200 * time.Millisecond,
 	}, watermillLogger(logger))
 	if err != nil {
-		return 0, fmt.Errorf("kafka subscriber: %w", err)
+		return nil, 0, fmt.Errorf("kafka subscriber: %w", err)
 	}
 	defer sub.Close()
 	msgs, err := sub.Subscribe(ctx, cfg.Topic)
 	if err != nil {
-		return 0, fmt.Errorf("subscribe to %s: %w", cfg.Topic, err)
+		return nil, 0, fmt.Errorf("subscribe to %s: %w", cfg.Topic, err)
 	}
 
 	var (
@@ -62,8 +73,8 @@ func Replay(ctx context.Context, cfg Config, handle Handler, progress Progress, 
 	)
 	stop := make(chan struct{})
 	wrapped := func(ctx context.Context, ev domain.Event, pos domain.Position) error {
-		if pos.Offset >= next[pos.Partition] {
-			return nil // appended after the replay began: not ours
+		if pos.Offset >= next[pos.Partition] || pos.Offset < start[pos.Partition] {
+			return nil // appended after the replay began, or before from
 		}
 		if err := handle(ctx, ev, pos); err != nil {
 			mu.Lock()
@@ -106,7 +117,7 @@ func Replay(ctx context.Context, cfg Config, handle Handler, progress Progress, 
 	if n := done.Load(); n < total {
 		mu.Lock()
 		defer mu.Unlock()
-		return n, fmt.Errorf("replay stopped after %d of %d events: %w", n, total, errors.Join(failure, ctx.Err()))
+		return nil, n, fmt.Errorf("replay stopped after %d of %d events: %w", n, total, errors.Join(failure, ctx.Err()))
 	}
-	return total, nil
+	return next, total, nil
 }

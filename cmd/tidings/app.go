@@ -26,6 +26,9 @@ type backends struct {
 	accounts commands.Accounts
 	sends    commands.SendLog
 	pg       *postgres.DB // nil when embedded
+	catalog  *projections.Catalog
+	admin    projections.CatalogAdmin
+	router   *projections.Router
 	checks   map[string]func(ctx context.Context) error
 	closer   []func() error
 }
@@ -92,9 +95,13 @@ func openBackends(ctx context.Context, c *config, log *slog.Logger) (_ *backends
 		log.Info("accounts on postgres")
 	}
 
+	var home projections.Store
 	if c.CassandraHosts == "" {
-		b.views = db.Views()
-	} else if err := openCassandra(ctx, c, b, log); err != nil {
+		home = db.Views()
+	} else if home, err = openCassandra(ctx, c, b, log); err != nil {
+		return nil, err
+	}
+	if err := openSharding(ctx, c, b, db, home, log); err != nil {
 		return nil, err
 	}
 	return b, nil

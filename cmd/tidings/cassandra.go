@@ -12,23 +12,23 @@ func (c *config) cassandraConfig() cassandra.Config {
 		Consistency: c.CassandraConsistency, ReplicationFactor: c.CassandraReplication}
 }
 
-// openCassandra puts the views on Cassandra, migrating first when asked.
-func openCassandra(ctx context.Context, c *config, b *backends, log *slog.Logger) error {
+// openCassandra opens the default placement's views on Cassandra,
+// migrating first when asked.
+func openCassandra(ctx context.Context, c *config, b *backends, log *slog.Logger) (*cassandra.Views, error) {
 	cfg := c.cassandraConfig()
 	if c.Migrate {
 		if err := cassandra.Migrate(ctx, cfg); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	v, err := cassandra.Open(ctx, cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	b.closer = append(b.closer, func() error { v.Close(); return nil })
-	b.views = v
 	b.checks["cassandra"] = v.Ping
 	log.Info("views on cassandra", "keyspace", c.CassandraKeyspace)
-	return nil
+	return v, nil
 }
 
 func migrateCassandra(ctx context.Context, c *config) error {

@@ -4,6 +4,7 @@
 //	tidings replay [flags]       drop every view and rebuild it from the event log
 //	tidings migrate [flags]      apply the real stores' schema migrations
 //	tidings users add NAME       create an account and print its id and token
+//	tidings shards ...           list shards, move one to another placement online
 //	tidings help                 show this help
 //
 // Every flag has a TIDINGS_* environment variable; run "tidings serve -h".
@@ -26,6 +27,7 @@ usage:
   tidings replay [flags]      drop every view and rebuild it from the event log
   tidings migrate [flags]     apply the PostgreSQL and Cassandra schema migrations
   tidings users add NAME      create an account; prints "id token"
+  tidings shards ...          list virtual shards and move them between placements
   tidings help                this text
 
 Run "tidings serve -h" for the flags; each has a TIDINGS_* environment variable.
@@ -56,6 +58,8 @@ func run(ctx context.Context, args []string) error {
 		return migrate(ctx, args)
 	case "users":
 		return users(ctx, args)
+	case "shards":
+		return shards(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil

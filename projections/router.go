@@ -1,0 +1,170 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/tidings-chat/tidings/domain"
+)
+
+var _ Store = (*Router)(nil)
+
+// StoreOpener opens the view store of a placement. The Router calls it
+// once per placement and keeps the store.
+type StoreOpener func(ctx context.Context, placement string) (Store, error)
+
+// Router is the view store of a sharded deployment: it sends each user's
+// rows to the store of the placement that the catalog names for the user's
+// virtual shard, and records positions in a home store. Writes hold the
+// shard's catalog entry (Catalog.AcquireWrite), so a shard move can fence
+// them. Safe for concurrent use.
+type Router struct {
+	catalog *Catalog
+	open    StoreOpener
+	home    Store
+
+	mu     sync.Mutex
+	stores map[string]Store
+}
+
+// NewRouter returns a router over catalog. home keeps the applied
+// positions; it is usually the default placement's store.
+func NewRouter(catalog *Catalog, open StoreOpener, home Store) *Router {
+	return &Router{catalog: catalog, open: open, home: home, stores: map[string]Store{}}
+}
+
+// Store returns the store of placement, opening it on first use.
+func (r *Router) Store(ctx context.Context, placement string) (Store, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s, ok := r.stores[placement]; ok {
+		return s, nil
+	}
+	s, err := r.open(ctx, placement)
+	if err != nil {
+		return nil, fmt.Errorf("open placement %s: %w", placement, err)
+	}
+	r.stores[placement] = s
+	return s, nil
+}
+
+func (r *Router) reader(ctx context.Context, user domain.UserID) (Store, error) {
+	p, err := r.catalog.ReadPlacement(user)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store(ctx, p)
+}
+
+// write runs fn on the store of user's shard, holding the shard's entry.
+func (r *Router) write(ctx context.Context, user domain.UserID, fn func(Store) error) error {
+	p, release, err := r.catalog.AcquireWrite(ctx, user)
+	if err != nil {
+		return err
+	}
+	defer release()
+	s, err := r.Store(ctx, p)
+	if err != nil {
+		return err
+	}
+	return fn(s)
+}
+
+// Message implements Reader.
+func (r *Router) Message(ctx context.Context, user domain.UserID, id domain.MessageID) (domain.Message, error) {
+	s, err := r.reader(ctx, user)
+	if err != nil {
+		return domain.Message{}, err
+	}
+	return s.Message(ctx, user, id)
+}
+
+// Unread implements Reader.
+func (r *Router) Unread(ctx context.Context, user domain.UserID, p Page) ([]domain.Message, []byte, error) {
+	s, err := r.reader(ctx, user)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.Unread(ctx, user, p)
+}
+
+// Conversations implements Reader.
+func (r *Router) Conversations(ctx context.Context, user domain.UserID, p Page) ([]Conversation, []byte, error) {
+	s, err := r.reader(ctx, user)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.Conversations(ctx, user, p)
+}
+
+// History implements Reader.
+func (r *Router) History(ctx context.Context, user, peer domain.UserID, p Page) ([]domain.Message, []byte, error) {
+	s, err := r.reader(ctx, user)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.History(ctx, user, peer, p)
+}
+
+// Feed implements Reader.
+func (r *Router) Feed(ctx context.Context, user domain.UserID, after domain.Position, limit int) ([]FeedItem, error) {
+	s, err := r.reader(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	return s.Feed(ctx, user, after, limit)
+}
+
+// ApplySent implements Store.
+func (r *Router) ApplySent(ctx context.Context, e domain.MessageSent, user domain.UserID, pos domain.Position) error {
+	return r.write(ctx, user, func(s Store) error { return s.ApplySent(ctx, e, user, pos) })
+}
+
+// ApplyDelivered implements Store.
+func (r *Router) ApplyDelivered(ctx context.Context, e domain.MessageDelivered, user domain.UserID, pos domain.Position) error {
+	return r.write(ctx, user, func(s Store) error { return s.ApplyDelivered(ctx, e, user, pos) })
+}
+
+// ApplyRead implements Store.
+func (r *Router) ApplyRead(ctx context.Context, e domain.MessageRead, user domain.UserID, pos domain.Position) error {
+	return r.write(ctx, user, func(s Store) error { return s.ApplyRead(ctx, e, user, pos) })
+}
+
+// ApplyReceipt implements Store.
+func (r *Router) ApplyReceipt(ctx context.Context, e domain.MessageReceipt, pos domain.Position) error {
+	return r.write(ctx, e.From, func(s Store) error { return s.ApplyReceipt(ctx, e, pos) })
+}
+
+// RecordPosition implements Store (in the home store).
+func (r *Router) RecordPosition(ctx context.Context, pos domain.Position) error {
+	return r.home.RecordPosition(ctx, pos)
+}
+
+// AppliedPositions implements Store (from the home store).
+func (r *Router) AppliedPositions(ctx context.Context) (map[int32]int64, error) {
+	return r.home.AppliedPositions(ctx)
+}
+
+// Reset implements Store: it empties the home store and the store of every
+// placement the catalog names.
+func (r *Router) Reset(ctx context.Context) error {
+	seen := map[string]bool{}
+	var errs []error
+	errs = append(errs, r.home.Reset(ctx))
+	for _, sh := range r.catalog.Shards() {
+		for _, p := range []string{sh.Placement, sh.Target} {
+			if p == "" || seen[p] {
+				continue
+			}
+			seen[p] = true
+			s, err := r.Store(ctx, p)
+			if err == nil && s != r.home {
+				err = s.Reset(ctx)
+			}
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
