@@ -1,0 +1,120 @@
+package embedded_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tidings-chat/tidings/adapters/contract"
+	"github.com/tidings-chat/tidings/adapters/embedded"
+	"github.com/tidings-chat/tidings/domain"
+	"github.com/tidings-chat/tidings/projections"
+)
+
+// splitCatalog puts even shards on placement "even" and odd ones on "odd".
+func splitCatalog(t *testing.T, db *embedded.DB) *embedded.Catalog {
+	t.Helper()
+	c := db.Catalog()
+	ctx := context.Background()
+	if err := c.EnsureShards(ctx, "even"); err != nil {
+		t.Fatal(err)
+	}
+	for id := 1; id < domain.VirtualShards; id += 2 {
+		if _, _, err := c.UpdateShard(ctx, id, func(s *projections.ShardInfo) error { s.Placement = "odd"; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
+}
+
+// TestRouterContract runs the view contract through a Router whose users
+// are spread over two placements (two Pebble stores), so every message
+// between users of different shards has its parties in different stores.
+func TestRouterContract(t *testing.T) {
+	t.Parallel()
+	contract.TestViews(t, func(t *testing.T) projections.Store {
+		main, odd := openDB(t), openDB(t)
+		cat, err := projections.NewCatalog(context.Background(), splitCatalog(t, main), "test", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stores := map[string]projections.Store{"even": main.Views(), "odd": odd.Views()}
+		return projections.NewRouter(cat, func(_ context.Context, p string) (projections.Store, error) { return stores[p], nil }, main.Views())
+	})
+}
+
+func TestFencedShardHoldsWritesUntilFlip(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	ec := db.Catalog()
+	ctx := context.Background()
+	if err := ec.EnsureShards(ctx, "default"); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := projections.NewCatalog(ctx, ec, "n1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go cat.Run(runCtx)
+
+	user := domain.UserID(domain.NewID(time.Now()))
+	shard := domain.ShardOf(user)
+	p, release, err := cat.AcquireWrite(ctx, user)
+	if err != nil || p != "default" {
+		t.Fatalf("AcquireWrite: %q, %v", p, err)
+	}
+	// A change of the shard is not acknowledged while that write is in flight.
+	_, version, err := ec.UpdateShard(ctx, shard, func(s *projections.ShardInfo) error {
+		s.State, s.Target = projections.ShardFenced, "other"
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if behind, _ := ec.NodesBehind(ctx, version); len(behind) != 1 || cat.Version() >= version {
+		t.Fatalf("the fence was acknowledged (behind %v, cached version %d) with a write in flight", behind, cat.Version())
+	}
+	release()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if behind, _ := ec.NodesBehind(ctx, version); len(behind) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the fence was never acknowledged after the write finished")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Fenced: writers wait until the flip, then write to the new placement.
+	var (
+		wg  sync.WaitGroup
+		got string
+	)
+	wg.Go(func() {
+		p, release, err := cat.AcquireWrite(ctx, user)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		got = p
+		release()
+	})
+	time.Sleep(300 * time.Millisecond)
+	if got != "" {
+		t.Fatal("a write went through a fenced shard")
+	}
+	if _, _, err := ec.UpdateShard(ctx, shard, func(s *projections.ShardInfo) error {
+		s.State, s.Placement, s.Target = projections.ShardActive, "other", ""
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if got != "other" {
+		t.Fatalf("after the flip the write went to %q, want other", got)
+	}
+}
