@@ -2,36 +2,92 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"time"
+	"sync"
 
 	"github.com/IBM/sarama"
-	wkafka "github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
+
+	"github.com/tidings-chat/tidings/domain"
 )
 
-// Tail feeds every event appended from now on, from every partition, to
-// handle, with no consumer group and no committed offsets: each process
-// that tails sees every event. Within a partition events come in order,
-// one at a time. Tail returns when ctx ends. Pushes to WebSocket clients
-// use it, so a user connected to any process hears of everything.
-func Tail(ctx context.Context, cfg Config, handle Handler, logger *slog.Logger) error {
-	sc := cfg.consumerConfig()
-	sc.Consumer.Offsets.Initial = sarama.OffsetNewest
-	sub, err := wkafka.NewSubscriber(wkafka.SubscriberConfig{
-		Brokers:               cfg.Brokers,
-		Unmarshaler:           marshaler{},
-		OverwriteSaramaConfig: sc,
-		NackResendSleep:       200 * time.Millisecond,
-		ReconnectRetrySleep:   time.Second,
-	}, watermillLogger(logger))
+// Tail feeds handle every event of every partition from the offsets in
+// from (the next offset to read; a partition missing from it starts at its
+// oldest event), then everything appended afterwards, with no consumer
+// group and no committed offsets: each process that tails sees every
+// event. Within a partition events come in order, one at a time. started
+// (may be nil) is called once every partition is being read. Tail returns
+// when ctx ends.
+//
+// Pushes to WebSocket clients use it, starting from the positions the
+// views had applied when the process started: events appended before a
+// crash but projected after the restart are pushed too.
+//
+// It uses Sarama's partition consumer directly: Watermill's subscriber
+// without a group starts every partition at the same end (oldest or
+// newest), which is either a full re-read or a gap.
+func Tail(ctx context.Context, cfg Config, from map[int32]int64, handle Handler, started func(), logger *slog.Logger) error {
+	consumer, err := sarama.NewConsumer(cfg.Brokers, cfg.consumerConfig())
 	if err != nil {
-		return fmt.Errorf("kafka subscriber: %w", err)
+		return fmt.Errorf("connect to kafka %v: %w", cfg.Brokers, err)
 	}
-	defer sub.Close()
-	msgs, err := sub.Subscribe(ctx, cfg.Topic)
+	defer consumer.Close()
+	parts, err := consumer.Partitions(cfg.Topic)
 	if err != nil {
-		return fmt.Errorf("subscribe to %s: %w", cfg.Topic, err)
+		return fmt.Errorf("partitions of %s: %w", cfg.Topic, err)
 	}
-	return work(ctx, cfg.Workers, msgs, handle, logger)
+	var pcs []sarama.PartitionConsumer
+	defer func() {
+		for _, pc := range pcs {
+			pc.AsyncClose()
+		}
+	}()
+	for _, p := range parts {
+		offset, ok := from[p]
+		if !ok {
+			offset = sarama.OffsetOldest
+		}
+		pc, err := consumer.ConsumePartition(cfg.Topic, p, offset)
+		if errors.Is(err, sarama.ErrOffsetOutOfRange) {
+			pc, err = consumer.ConsumePartition(cfg.Topic, p, sarama.OffsetOldest)
+		}
+		if err != nil {
+			return fmt.Errorf("tail %s/%d from %d: %w", cfg.Topic, p, offset, err)
+		}
+		pcs = append(pcs, pc)
+	}
+	if started != nil {
+		started()
+	}
+	var wg sync.WaitGroup
+	for _, pc := range pcs {
+		wg.Go(func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case err := <-pc.Errors():
+					if err != nil && logger != nil {
+						logger.Warn("tail read failed", "err", err)
+					}
+				case m, ok := <-pc.Messages():
+					if !ok {
+						return
+					}
+					pos := domain.Position{Partition: m.Partition, Offset: m.Offset}
+					ev, err := domain.UnmarshalEvent(m.Value)
+					if err != nil {
+						if logger != nil {
+							logger.Error("undecodable event; not pushed", "pos", pos.String(), "err", err)
+						}
+						continue
+					}
+					_ = handle(ctx, ev, pos)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return ctx.Err()
 }

@@ -3,6 +3,7 @@ package ws
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/tidings-chat/tidings/commands"
 	"github.com/tidings-chat/tidings/domain"
+	"github.com/tidings-chat/tidings/projections"
 )
 
 // conn is one device's connection. Three goroutines serve it: the reader
@@ -35,11 +37,44 @@ type conn struct {
 	resuming bool
 	pending  []pendingItem
 	last     int64
+	seen     recent // items already queued, by itemKey
 }
 
 type pendingItem struct {
+	key    string
 	offset int64
 	frame  []byte
+}
+
+// itemKey names what an item tells, so the same news at another cursor (a
+// retried send appended twice, a receipt derived twice) is written once.
+func itemKey(it projections.FeedItem) string {
+	return fmt.Sprintf("%d/%s/%d", it.Kind, it.Message.ID, it.Status)
+}
+
+// recent remembers the last recentSize keys.
+type recent struct {
+	set  map[string]struct{}
+	ring []string
+	next int
+}
+
+const recentSize = 4096
+
+// add records key and reports whether it was new.
+func (r *recent) add(key string) bool {
+	if r.set == nil {
+		r.set, r.ring = map[string]struct{}{}, make([]string, recentSize)
+	}
+	if _, ok := r.set[key]; ok {
+		return false
+	}
+	if old := r.ring[r.next]; old != "" {
+		delete(r.set, old)
+	}
+	r.ring[r.next], r.set[key] = key, struct{}{}
+	r.next = (r.next + 1) % recentSize
+	return true
 }
 
 func newConn(h *Hub, user domain.UserID, wc *websocket.Conn) *conn {
@@ -48,10 +83,11 @@ func newConn(h *Hub, user domain.UserID, wc *websocket.Conn) *conn {
 		resuming: true, last: -1}
 }
 
-// push queues a live feed item unless it is not newer than the last one.
-// While the backlog is being sent, live items wait (at most a queue's
-// worth; more closes the connection as a slow consumer).
-func (c *conn) push(cursor domain.Position, frame []byte) {
+// push queues a live feed item unless it is not newer than the last one,
+// or tells what an item already queued told. While the backlog is being
+// sent, live items wait (at most a queue's worth; more closes the
+// connection as a slow consumer).
+func (c *conn) push(key string, cursor domain.Position, frame []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if cursor.Offset <= c.last {
@@ -62,11 +98,13 @@ func (c *conn) push(cursor domain.Position, frame []byte) {
 			c.kill(CloseSlowConsumer, "slow consumer, reconnect")
 			return
 		}
-		c.pending = append(c.pending, pendingItem{cursor.Offset, frame})
+		c.pending = append(c.pending, pendingItem{key, cursor.Offset, frame})
 		return
 	}
 	c.last = cursor.Offset
-	c.enqueue(frame)
+	if c.seen.add(key) {
+		c.enqueue(frame)
+	}
 }
 
 // enqueue queues a frame for writing without blocking. When the queue is

@@ -124,6 +124,7 @@ type Hub struct {
 	mu     sync.RWMutex
 	conns  map[domain.UserID]map[*conn]struct{}
 	closed bool
+	active sync.WaitGroup // ServeHTTP calls running
 }
 
 var _ projections.Listener = (*Hub)(nil)
@@ -178,9 +179,9 @@ func (h *Hub) Applied(_ context.Context, ev domain.Event, pos domain.Position) {
 	if len(targets) == 0 {
 		return
 	}
-	frame := h.itemFrame(item)
+	frame, key := h.itemFrame(item), itemKey(item)
 	for _, c := range targets {
-		c.push(item.Cursor, frame)
+		c.push(key, item.Cursor, frame)
 	}
 }
 
@@ -234,12 +235,13 @@ func (h *Hub) remove(c *conn) {
 	}
 }
 
-// Close closes every connection with CloseGoingAway and refuses new ones.
-// It does not wait for the connections to finish their close handshakes,
-// nor cancel commands that are running for them.
-// Hand it to http.Server.RegisterOnShutdown: Shutdown does not track
-// upgraded connections.
+// Close closes every connection with CloseGoingAway, refuses new ones, and
+// waits (up to 10 s) until every connection's goroutines have ended, so the
+// stores they read can be closed next. Calling it again only waits.
+// http.Server.Shutdown does not track upgraded connections: call Close
+// after it.
 func (h *Hub) Close() {
+	defer h.wait(10 * time.Second)
 	h.mu.Lock()
 	h.closed = true
 	var all []*conn
@@ -254,9 +256,28 @@ func (h *Hub) Close() {
 	}
 }
 
+func (h *Hub) wait(limit time.Duration) {
+	done := make(chan struct{})
+	go func() { h.active.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(limit):
+		h.log.Warn("websocket connections still closing after shutdown wait", "waited", limit)
+	}
+}
+
 // ServeHTTP upgrades an authenticated request to a WebSocket and serves it
 // until it closes.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	closed := h.closed
+	if !closed {
+		h.active.Add(1) // before Close waits: it holds mu to set closed
+	}
+	h.mu.Unlock()
+	if !closed {
+		defer h.active.Done()
+	}
 	u, ok := h.d.UserFrom(r.Context())
 	if !ok {
 		// The route must sit behind authentication; refuse rather than serve

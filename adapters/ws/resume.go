@@ -51,7 +51,9 @@ func (c *conn) resume(since string) {
 	for _, p := range c.pending {
 		if p.offset > c.last {
 			c.last = p.offset
-			c.enqueue(p.frame)
+			if c.seen.add(p.key) {
+				c.enqueue(p.frame)
+			}
 		}
 	}
 	c.pending, c.resuming = nil, false
@@ -85,6 +87,9 @@ func (c *conn) start(ctx context.Context, part int32, since string) (cursor doma
 		return cursor, reset, fmt.Errorf("read unread messages: %w", err)
 	}
 	for _, m := range msgs {
+		c.mu.Lock()
+		c.seen.add(itemKey(projections.FeedItem{Kind: projections.FeedMessage, Message: m}))
+		c.mu.Unlock()
 		if err := c.enqueueWait(ctx, encode(messageFrame{Type: TypeMessage, Message: c.hub.d.MessageJSON(m)})); err != nil {
 			return cursor, reset, err
 		}
@@ -105,7 +110,11 @@ func (c *conn) backlog(ctx context.Context, cursor domain.Position) error {
 		for _, it := range items {
 			c.mu.Lock()
 			c.last = it.Cursor.Offset
+			fresh := c.seen.add(itemKey(it))
 			c.mu.Unlock()
+			if !fresh {
+				continue
+			}
 			if err := c.enqueueWait(ctx, c.hub.itemFrame(it)); err != nil {
 				return err
 			}

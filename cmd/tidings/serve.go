@@ -88,16 +88,44 @@ func serve(ctx context.Context, args []string) error {
 	bg.run("receipts projector", func(ctx context.Context) error {
 		return kafka.Consume(ctx, b.kafka, group(projections.ReceiptsGroup, b.kafka.Topic), receipts.Handle, log)
 	})
+	applied, err := b.views.AppliedPositions(ctx)
+	if err != nil {
+		return fmt.Errorf("read applied positions: %w", err)
+	}
+	tailFrom := map[int32]int64{}
+	for p, off := range applied {
+		tailFrom[p] = off + 1
+	}
+	tailing := make(chan struct{})
+	var tailOnce sync.Once
+	tailStarted := func() { tailOnce.Do(func() { close(tailing) }) }
 	bg.run("push tail", func(ctx context.Context) error {
-		return kafka.Tail(ctx, b.kafka, func(ctx context.Context, ev domain.Event, pos domain.Position) error {
-			if err := tracker.Wait(ctx, pos, c.ConsistencyWait*5); err != nil {
-				log.Warn("push skipped: views did not reach the event", "pos", pos.String(), "err", err)
-				return nil // the client finds it on resume or through REST
+		return kafka.Tail(ctx, b.kafka, tailFrom, func(ctx context.Context, ev domain.Event, pos domain.Position) error {
+			// Push only what the views hold, and never give up on an
+			// event: while the projector is held up (a rebalance after a
+			// node died), this partition's pushes wait with it.
+			for {
+				err := tracker.Wait(ctx, pos, 10*time.Second)
+				if err == nil {
+					break
+				}
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				log.Warn("push waits: the views have not reached the event yet", "pos", pos.String())
 			}
 			hub.Applied(ctx, ev, pos)
 			return nil
-		}, log)
+		}, tailStarted, log)
 	})
+	b.checks["push tail"] = func(context.Context) error {
+		select {
+		case <-tailing:
+			return nil
+		default:
+			return errors.New("not reading the log yet")
+		}
+	}
 	if b.pg != nil {
 		bg.run("send-log pruning", func(ctx context.Context) error { pruneSendLog(ctx, b.pg, log); return nil })
 	}
@@ -131,6 +159,7 @@ func serve(ctx context.Context, args []string) error {
 	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn("shutdown", "err", err)
 	}
+	hub.Close() // and wait: the connections read the stores closed next
 	return nil
 }
 
@@ -167,10 +196,25 @@ func newLoops(log *slog.Logger) *loops {
 	return &loops{log: log, ctx: ctx, cancel: cancel}
 }
 
+// run runs fn until the loops stop, starting it again (after a pause that
+// grows to 10 s) whenever it returns early: a consumer that failed to start
+// (say, a topic whose partition leaders are still being elected) must not
+// stay dead while the node reports ready.
 func (l *loops) run(name string, fn func(ctx context.Context) error) {
 	l.wg.Go(func() {
-		if err := fn(l.ctx); err != nil && l.ctx.Err() == nil {
-			l.log.Error(name+" stopped", "err", err)
+		pause := 200 * time.Millisecond
+		for l.ctx.Err() == nil {
+			err := fn(l.ctx)
+			if l.ctx.Err() != nil {
+				return
+			}
+			l.log.Error(name+" stopped; restarting", "err", err, "in", pause)
+			select {
+			case <-l.ctx.Done():
+				return
+			case <-time.After(pause):
+			}
+			pause = min(2*pause, 10*time.Second)
 		}
 	})
 }

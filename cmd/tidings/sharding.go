@@ -31,8 +31,9 @@ func openSharding(ctx context.Context, c *config, b *backends, db *embedded.DB, 
 			return fmt.Errorf("shard catalog: %w", err)
 		}
 		lctx, stop := context.WithCancel(context.Background())
-		go sc.Listen(lctx, log)
-		b.closer = append(b.closer, func() error { stop(); return nil })
+		done := make(chan struct{})
+		go func() { defer close(done); sc.Listen(lctx, log) }()
+		b.closer = append(b.closer, func() error { stop(); <-done; return nil })
 		admin = sc
 	} else {
 		ec := db.Catalog()
@@ -46,8 +47,9 @@ func openSharding(ctx context.Context, c *config, b *backends, db *embedded.DB, 
 		return err
 	}
 	rctx, stop := context.WithCancel(context.Background())
-	go cat.Run(rctx)
-	b.closer = append(b.closer, func() error { stop(); return cat.Release(context.Background()) })
+	done := make(chan struct{})
+	go func() { defer close(done); cat.Run(rctx) }()
+	b.closer = append(b.closer, func() error { stop(); <-done; return cat.Release(context.Background()) })
 	b.catalog, b.admin = cat, admin
 	b.checks["shard catalog"] = func(context.Context) error { return cat.Fresh() }
 	b.router = projections.NewRouter(cat, placementOpener(c, b, home), home)

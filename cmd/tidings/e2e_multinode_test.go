@@ -1,0 +1,636 @@
+package main
+
+// Several nodes behind a load balancer: three "tidings serve" processes
+// sharing the real Kafka topic, Cassandra keyspace and PostgreSQL database,
+// behind nginx as scripts/nginx.sh runs it. One node is SIGKILLed while
+// messages flow; its WebSocket clients reconnect through nginx and resume
+// from their last cursor, REST sends cut off are retried with the same
+// client_msg_id, and in the end every acknowledged message reached its
+// recipient exactly once, in order per sender.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Shape of the multi-node run.
+const (
+	mnNodes       = 3
+	mnUsers       = 9                      // one WebSocket each, three per node
+	mnTraffic     = 10 * time.Second       // how long the senders send
+	mnKillAfter   = 4 * time.Second        // when a node is SIGKILLed
+	mnSendEvery   = 150 * time.Millisecond // pause of each sender between sends (~60 msg/s in all)
+	mnSendTimeout = 30 * time.Second       // retrying one send gives up after this
+	mnDeliverWait = 15 * time.Second       // after the traffic, for the last pushes (they take well under 1 s)
+)
+
+// TestMultiNodeBehindNginx runs the scenario of the file comment. It needs
+// the real backends (TIDINGS_E2E_REAL=1): the embedded ones belong to one
+// process.
+func TestMultiNodeBehindNginx(t *testing.T) {
+	if !realBackends() {
+		t.Skip("multi-node test: needs TIDINGS_E2E_REAL=1 and the real Kafka, Cassandra and PostgreSQL (scripts/services.sh), which the nodes share")
+	}
+	began := time.Now()
+	inst := newInstance(t)
+
+	// Three nodes: same topic and keyspace (the instance's), a data folder
+	// each, no rate limit. One after the other, so that only the first
+	// runs the migrations for real.
+	var nodes []*server
+	var ports []string
+	for range mnNodes {
+		s := inst.start(t, serverOptions{Flags: []string{"--data", t.TempDir(), "--send-rate", "0"}})
+		_, port, err := net.SplitHostPort(s.addr)
+		if err != nil {
+			t.Fatalf("node address %q: %v", s.addr, err)
+		}
+		nodes, ports = append(nodes, s), append(ports, port)
+	}
+	lb, nginxDir := mnStartNginx(t, ports)
+	// A node whose background loops (projectors, push tail) died at start
+	// still answers /readyz, but its WebSockets never hear of anything.
+	for i, s := range nodes {
+		for line := range strings.Lines(s.log.String()) {
+			if strings.Contains(line, `stopped" err=`) {
+				t.Errorf("node %d: a background loop died at start-up, its WebSocket clients will get no live pushes: %s", i, strings.TrimSpace(line))
+			}
+		}
+	}
+	t.Logf("%d nodes on %v behind nginx on %s, started in %v", mnNodes, ports, lb, time.Since(began).Round(time.Millisecond))
+
+	// Users sign up through nginx, so on every node.
+	pos := newPositions()
+	tr := &http.Transport{MaxIdleConnsPerHost: 4 * mnUsers}
+	t.Cleanup(tr.CloseIdleConnections)
+	hc := &http.Client{Timeout: 15 * time.Second, Transport: tr}
+	a := &api{base: lb, hc: hc, pos: pos}
+	sfx := randomSuffix(6)
+	users := make([]user, mnUsers)
+	for i := range users {
+		users[i] = a.register(t, fmt.Sprintf("mn%d-%s", i, sfx))
+	}
+	index := map[string]int{}
+	for i, u := range users {
+		index[u.ID] = i
+	}
+
+	// One WebSocket each, through nginx: round robin puts three on each
+	// node. They run until the end of the test.
+	ctx, cancel := context.WithCancel(context.Background())
+	var clientsWG sync.WaitGroup
+	clients := make([]*mnClient, mnUsers)
+	for i, u := range users {
+		c := &mnClient{idx: i, u: u, lb: lb, index: index, ready: make(chan struct{}),
+			got: map[string]int{}, lastSeq: map[int]int{}}
+		clients[i] = c
+		clientsWG.Add(1)
+		go func() { defer clientsWG.Done(); c.run(ctx) }()
+		// One at a time, so that nginx's round robin spreads them evenly.
+		select {
+		case <-c.ready:
+		case <-time.After(15 * time.Second):
+			cancel()
+			t.Fatalf("client %d: no ready frame within 15s: %v", i, c.errs())
+		}
+	}
+	t.Cleanup(func() { cancel(); clientsWG.Wait() })
+
+	// The senders: every user sends to every other user in turn, one send
+	// at a time, each with a client_msg_id, and retries a send that failed
+	// for want of a node (connection error, 502, 503, 504) with the same
+	// client_msg_id until it is acknowledged.
+	var (
+		mu       sync.Mutex
+		acked    = map[string]mnSent{} // message id -> the send
+		byCMID   = map[string]string{} // client_msg_id -> message id
+		failures []string
+		retried  atomic.Int64
+		sends    atomic.Int64
+	)
+	stop := make(chan struct{})
+	var burst atomic.Bool // senders do not pause: many sends in flight when the node dies
+	var sendersWG sync.WaitGroup
+	for i, from := range users {
+		sendersWG.Add(1)
+		go func() {
+			defer sendersWG.Done()
+			seq := map[int]int{}
+			rng := rand.New(rand.NewPCG(uint64(i), 42))
+			time.Sleep(time.Duration(rng.Int64N(int64(mnSendEvery)))) // spread the senders
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				to := (i + 1 + n%(mnUsers-1)) % mnUsers
+				s := mnSent{from: i, to: to, seq: seq[to]}
+				s.cmid = fmt.Sprintf("mn-%d-%d-%d", i, to, s.seq)
+				text := fmt.Sprintf("mn %d>%d #%d", i, to, s.seq)
+				seq[to]++
+				m, position, attempts, err := mnSend(hc, lb, from, users[to].ID, text, s.cmid)
+				sends.Add(1)
+				retried.Add(int64(attempts - 1))
+				mu.Lock()
+				if err != nil {
+					failures = append(failures, fmt.Sprintf("send %s: %v", s.cmid, err))
+					mu.Unlock()
+					return
+				}
+				if m.Text != text || m.From != from.ID || m.To != users[to].ID || m.ClientMsgID == nil || *m.ClientMsgID != s.cmid {
+					failures = append(failures, fmt.Sprintf("send %s acknowledged %v", s.cmid, m))
+				}
+				if prev, ok := byCMID[s.cmid]; ok && prev != m.ID {
+					failures = append(failures, fmt.Sprintf("client_msg_id %s acknowledged as %s and %s", s.cmid, prev, m.ID))
+				}
+				if prev, ok := acked[m.ID]; ok {
+					failures = append(failures, fmt.Sprintf("id %s acknowledged for %s and %s", m.ID, prev.cmid, s.cmid))
+				}
+				s.attempts = attempts
+				byCMID[s.cmid], acked[m.ID] = m.ID, s
+				mu.Unlock()
+				pos.add(t, position)
+				if !burst.Load() {
+					time.Sleep(mnSendEvery)
+				}
+			}
+		}()
+	}
+
+	trafficStart := time.Now()
+	time.Sleep(mnKillAfter - 300*time.Millisecond)
+	burst.Store(true)
+	time.Sleep(300 * time.Millisecond)
+	victim := 1
+	mu.Lock()
+	before := len(acked)
+	mu.Unlock()
+	nodes[victim].kill()
+	killedAt := time.Now()
+	time.Sleep(100 * time.Millisecond)
+	burst.Store(false)
+	t.Logf("SIGKILLed node %d (%s) after %d acknowledged sends", victim, nodes[victim].addr, before)
+	time.Sleep(time.Until(trafficStart.Add(mnTraffic)))
+	close(stop)
+	sendersWG.Wait()
+	trafficEnd := time.Now()
+	mu.Lock()
+	if len(failures) > 0 {
+		t.Fatalf("%d sends failed, e.g.:\n%s", len(failures), strings.Join(failures[:min(len(failures), 10)], "\n"))
+	}
+	total := len(acked)
+	mu.Unlock()
+	t.Logf("%d sends acknowledged in %v (%d HTTP attempts retried with the same client_msg_id)",
+		total, trafficEnd.Sub(trafficStart).Round(time.Millisecond), retried.Load())
+	for id, s := range acked {
+		if s.attempts > 1 {
+			t.Logf("send %s acknowledged as %s after %d attempts", s.cmid, id, s.attempts)
+		}
+	}
+	if total < 100 {
+		t.Errorf("only %d messages acknowledged in %v, want a few hundred", total, mnTraffic)
+	}
+
+	// Every recipient gets every acknowledged message, over however many
+	// connections.
+	want := make([]map[string]bool, mnUsers)
+	for i := range want {
+		want[i] = map[string]bool{}
+	}
+	for id, s := range acked {
+		want[s.to][id] = true
+	}
+	deadline := time.Now().Add(mnDeliverWait)
+	for {
+		missing := 0
+		for i, c := range clients {
+			missing += c.missing(want[i])
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			for i, c := range clients {
+				if ids := c.missingIDs(want[i]); len(ids) > 0 {
+					var desc []string
+					for _, id := range ids[:min(len(ids), 5)] {
+						s := acked[id]
+						desc = append(desc, fmt.Sprintf("%s (%s)", id, s.cmid))
+					}
+					t.Errorf("client %d (%d connections, last cursor %s): %d of %d acknowledged messages never pushed, e.g. %s",
+						i, c.connects.Load(), c.cursor(), len(ids), len(want[i]), strings.Join(desc, ", "))
+				}
+			}
+			t.Errorf("%d acknowledged messages not pushed %v after the traffic ended (node killed %v before the end)",
+				missing, mnDeliverWait, trafficEnd.Sub(killedAt).Round(time.Millisecond))
+			for i, s := range nodes {
+				for line := range strings.Lines(s.log.String()) {
+					if strings.Contains(line, "push skipped") {
+						t.Errorf("node %d gave up a live push, and its client was not told: %s", i, strings.TrimSpace(line))
+					}
+				}
+			}
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	delivered := time.Now()
+
+	// Exactly once, in order per sender, nothing unknown; the victim's
+	// clients lost their connection and resumed, the others did not.
+	dropped := 0
+	for i, c := range clients {
+		c.mu.Lock()
+		for id, n := range c.got {
+			if n > 1 {
+				why := ""
+				if acked[id].attempts > 1 {
+					why = fmt.Sprintf(": its send was retried (%d attempts), so the log may hold its MessageSent twice", acked[id].attempts)
+				}
+				t.Errorf("client %d: message %s (%s) pushed %d times over %d connections%s",
+					i, id, acked[id].cmid, n, c.connects.Load(), why)
+			}
+			if !want[i][id] {
+				t.Errorf("client %d: pushed message %s that was not acknowledged to it", i, id)
+			}
+		}
+		for _, p := range c.problems {
+			t.Errorf("client %d: %s", i, p)
+		}
+		c.mu.Unlock()
+		if n := c.connects.Load(); n > 1 {
+			dropped++
+			t.Logf("client %d: %d connections (resumed with ?since=)", i, n)
+		}
+	}
+	if dropped == 0 {
+		t.Errorf("no WebSocket client lost its connection when node %d died: did nginx not spread them?", victim)
+	}
+
+	// The views agree, on every node that is left: each user's unread
+	// inbox (read through nginx, waiting for every acknowledged position)
+	// holds exactly the messages acknowledged to it.
+	for i, u := range users {
+		got, _ := collect[message](t, a, u, "/messages?limit=100")
+		var ids []string
+		for _, m := range got {
+			ids = append(ids, m.ID)
+		}
+		var wantIDs []string
+		for id := range want[i] {
+			wantIDs = append(wantIDs, id)
+		}
+		slices.Sort(ids)
+		slices.Sort(wantIDs)
+		if !slices.Equal(ids, wantIDs) {
+			t.Errorf("GET /messages as user %d: %d messages, want the %d acknowledged to it", i, len(ids), len(wantIDs))
+		}
+	}
+	// REST went round robin: each surviving node served sends.
+	for i, s := range nodes {
+		if i == victim {
+			continue
+		}
+		if n := mnServedSends(t, s); n == 0 {
+			t.Errorf("node %d served no POST /messages: nginx did not balance REST", i)
+		}
+	}
+	// nginx logged no secret: no token, no query string.
+	logged, err := os.ReadFile(filepath.Join(nginxDir, "logs", "access.log"))
+	if err != nil {
+		t.Fatalf("nginx access log: %v", err)
+	}
+	if len(logged) == 0 || strings.Contains(string(logged), "since=") {
+		t.Errorf("nginx access log is empty or has query strings:\n%.500s", logged)
+	}
+	for _, u := range users {
+		if strings.Contains(string(logged), u.Token) || strings.Contains(string(logged), u.Token[4:]) {
+			t.Errorf("nginx access log holds the token of %s", u.Name)
+		}
+	}
+	t.Logf("%d messages; pushes settled %v after the traffic; test took %v",
+		total, delivered.Sub(trafficEnd).Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
+}
+
+// mnSent is one acknowledged send.
+type mnSent struct {
+	from, to, seq int
+	cmid          string
+	attempts      int // HTTP attempts until acknowledged
+}
+
+// mnSend posts a message through the load balancer and retries it, with
+// the same client_msg_id, while the failure is one of reaching a node: a
+// connection error, or nginx's 502/504 (the node died with the request) or
+// 503. It returns the acknowledged message, its position and the number of
+// attempts.
+func mnSend(hc *http.Client, lb string, from user, to, text, cmid string) (message, string, int, error) {
+	body := map[string]string{"to": to, "text": text, "client_msg_id": cmid}
+	deadline := time.Now().Add(mnSendTimeout)
+	for attempt := 1; ; attempt++ {
+		status, hdr, b, err := postRaw(hc, lb, from.Token, body)
+		switch {
+		case err == nil && status == http.StatusOK:
+			var m message
+			if err := json.Unmarshal(b, &m); err != nil {
+				return m, "", attempt, fmt.Errorf("decode %s: %v", b, err)
+			}
+			return m, hdr.Get(positionHeader), attempt, nil
+		case err == nil && status != http.StatusBadGateway && status != http.StatusServiceUnavailable && status != http.StatusGatewayTimeout:
+			return message{}, "", attempt, fmt.Errorf("status %d: %s", status, strings.TrimSpace(string(b)))
+		}
+		if time.Now().After(deadline) {
+			return message{}, "", attempt, fmt.Errorf("still failing after %d attempts in %v: status %d, err %v",
+				attempt, mnSendTimeout, status, err)
+		}
+		time.Sleep(time.Duration(20+rand.IntN(60)) * time.Millisecond)
+	}
+}
+
+// mnClient is one user's WebSocket client: it connects through the load
+// balancer, and whenever the connection drops reconnects with ?since= the
+// last cursor it processed.
+type mnClient struct {
+	idx      int
+	u        user
+	lb       string
+	index    map[string]int // user id -> index
+	ready    chan struct{}  // closed at the first ready frame
+	connects atomic.Int64
+
+	mu       sync.Mutex
+	last     string         // cursor of the last item processed
+	got      map[string]int // message id -> times pushed
+	lastSeq  map[int]int    // sender index -> last seq received + 1
+	problems []string
+	dialErrs []string
+}
+
+func (c *mnClient) problem(format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.problems) < 20 {
+		c.problems = append(c.problems, fmt.Sprintf(format, args...))
+	}
+}
+
+func (c *mnClient) errs() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append(append([]string{}, c.problems...), c.dialErrs...)
+}
+
+func (c *mnClient) cursor() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last
+}
+
+func (c *mnClient) missingIDs(want map[string]bool) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for id := range want {
+		if c.got[id] == 0 {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (c *mnClient) missing(want map[string]bool) int { return len(c.missingIDs(want)) }
+
+// run connects and reconnects until ctx ends.
+func (c *mnClient) run(ctx context.Context) {
+	var once sync.Once
+	backoff := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		err := c.session(ctx, func() { once.Do(func() { close(c.ready) }) })
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			c.mu.Lock()
+			if len(c.dialErrs) < 20 {
+				c.dialErrs = append(c.dialErrs, err.Error())
+			}
+			c.mu.Unlock()
+		}
+		// Jittered backoff, as docs/websocket.md asks of clients.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff/2 + time.Duration(rand.Int64N(int64(backoff)))):
+		}
+		backoff = min(2*backoff, time.Second)
+	}
+}
+
+var mnCursorFormat = regexp.MustCompile(`^(\d+)-(-?\d+)$`)
+
+// session serves one connection until it drops. The error is nil when the
+// connection was up and then dropped, which is what a node's death does.
+func (c *mnClient) session(ctx context.Context, ready func()) error {
+	u := strings.Replace(c.lb, "http://", "ws://", 1) + "/ws"
+	since := c.cursor()
+	if since != "" {
+		u += "?since=" + url.QueryEscape(since)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	conn, res, err := websocket.Dial(dctx, u, &websocket.DialOptions{
+		Subprotocols: []string{"tidings.v1", "bearer." + c.u.Token},
+	})
+	cancel()
+	if err != nil {
+		status := 0
+		if res != nil {
+			status = res.StatusCode
+		}
+		return fmt.Errorf("dial %s (status %d): %v", u, status, err)
+	}
+	defer conn.CloseNow()
+	n := c.connects.Add(1)
+	if p := conn.Subprotocol(); p != "tidings.v1" {
+		c.problem("connection %d: subprotocol %q, want tidings.v1 (through nginx)", n, p)
+	}
+	conn.SetReadLimit(1 << 20)
+	var lastOff int64 = -2
+	for {
+		typ, data, err := conn.Read(ctx)
+		if err != nil {
+			if ctx.Err() == nil && websocket.CloseStatus(err) != -1 && websocket.CloseStatus(err) != websocket.StatusGoingAway &&
+				websocket.CloseStatus(err) != websocket.StatusInternalError {
+				c.problem("connection %d closed with %v", n, err)
+			}
+			return nil
+		}
+		if typ != websocket.MessageText {
+			c.problem("connection %d: a %v frame", n, typ)
+			continue
+		}
+		var f struct {
+			Type    string          `json:"type"`
+			Cursor  string          `json:"cursor"`
+			Message json.RawMessage `json:"message"`
+		}
+		if err := json.Unmarshal(data, &f); err != nil {
+			c.problem("connection %d: frame %s: %v", n, data, err)
+			continue
+		}
+		if f.Cursor != "" {
+			m := mnCursorFormat.FindStringSubmatch(f.Cursor)
+			if m == nil {
+				c.problem("connection %d: cursor %q", n, f.Cursor)
+			} else if off, _ := strconv.ParseInt(m[2], 10, 64); f.Type != "ready" && off <= lastOff {
+				c.problem("connection %d: cursor %s after offset %d: not increasing", n, f.Cursor, lastOff)
+			} else {
+				lastOff = off
+			}
+		}
+		switch f.Type {
+		case "ready":
+			c.mu.Lock()
+			c.last = f.Cursor
+			c.mu.Unlock()
+			ready()
+		case "message":
+			var m message
+			if err := json.Unmarshal(f.Message, &m); err != nil {
+				c.problem("connection %d: message %s: %v", n, f.Message, err)
+				continue
+			}
+			c.received(n, f.Cursor, m)
+		case "receipt", "read":
+			// None expected (nobody acks or reads); harmless.
+		default:
+			c.problem("connection %d: unexpected frame %s", n, data)
+		}
+	}
+}
+
+var mnText = regexp.MustCompile(`^mn (\d+)>(\d+) #(\d+)$`)
+
+// received records a pushed message: exactly once, and from each sender in
+// the order sent.
+func (c *mnClient) received(conn int64, cursor string, m message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cursor != "" {
+		c.last = cursor
+	} else if len(c.problems) < 20 {
+		c.problems = append(c.problems, fmt.Sprintf("connection %d: message %s without a cursor", conn, m.ID))
+	}
+	c.got[m.ID]++
+	if c.got[m.ID] > 1 {
+		return // reported at the end
+	}
+	sm := mnText.FindStringSubmatch(m.Text)
+	from, fok := c.index[m.From]
+	if sm == nil || !fok || m.To != c.u.ID || sm[1] != strconv.Itoa(from) || sm[2] != strconv.Itoa(c.idx) {
+		c.problems = append(c.problems, fmt.Sprintf("connection %d: unexpected message %v", conn, m))
+		return
+	}
+	seq, _ := strconv.Atoi(sm[3])
+	if next := c.lastSeq[from]; seq != next && len(c.problems) < 20 {
+		c.problems = append(c.problems, fmt.Sprintf("connection %d (cursor %s): from user %d got #%d, want #%d next (order or gap)",
+			conn, cursor, from, seq, next))
+	}
+	c.lastSeq[from] = max(c.lastSeq[from], seq+1)
+}
+
+// mnServedSends returns how many POST /messages node s answered 200, from its
+// /metrics.
+func mnServedSends(t *testing.T, s *server) int {
+	t.Helper()
+	res, err := http.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatalf("GET %s/metrics: %v", s.URL, err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("read metrics: %v", err)
+	}
+	n := 0
+	for line := range strings.Lines(string(body)) {
+		if strings.HasPrefix(line, "tidings_http_requests_total{") && strings.Contains(line, `method="POST"`) &&
+			strings.Contains(line, `route="/messages"`) && strings.Contains(line, `code="200"`) {
+			fields := strings.Fields(line)
+			v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+			if err != nil {
+				t.Fatalf("metrics line %q: %v", line, err)
+			}
+			n += int(v)
+		}
+	}
+	return n
+}
+
+// mnStartNginx runs scripts/nginx.sh up on a free loopback port in front of
+// the node ports, with its folder in a temporary directory, and stops it
+// when the test ends. It returns the balancer's base URL and the folder.
+func mnStartNginx(t *testing.T, ports []string) (string, string) {
+	t.Helper()
+	script, err := filepath.Abs(filepath.Join("..", "..", "scripts", "nginx.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "nginx")
+	port := mnFreePort(t)
+	env := append(os.Environ(), "TIDINGS_NGINX_DIR="+dir)
+	run := func(args ...string) ([]byte, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // may apt-get install nginx
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "bash", append([]string{script}, args...)...)
+		cmd.Env = env
+		return cmd.CombinedOutput()
+	}
+	out, err := run(append([]string{"up", port}, ports...)...)
+	if err != nil {
+		t.Fatalf("scripts/nginx.sh up: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := run("down"); err != nil {
+			t.Errorf("scripts/nginx.sh down: %v\n%s", err, out)
+		}
+		if t.Failed() {
+			if b, err := os.ReadFile(filepath.Join(dir, "logs", "error.log")); err == nil {
+				t.Logf("--- nginx error.log\n%s", b)
+			}
+		}
+	})
+	return "http://127.0.0.1:" + port, dir
+}
+
+// mnFreePort returns a loopback TCP port that was free a moment ago.
+func mnFreePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
