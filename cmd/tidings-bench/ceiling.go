@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidings-chat/tidings/adapters/embedded"
+	"github.com/tidings-chat/tidings/adapters/kafka"
+	"github.com/tidings-chat/tidings/domain"
+)
+
+// runCeiling measures a raw component ceiling on this machine, for
+// comparison with full runs. "produce": the event log's Append (the
+// watermill-kafka publisher tidings uses, idempotent, acks=all) from
+// -concurrency goroutines for -duration, against -brokers or, when empty,
+// the embedded broker (fsync per batch) on a temp dir.
+func runCeiling(ctx context.Context, c *config) error {
+	if c.Ceiling != "produce" {
+		return fmt.Errorf("-ceiling %q: want produce (the HTTP, WebSocket and view-store ceilings are Go benchmarks, see docs/benchmarks.md)", c.Ceiling)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	brokers := strings.Split(c.Brokers, ",")
+	target := c.Brokers
+	if c.Brokers == "" {
+		dir, err := os.MkdirTemp("", "tidings-bench-broker-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		b, err := embedded.StartBroker(dir, 0, quiet)
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		brokers, target = b.Addrs(), "embedded broker"
+	}
+	cfg := kafka.Config{Brokers: brokers, Topic: fmt.Sprintf("bench.ceiling.%d", time.Now().UnixNano())}
+	cfg.SetDefaults()
+	if err := kafka.EnsureTopic(cfg); err != nil {
+		return err
+	}
+	log, err := kafka.NewEventLog(cfg, quiet)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+
+	users := make([]domain.UserID, 1000)
+	for i := range users {
+		users[i] = domain.UserID(domain.NewID(time.Now()))
+	}
+	text := strings.Repeat("x", c.TextSize)
+	lat := newHistogram()
+	var n, failed atomic.Int64
+	ctx, cancel := context.WithTimeout(ctx, c.Duration)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for g := range c.Concurrency {
+		wg.Go(func() {
+			for i := g; ctx.Err() == nil; i += c.Concurrency {
+				at := time.Now().UTC().Truncate(time.Millisecond)
+				ev := domain.MessageSent{ID: domain.MessageID(domain.NewID(at)), From: users[i%1000], To: users[(i+1)%1000], Text: text, SentAt: at}
+				t := time.Now()
+				if _, err := log.Append(context.Background(), ev); err != nil {
+					failed.Add(1)
+					continue
+				}
+				lat.Record(time.Since(t))
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	secs := time.Since(start).Seconds()
+	s := lat.Summary()
+	fmt.Printf("ceiling produce (%s, topic %s, %d partitions, %d goroutines): %.0f appends/s over %.1f s, failed %d; append latency ms p50 %.2f p99 %.2f max %.2f\n",
+		target, cfg.Topic, cfg.Partitions, c.Concurrency, float64(n.Load())/secs, secs, failed.Load(), s.P50, s.P99, s.Max)
+	return nil
+}

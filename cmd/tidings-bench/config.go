@@ -1,0 +1,130 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// config is one benchmark run.
+type config struct {
+	Addr        string
+	Users       int
+	Devices     int
+	Rate        float64 // messages per second over all users; 0: as fast as accepted
+	Duration    time.Duration
+	Drain       time.Duration
+	Via         string // rest or ws
+	TextSize    int
+	Peers       int
+	ReadFrac    float64
+	LagProbe    float64 // projection-lag probes per second; 0: off
+	Out         string
+	Plot        string
+	Spawn       bool
+	Backends    string // embedded or real
+	Fault       string // "" or kill
+	ServerBin   string
+	ServerPID   int
+	ServerArgs  string
+	Quiet       bool
+	Ceiling     string // "", http, ws, produce, store
+	Concurrency int
+	Brokers     string
+
+	// Test hooks: drop or duplicate the Nth message frame received (1-based).
+	dropFrame int
+	dupFrame  int
+}
+
+func (c *config) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Addr, "addr", "http://127.0.0.1:8080", "server base URL (loopback only); ignored with -spawn")
+	fs.IntVar(&c.Users, "users", 200, "simulated users")
+	fs.IntVar(&c.Devices, "devices", 1, "WebSocket-connected devices per user")
+	fs.Float64Var(&c.Rate, "rate", 1000, "target messages per second over all users (open loop); 0 sends as fast as accepted")
+	fs.DurationVar(&c.Duration, "duration", 30*time.Second, "how long to send")
+	fs.DurationVar(&c.Drain, "drain", 15*time.Second, "longest wait after sending for deliveries and receipts")
+	fs.StringVar(&c.Via, "via", "rest", "send over rest (POST /messages) or ws (send frames)")
+	fs.IntVar(&c.TextSize, "size", 100, "message text length in bytes")
+	fs.IntVar(&c.Peers, "peers", 4, "distinct recipients each user writes to")
+	fs.Float64Var(&c.ReadFrac, "read", 1, "fraction of received messages the recipient marks read (read frame)")
+	fs.Float64Var(&c.LagProbe, "lag-probe", 10, "POST-then-GET projection-lag probes per second (0: off)")
+	fs.StringVar(&c.Out, "out", "", "write JSON results to this file")
+	fs.StringVar(&c.Plot, "plot", "", "write PNG plots to PREFIX-latency.png and PREFIX-throughput.png")
+	fs.BoolVar(&c.Spawn, "spawn", false, "build and start `tidings serve` on a temp data dir and a loopback port")
+	fs.StringVar(&c.Backends, "backends", "embedded", "with -spawn: embedded, or real (Kafka, Cassandra, PostgreSQL from scripts/services.sh env)")
+	fs.StringVar(&c.Fault, "fault", "", "with -spawn: kill = SIGKILL the server halfway and restart it on the same data")
+	fs.StringVar(&c.ServerBin, "server-bin", "", "with -spawn: the tidings binary (default: go build ./cmd/tidings)")
+	fs.IntVar(&c.ServerPID, "server-pid", 0, "without -spawn: pid of the server, for CPU per message")
+	fs.StringVar(&c.ServerArgs, "server-args", "", "with -spawn: extra space-separated flags for tidings serve")
+	fs.BoolVar(&c.Quiet, "quiet", false, "no live progress line")
+	fs.StringVar(&c.Ceiling, "ceiling", "", "measure a raw ceiling instead: produce = event-log appends from -concurrency goroutines against -brokers (empty: the embedded broker)")
+	fs.IntVar(&c.Concurrency, "concurrency", 64, "with -ceiling: concurrent callers")
+	fs.StringVar(&c.Brokers, "brokers", "", "with -ceiling produce: Kafka brokers, loopback only (empty: start the embedded broker)")
+}
+
+func (c *config) validate() error {
+	var errs []error
+	if c.Users < 2 {
+		errs = append(errs, fmt.Errorf("-users %d: need at least 2", c.Users))
+	}
+	if c.Devices < 1 || c.Devices > 8 {
+		errs = append(errs, fmt.Errorf("-devices %d: must be 1 to 8 (the server allows 8 per user)", c.Devices))
+	}
+	if c.Rate < 0 {
+		errs = append(errs, fmt.Errorf("-rate %v must not be negative", c.Rate))
+	}
+	if c.Duration <= 0 || c.Duration > time.Hour {
+		errs = append(errs, fmt.Errorf("-duration %v must be in (0, 1h]", c.Duration))
+	}
+	if c.Via != "rest" && c.Via != "ws" {
+		errs = append(errs, fmt.Errorf("-via %q: want rest or ws", c.Via))
+	}
+	if c.TextSize < 24 || c.TextSize > 4096 {
+		errs = append(errs, fmt.Errorf("-size %d must be 24 to 4096", c.TextSize))
+	}
+	if c.Peers < 1 {
+		errs = append(errs, fmt.Errorf("-peers %d must be at least 1", c.Peers))
+	}
+	if c.ReadFrac < 0 || c.ReadFrac > 1 {
+		errs = append(errs, fmt.Errorf("-read %v must be in [0, 1]", c.ReadFrac))
+	}
+	if c.Backends != "embedded" && c.Backends != "real" {
+		errs = append(errs, fmt.Errorf("-backends %q: want embedded or real", c.Backends))
+	}
+	if c.Fault != "" && c.Fault != "kill" {
+		errs = append(errs, fmt.Errorf("-fault %q: want kill", c.Fault))
+	}
+	if c.Fault != "" && !c.Spawn {
+		errs = append(errs, errors.New("-fault needs -spawn (the tool must own the server it kills)"))
+	}
+	if !c.Spawn {
+		if err := loopbackOnly(c.Addr); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, b := range strings.Split(c.Brokers, ",") {
+		if h, _, err := net.SplitHostPort(strings.TrimSpace(b)); b != "" && (err != nil || (h != "127.0.0.1" && h != "localhost" && h != "::1")) {
+			errs = append(errs, fmt.Errorf("-brokers %q: only loopback brokers are allowed", b))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// loopbackOnly refuses targets other than this machine: the tool is a load
+// generator and must not be pointed at someone else's server by mistake.
+func loopbackOnly(addr string) error {
+	u, err := url.Parse(addr)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("-addr %q: want http://127.0.0.1:PORT", addr)
+	}
+	switch u.Hostname() {
+	case "127.0.0.1", "localhost", "::1":
+		return nil
+	}
+	return fmt.Errorf("-addr %q: only loopback targets (127.0.0.1, localhost, ::1) are allowed", addr)
+}

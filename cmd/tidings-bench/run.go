@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// runner is one benchmark run.
+type runner struct {
+	cfg    *config
+	runID  string
+	base   string
+	api    *api
+	ledger *ledger
+	errs   *errorCounts
+	users  []user
+	devs   [][]*device
+	srv    *server
+	lag    *histogram
+	series []point
+	fatal  atomic.Pointer[error]
+}
+
+// run executes the whole benchmark and returns its results; err is set
+// when the run could not be carried out (verification failures are in the
+// results).
+func run(ctx context.Context, c *config, out io.Writer) (*results, error) {
+	id := make([]byte, 4)
+	_, _ = rand.Read(id)
+	r := &runner{cfg: c, runID: hex.EncodeToString(id), base: strings.TrimSuffix(c.Addr, "/"), errs: &errorCounts{},
+		ledger: newLedger(c.Users, c.Devices), lag: newHistogram()}
+	if c.Spawn {
+		srv, err := startServer(ctx, c, r.runID, out)
+		if err != nil {
+			return nil, err
+		}
+		defer srv.stop()
+		r.srv, r.base = srv, srv.addr
+		fmt.Fprintf(out, "server log: %s\n", srv.log.Name())
+	}
+	r.api = newAPI(r.base, c.Users+16, r.errs)
+	fmt.Fprintf(out, "run %s against %s: %d users × %d devices, rate %s, %v via %s\n",
+		r.runID, r.base, c.Users, c.Devices, rateText(c.Rate), c.Duration, c.Via)
+
+	users, err := r.api.register(ctx, "b"+r.runID, c.Users+2)
+	if err != nil {
+		return nil, fmt.Errorf("%w (is the server up at %s?)", err, r.base)
+	}
+	r.users = users[:c.Users]
+	probe := users[c.Users:]
+	if err := r.connectAll(ctx); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "registered %d users, %d devices connected\n", c.Users, c.Users*c.Devices)
+
+	var cpu0 uint64
+	var size0 int64
+	if r.srv != nil {
+		cpu0, size0 = r.srv.cpu(), dirSize(r.srv.dataDir)
+	} else if c.ServerPID > 0 {
+		cpu0, _ = cpuTicks(c.ServerPID)
+	}
+	start := time.Now()
+	sendCtx, stopSends := context.WithDeadline(ctx, start.Add(c.Duration))
+	defer stopSends()
+	// Sends of a message already scheduled may retry into the drain.
+	retryCtx, stopRetries := context.WithDeadline(ctx, start.Add(c.Duration+c.Drain))
+	defer stopRetries()
+
+	var wg sync.WaitGroup
+	stopProgress, progressDone := make(chan struct{}), make(chan struct{})
+	go func() { r.progress(out, start, stopProgress); close(progressDone) }()
+	if c.LagProbe > 0 {
+		wg.Go(func() { r.probeLag(sendCtx, probe[0], probe[1]) })
+	}
+	restarts := 0
+	if c.Fault == "kill" {
+		wg.Go(func() {
+			select {
+			case <-sendCtx.Done():
+				return
+			case <-time.After(c.Duration / 2):
+			}
+			fmt.Fprintf(out, "\nFAULT: SIGKILL server pid %d and restart it on the same data\n", r.srv.cmd.Process.Pid)
+			r.srv.kill()
+			t := time.Now()
+			if err := r.srv.start(ctx); err != nil {
+				r.setFatal(fmt.Errorf("restart after kill: %w", err))
+				return
+			}
+			restarts++
+			fmt.Fprintf(out, "\nFAULT: server back after %v\n", time.Since(t).Round(time.Millisecond))
+		})
+	}
+	for u := range r.users {
+		wg.Go(func() { r.sender(sendCtx, retryCtx, u, start) })
+	}
+	wg.Wait()
+	sendEnd := time.Now()
+
+	// Drain: wait until every accepted message and read got where it goes.
+	deadline := time.Now().Add(c.Drain)
+	for time.Now().Before(deadline) && !r.ledger.settled() && ctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
+	}
+	drained := time.Since(sendEnd)
+	close(stopProgress)
+	<-progressDone
+	res := r.results(start, sendEnd, drained)
+	if !r.ledger.settled() {
+		res.Verification.DrainTimedOut = true
+		res.Verification.Problems = append([]string{fmt.Sprintf(
+			"DRAIN TIMED OUT after %v: deliveries or receipts were still outstanding; what is missing may be late rather than lost (overload?)", c.Drain)},
+			res.Verification.Problems...)
+	}
+	r.diagnose(ctx, &res.Verification)
+	res.Server.Restarts = restarts
+	if r.srv != nil || c.ServerPID > 0 {
+		var cpu1 uint64
+		if r.srv != nil {
+			cpu1 = r.srv.cpu()
+			res.Server.BytesPerMessage = perMessage(float64(dirSize(r.srv.dataDir)-size0), res.Counts.Accepted)
+			res.Server.DataDir = r.srv.dataDir
+		} else {
+			cpu1, _ = cpuTicks(c.ServerPID)
+		}
+		res.Server.CPUSeconds = float64(cpu1-cpu0) / ticksPerSecond
+		res.Server.CPUMicrosPerMessage = perMessage(res.Server.CPUSeconds*1e6, res.Counts.Accepted)
+	}
+	for _, ds := range r.devs {
+		for _, d := range ds {
+			d.mu.Lock()
+			if d.conn != nil {
+				_ = d.conn.CloseNow()
+			}
+			d.mu.Unlock()
+		}
+	}
+	if p := r.fatal.Load(); p != nil {
+		return res, *p
+	}
+	return res, nil
+}
+
+func (r *runner) setFatal(err error) { r.fatal.CompareAndSwap(nil, &err) }
+
+func perMessage(total float64, msgs int64) float64 {
+	if msgs == 0 {
+		return 0
+	}
+	return total / float64(msgs)
+}
+
+// connectAll opens every device's socket and waits for its ready frame.
+func (r *runner) connectAll(ctx context.Context) error {
+	var frames atomic.Int64
+	r.devs = make([][]*device, len(r.users))
+	sem := make(chan struct{}, 32)
+	errc := make(chan error, len(r.users)*r.cfg.Devices)
+	var wg sync.WaitGroup
+	for u, usr := range r.users {
+		for d := range r.cfg.Devices {
+			dev := newDevice(r, usr, u, d, &frames)
+			r.devs[u] = append(r.devs[u], dev)
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				c, err := dev.connect(ctx)
+				if err != nil {
+					errc <- err
+					return
+				}
+				go dev.serve(context.WithoutCancel(ctx), c)
+				select {
+				case <-dev.up:
+				case <-time.After(30 * time.Second):
+					errc <- fmt.Errorf("device %d: no ready frame within 30 s", dev.index)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errc)
+	return <-errc
+}
+
+// shouldRead says whether the recipient marks message seq read.
+func (r *runner) shouldRead(seq int) bool {
+	return float64((seq*7919)%1000) < r.cfg.ReadFrac*1000
+}
+
+// sender sends user u's messages on its schedule: every users/rate seconds,
+// offset so that users interleave. A late send goes at once and its
+// latency still counts from its scheduled time (open loop). With rate 0 it
+// sends back to back.
+func (r *runner) sender(ctx, retryCtx context.Context, u int, start time.Time) {
+	var interval time.Duration
+	if r.cfg.Rate > 0 {
+		interval = time.Duration(float64(time.Second) * float64(r.cfg.Users) / r.cfg.Rate)
+	}
+	offset := time.Duration(0)
+	if interval > 0 {
+		offset = interval * time.Duration(u) / time.Duration(r.cfg.Users)
+	}
+	peers := min(r.cfg.Peers, r.cfg.Users-1)
+	for seq := 0; ; seq++ {
+		at := time.Now()
+		if interval > 0 {
+			at = start.Add(offset + time.Duration(seq)*interval)
+			if d := time.Until(at); d > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(d):
+				}
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		to := (u + 1 + seq%peers) % r.cfg.Users
+		cid := fmt.Sprintf("%s-%d-%d", r.runID, u, seq)
+		text := padText(fmt.Sprintf("bench %s %d->%d #%d ", r.runID, u, to, seq), r.cfg.TextSize)
+		r.ledger.scheduled(cid, u, to, seq, at)
+		var (
+			id  string
+			err error
+		)
+		if r.cfg.Via == "ws" {
+			id, err = r.devs[u][0].send(retryCtx, r.users[to].ID, text, cid)
+		} else {
+			id, err = r.api.send(retryCtx, r.users[u], r.users[to].ID, text, cid,
+				func() { r.ledger.count(func(s *counters) { s.Retries++ }) })
+		}
+		if errors.Is(err, errRateLimited) {
+			r.setFatal(err)
+			return
+		}
+		if err == nil {
+			r.ledger.accepted(cid, id, time.Now())
+		}
+		if r.fatal.Load() != nil {
+			return
+		}
+	}
+}
+
+func padText(s string, n int) string {
+	if len(s) >= n {
+		return s[:n]
+	}
+	return s + strings.Repeat("x", n-len(s))
+}
+
+func rateText(rate float64) string {
+	if rate == 0 {
+		return "as fast as accepted"
+	}
+	return fmt.Sprintf("%.0f msg/s", rate)
+}
