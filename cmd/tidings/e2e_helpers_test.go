@@ -87,13 +87,7 @@ func tidingsBinary(t *testing.T) string {
 
 // extraArgs returns the flags of TIDINGS_E2E_ARGS.
 func extraArgs() []string {
-	args := strings.Fields(os.Getenv(e2eArgsEnv))
-	if realBackends() {
-		args = append(args, "--kafka-brokers", os.Getenv("TIDINGS_KAFKA_BROKERS"),
-			"--cassandra-hosts", os.Getenv("TIDINGS_CASSANDRA_HOSTS"),
-			"--postgres-url", os.Getenv("TIDINGS_POSTGRES_URL"), "--migrate")
-	}
-	return args
+	return strings.Fields(os.Getenv(e2eArgsEnv))
 }
 
 // realBackends reports whether TIDINGS_E2E_REAL=1 asks for the real
@@ -114,7 +108,7 @@ func childEnv(extra ...string) []string {
 
 // embeddedBackends reports whether the tests run on the embedded backends
 // (no TIDINGS_E2E_ARGS), where the data directory is the whole state.
-func embeddedBackends() bool { return len(extraArgs()) == 0 }
+func embeddedBackends() bool { return len(extraArgs()) == 0 && !realBackends() }
 
 // randomSuffix returns n random lower-case letters and digits. User names
 // and topics carry one so that runs sharing a real backend do not collide.
@@ -152,7 +146,11 @@ func newInstance(t *testing.T) *instance {
 				t.Fatalf("TIDINGS_E2E_REAL=1 but %s is not set (eval \"$(scripts/services.sh env)\")", v)
 			}
 		}
-		common = append(common, "--cassandra-keyspace", "e2e_"+sfx)
+		// The real services, before any flag a test adds (the last wins).
+		common = append(common, "--kafka-brokers", os.Getenv("TIDINGS_KAFKA_BROKERS"),
+			"--cassandra-hosts", os.Getenv("TIDINGS_CASSANDRA_HOSTS"),
+			"--postgres-url", os.Getenv("TIDINGS_POSTGRES_URL"), "--migrate",
+			"--cassandra-keyspace", "e2e_"+sfx)
 	}
 	return &instance{bin: tidingsBinary(t), dir: dir, common: common}
 }
