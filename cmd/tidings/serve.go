@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tidings-chat/tidings/adapters/httpapi"
@@ -96,6 +97,7 @@ func serve(ctx context.Context, args []string) error {
 	for p, off := range applied {
 		tailFrom[p] = off + 1
 	}
+	var draining atomic.Bool
 	tailing := make(chan struct{})
 	var tailOnce sync.Once
 	tailStarted := func() { tailOnce.Do(func() { close(tailing) }) }
@@ -118,6 +120,12 @@ func serve(ctx context.Context, args []string) error {
 			return nil
 		}, tailStarted, log)
 	})
+	b.checks["draining"] = func(context.Context) error {
+		if draining.Load() {
+			return errors.New("shutting down")
+		}
+		return nil
+	}
 	b.checks["push tail"] = func(context.Context) error {
 		select {
 		case <-tailing:
@@ -152,6 +160,14 @@ func serve(ctx context.Context, args []string) error {
 	case err := <-errc:
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
+	}
+	// Drain: report not ready first (load balancers stop sending), then stop
+	// accepting, finish in-flight requests, and tell WebSocket clients to
+	// reconnect elsewhere (1001).
+	draining.Store(true)
+	if c.DrainDelay > 0 {
+		log.Info("draining: readiness off", "for", c.DrainDelay)
+		time.Sleep(c.DrainDelay)
 	}
 	log.Info("shutting down: draining requests")
 	shutCtx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
