@@ -65,6 +65,8 @@ type Deps struct {
 	Logger   *slog.Logger
 	// Extra mounts more routes on the authenticated router (e.g. /ws).
 	Extra func(r chi.Router)
+	// UI serves the web client at "/" and "/static/*" (nil: not served).
+	UI http.Handler
 }
 
 // New builds the API.
@@ -88,6 +90,10 @@ func New(cfg Config, d Deps) *Server {
 		r.Handle("/metrics", d.Metrics.Handler())
 	}
 	r.Post("/users", s.register)
+	if d.UI != nil {
+		r.Handle("/", d.UI)
+		r.Handle("/static/*", d.UI)
+	}
 	r.Group(func(r chi.Router) {
 		r.Use(s.authenticate, s.awaitPosition)
 		r.Get("/me", s.me)

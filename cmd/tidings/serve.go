@@ -14,6 +14,7 @@ import (
 	"github.com/tidings-chat/tidings/adapters/httpapi"
 	"github.com/tidings-chat/tidings/adapters/kafka"
 	"github.com/tidings-chat/tidings/adapters/postgres"
+	"github.com/tidings-chat/tidings/adapters/webui"
 	"github.com/tidings-chat/tidings/adapters/ws"
 	"github.com/tidings-chat/tidings/commands"
 	"github.com/tidings-chat/tidings/domain"
@@ -74,7 +75,7 @@ func serve(ctx context.Context, args []string) error {
 	receipts := projections.NewReceipts(countingLog{pub, metrics})
 	api := httpapi.New(httpapi.Config{OpenRegistration: c.OpenRegistration, ConsistencyWait: c.ConsistencyWait}, httpapi.Deps{
 		Commands: cmds, Views: b.views, Users: b.accounts, Tracker: tracker, Ready: b.ping, Metrics: metrics, Logger: log,
-		Extra: hub.Mount,
+		Extra: hub.Mount, UI: webui.Handler(),
 	})
 
 	// The background loops: the views projector and the receipts projector

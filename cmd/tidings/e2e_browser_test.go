@@ -1,0 +1,453 @@
+package main
+
+// End-to-end test of the web client (adapters/webui) in a real browser:
+// Debian's chromium, driven over the DevTools protocol by chromedp. Two
+// browsers (two users, each with a profile of its own) sign up through the
+// UI and chat; one goes offline and comes back. See docs/web-client.md.
+//
+//	go test -count=1 -run Browser ./cmd/tidings/
+//
+// Without /usr/bin/chromium the test is skipped, unless
+// TIDINGS_REQUIRE_BROWSER=1 (then it fails). On failure, screenshots of both
+// browsers go to $TIDINGS_ARTIFACTS (default: $TMPDIR/tidings-artifacts).
+// TIDINGS_WEB_SCREENSHOTS=docs/img also writes web-client.png (desktop) and
+// web-client-phone.png (phone) at the end.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+const browserChromiumPath = "/usr/bin/chromium"
+
+// browserTab is one browser process (own profile) with one tab.
+type browserTab struct {
+	t    *testing.T
+	name string
+	ctx  context.Context
+
+	mu      sync.Mutex
+	console []chromedp.ConsoleMessage
+}
+
+// requireBrowser skips the test when chromium is missing, or fails it when
+// TIDINGS_REQUIRE_BROWSER=1.
+func requireBrowser(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(browserChromiumPath); err != nil {
+		if os.Getenv("TIDINGS_REQUIRE_BROWSER") == "1" {
+			t.Fatalf("TIDINGS_REQUIRE_BROWSER=1 but %s is missing (apt-get install -y chromium): %v", browserChromiumPath, err)
+		}
+		t.Skipf("browser test skipped: %s not found (apt-get install -y chromium; TIDINGS_REQUIRE_BROWSER=1 makes this a failure)", browserChromiumPath)
+	}
+}
+
+// browserArtifactsDir returns where failure screenshots go.
+func browserArtifactsDir(t *testing.T) string {
+	dir := os.Getenv("TIDINGS_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "tidings-artifacts")
+	}
+	dir = filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+"-"+time.Now().Format("20060102-150405"))
+	return dir
+}
+
+// openBrowser starts chromium on a fresh profile in userDataDir, with a
+// viewport of w×h CSS pixels at the given device scale (mobile: phone
+// emulation). The browser is closed when the test ends; on failure a
+// screenshot is saved first.
+func openBrowser(t *testing.T, parent context.Context, name string, w, h int64, scale float64, mobile bool) *browserTab {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browserChromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox, // root in a container
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.Flag("lang", "en-US"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(int(w), int(h)),
+		chromedp.Env("TZ=UTC"),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(parent, opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	b := &browserTab{t: t, name: name, ctx: ctx}
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
+	vp := []chromedp.EmulateViewportOption{chromedp.EmulateScale(scale)}
+	if mobile {
+		vp = append(vp, chromedp.EmulatePortrait, chromedp.EmulateMobile)
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(w, h, vp...)); err != nil {
+		t.Fatalf("%s: start chromium: %v", name, err)
+	}
+	go func() {
+		for m, err := range chromedp.Console(ctx) {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.console = append(b.console, m)
+			b.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		b.mu.Lock()
+		for _, m := range b.console {
+			t.Logf("%s console: %s", name, m.String())
+		}
+		b.mu.Unlock()
+		dir := browserArtifactsDir(t)
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		png, err := chromedp.Run(sctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Logf("%s: no screenshot: %v", name, err)
+			return
+		}
+		if err := os.MkdirAll(dir, 0o755); err == nil {
+			p := filepath.Join(dir, name+".png")
+			if err := os.WriteFile(p, png, 0o644); err == nil {
+				t.Logf("%s: screenshot saved to %s", name, p)
+			}
+		}
+		if html, err := chromedp.Run(sctx, chromedp.OuterHTML(chromedp.CSS("body"))); err == nil {
+			_ = os.WriteFile(filepath.Join(dir, name+".html"), []byte(html), 0o644)
+		}
+	})
+	return b
+}
+
+// do runs steps, failing the test with what on error.
+func (b *browserTab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.t.Fatalf("%s: %s: %v", b.name, what, err)
+	}
+}
+
+// wait polls the JavaScript expression until it is true.
+func (b *browserTab) wait(what, expr string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr,
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second)))
+	if err != nil {
+		b.t.Fatalf("%s: waiting for %s (%s): %v", b.name, what, expr, err)
+	}
+}
+
+// eval returns the JSON value of the expression.
+func browserEval[T any](b *browserTab, expr string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		b.t.Fatalf("%s: eval %s: %v", b.name, expr, err)
+	}
+	return v
+}
+
+// setOffline cuts (or restores) the tab's network, open WebSockets included.
+func (b *browserTab) setOffline(offline bool) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		b.t.Fatalf("%s: Network.enable: %v", b.name, err)
+	}
+	var conds []*network.Conditions
+	if offline {
+		conds = []*network.Conditions{{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}}
+	}
+	if _, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule,
+		network.EmulateNetworkConditionsByRuleParams{MatchedNetworkConditions: conds}); err != nil {
+		b.t.Fatalf("%s: emulate offline=%v: %v", b.name, offline, err)
+	}
+	if _, err := chromedp.Call(ctx, network.OverrideNetworkState,
+		network.OverrideNetworkStateParams{Offline: offline, DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
+		b.t.Fatalf("%s: override network state offline=%v: %v", b.name, offline, err)
+	}
+}
+
+// exceptions returns the uncaught exceptions and CSP violations the page
+// reported.
+func (b *browserTab) problems() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, m := range b.console {
+		if m.IsException() || strings.Contains(m.Text, "Content Security Policy") {
+			out = append(out, m.String())
+		}
+	}
+	return out
+}
+
+// pressEnter presses Enter (with Shift: a new line) in the focused element
+// as a keyboard does: one keydown that carries the text, then keyup. (A
+// separate char event, as chromedp.KeyEvent sends, would type a new line
+// even when the page handled the keydown.)
+func pressEnter(shift bool) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		var mods int64
+		if shift {
+			mods = int64(chromedp.ModifierShift)
+		}
+		down := input.DispatchKeyEventParams{Type: input.DispatchKeyEventTypeKeyDown, Key: "Enter", Code: "Enter", Modifiers: mods,
+			WindowsVirtualKeyCode: 13, NativeVirtualKeyCode: 13, Text: "\r", UnmodifiedText: "\r"}
+		if _, err := chromedp.Call(ctx, input.DispatchKeyEvent, down); err != nil {
+			return err
+		}
+		up := down
+		up.Type, up.Text, up.UnmodifiedText = input.DispatchKeyEventTypeKeyUp, "", ""
+		_, err := chromedp.Call(ctx, input.DispatchKeyEvent, up)
+		return err
+	})
+}
+
+// browserThreadTexts is an expression: the texts of the open thread, oldest first.
+const browserThreadTexts = `JSON.stringify([...document.querySelectorAll("#msg-list li .text")].map(e => e.textContent))`
+
+func browserJSString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func TestBrowserChat(t *testing.T) {
+	requireBrowser(t)
+	began := time.Now()
+	inst := newInstance(t)
+	srv := inst.start(t, serverOptions{})
+
+	// Canceled after the browsers' cleanups (failure screenshots) ran.
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	nameA, nameB := "alice-"+randomSuffix(5), "bob-"+randomSuffix(5)
+	var a, b *browserTab
+	var wg sync.WaitGroup
+	wg.Go(func() { a = openBrowser(t, ctx, "A-desktop", 1200, 760, 1, false) })
+	wg.Go(func() { b = openBrowser(t, ctx, "B-phone", 390, 780, 2, true) })
+	wg.Wait()
+	if a == nil || b == nil {
+		t.FailNow()
+	}
+
+	signUp := func(tab *browserTab, name string) {
+		tab.do("sign up",
+			chromedp.Navigate(srv.URL),
+			chromedp.WaitVisible(chromedp.ID("signup-name")),
+			chromedp.SendKeys(chromedp.ID("signup-name"), name),
+			chromedp.Click(chromedp.ID("signup-btn")),
+		)
+		tab.wait("signed in as "+name, `document.getElementById("me-name").textContent === `+browserJSString(name))
+		tab.wait("token kept", `(localStorage.getItem("tidings.token") || "").length > 20 && !document.getElementById("token-panel").hidden`)
+		tab.wait("socket ready", `document.body.dataset.conn === "online"`)
+	}
+	signUp(a, nameA)
+	signUp(b, nameB)
+
+	// A starts a conversation with B by name and sends (Enter sends,
+	// Shift+Enter is a new line). The text is HTML: it must show as text.
+	m1 := "Hi! Is <b>this</b> bold?\n<img src=x onerror=\"document.title='pwned'\"> (it should show as text)"
+	a.do("start conversation", chromedp.SendKeys(chromedp.ID("start-name"), nameB+"\r"))
+	a.wait("thread with B", `!document.getElementById("thread").hidden && document.getElementById("thread-title").textContent === `+browserJSString(nameB))
+	a.do("type and send",
+		chromedp.Focus(chromedp.ID("compose-text")),
+		chromedp.KeyEvent("Hi! Is <b>this</b> bold?"),
+		pressEnter(true),
+		chromedp.KeyEvent(`<img src=x onerror="document.title='pwned'"> (it should show as text)`),
+		pressEnter(false),
+	)
+	a.wait("own message sent", `(() => { const li = document.querySelector("#msg-list li.mine"); return li && li.dataset.id && ["sent","delivered","read"].includes(li.dataset.status) })()`)
+	if got := browserEval[string](a, browserThreadTexts); got != browserJSON([]string{m1}) {
+		t.Fatalf("A's thread = %s, want [%q]", got, m1)
+	}
+	if v := browserEval[string](a, `document.getElementById("compose-text").value`); v != "" {
+		t.Errorf("compose box not cleared after send: %q", v)
+	}
+
+	// B sees it live in the list (unread badge, preview), opens it.
+	b.wait("conversation from A with 1 unread", `[...document.querySelectorAll("#conv-list .conv")].some(c =>
+		c.querySelector(".conv-name").textContent === `+browserJSString(nameA)+` &&
+		(c.querySelector(".badge") || {}).textContent === "1" &&
+		c.querySelector(".conv-preview").textContent.startsWith("Hi! Is <b>this</b>"))`)
+	b.do("open conversation", chromedp.Click(chromedp.CSS(`#conv-list .conv`)))
+	b.wait("thread with A", `!document.getElementById("thread").hidden && document.getElementById("thread-title").textContent === `+browserJSString(nameA))
+	b.wait("message shown as text", browserThreadTexts+` === `+browserJSString(browserJSON([]string{m1})))
+	if n := browserEval[int](b, `document.querySelectorAll("#msg-list b, #msg-list img").length`); n != 0 {
+		t.Errorf("message text was rendered as HTML (%d elements)", n)
+	}
+	if title := browserEval[string](b, `document.title`); title == "pwned" {
+		t.Errorf("script in a message ran")
+	}
+	if vis := browserEval[bool](b, `getComputedStyle(document.getElementById("list-pane")).display === "none"`); !vis {
+		t.Errorf("phone layout: the list is still shown next to the open thread")
+	}
+
+	// A sees the read tick.
+	a.wait("read tick", `(() => { const li = document.querySelector("#msg-list li.mine"); return li && li.dataset.status === "read" && li.querySelector(".ticks").textContent === "✓✓" })()`)
+
+	// B goes offline; A sends twice; B comes back and sees both exactly once.
+	b.setOffline(true)
+	b.wait("offline banner", `document.body.dataset.conn === "offline" && !document.getElementById("banner").hidden`)
+	m2, m3 := "Are you there?", "Sending this while you are offline."
+	for _, m := range []string{m2, m3} {
+		a.do("send "+m, chromedp.Focus(chromedp.ID("compose-text")), chromedp.KeyEvent(m), pressEnter(false))
+	}
+	a.wait("both sent", `[...document.querySelectorAll("#msg-list li.mine")].filter(li => li.dataset.id && li.dataset.status !== "pending").length === 3`)
+	if got := browserEval[string](b, browserThreadTexts); got != browserJSON([]string{m1}) {
+		t.Fatalf("B got messages while offline: %s", got)
+	}
+	b.setOffline(false)
+	want := browserJSON([]string{m1, m2, m3})
+	b.wait("back online with both messages once", `document.body.dataset.conn === "online" && `+browserThreadTexts+` === `+browserJSString(want))
+	a.wait("both read", `[...document.querySelectorAll("#msg-list li.mine")].every(li => li.dataset.status === "read")`)
+
+	// B closes the page (navigates away); A sends; B comes back: the
+	// history and the socket resumed from the stored cursor (?since=)
+	// overlap, and each message shows once.
+	if c := browserEval[string](b, `Object.keys(localStorage).filter(k => k.startsWith("tidings.cursor.")).map(k => localStorage.getItem(k)).join()`); c == "" {
+		t.Errorf("no resume cursor stored")
+	}
+	hash := browserEval[string](b, `location.hash`)
+	b.do("leave the page", chromedp.Navigate("about:blank"))
+	m4 := "And one more while your page was closed."
+	a.do("send "+m4, chromedp.Focus(chromedp.ID("compose-text")), chromedp.KeyEvent(m4), pressEnter(false))
+	a.wait("m4 sent", `[...document.querySelectorAll("#msg-list li.mine")].filter(li => li.dataset.id && li.dataset.status !== "pending").length === 4`)
+	b.do("come back", chromedp.Navigate(srv.URL+"/"+hash))
+	want = browserJSON([]string{m1, m2, m3, m4})
+	b.wait("thread after coming back", `document.body.dataset.conn === "online" && document.getElementById("thread-title").textContent === `+browserJSString(nameA))
+	b.wait("all messages once", browserThreadTexts+` === `+browserJSString(want))
+	time.Sleep(300 * time.Millisecond) // let any duplicate push land
+	if got := browserEval[string](b, browserThreadTexts); got != want {
+		t.Fatalf("B's thread after coming back = %s, want %s", got, want)
+	}
+	a.wait("m4 read", `[...document.querySelectorAll("#msg-list li.mine")].every(li => li.dataset.status === "read")`)
+
+	// B answers from the phone; A sees it live, and a message from a third
+	// user (REST) appears in A's list, newest first, with an unread badge.
+	m5 := "Plain text, as it should be. Back online now — all four arrived once."
+	b.do("reply", chromedp.Focus(chromedp.ID("compose-text")), chromedp.KeyEvent(m5), pressEnter(false))
+	a.wait("reply live", browserThreadTexts+` === `+browserJSString(browserJSON([]string{m1, m2, m3, m4, m5})))
+	b.wait("reply read", `document.querySelector("#msg-list li.mine").dataset.status === "read"`)
+	carol := "carol-" + randomSuffix(5)
+	carolTok, _ := browserRegister(t, srv.URL, carol)
+	browserSendREST(t, srv.URL, carolTok, "", nameA, "Lunch tomorrow at noon?")
+	a.wait("carol first with a badge", `(() => { const c = document.querySelector("#conv-list .conv");
+		return c && c.querySelector(".conv-name").textContent === `+browserJSString(carol)+` && (c.querySelector(".badge") || {}).textContent === "1" })()`)
+
+	for _, tab := range []*browserTab{a, b} {
+		if p := tab.problems(); len(p) > 0 {
+			t.Errorf("%s: page errors:\n%s", tab.name, strings.Join(p, "\n"))
+		}
+	}
+	if dir := os.Getenv("TIDINGS_WEB_SCREENSHOTS"); dir != "" {
+		a.do("clear focus", chromedp.Evaluate[chromedp.Void](`document.activeElement.blur(); document.getElementById("token-panel").hidden = true`))
+		b.do("clear focus", chromedp.Evaluate[chromedp.Void](`document.activeElement.blur(); document.getElementById("token-panel").hidden = true`))
+		for _, s := range []struct {
+			tab  *browserTab
+			file string
+		}{{a, "web-client.png"}, {b, "web-client-phone.png"}} {
+			png, err := chromedp.Run(s.tab.ctx, chromedp.CaptureScreenshot())
+			if err != nil {
+				t.Fatalf("screenshot: %v", err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, s.file), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("wrote %s", filepath.Join(dir, s.file))
+		}
+	}
+	t.Logf("browser scenario took %v", time.Since(began).Round(time.Millisecond))
+}
+
+// browserJSON is v as JSON.stringify writes it (no HTML escaping).
+func browserJSON(v any) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic(err)
+	}
+	return strings.TrimSuffix(buf.String(), "\n")
+}
+
+// browserRegister signs a user up over the REST API and returns its token and id.
+func browserRegister(t *testing.T, base, name string) (token, id string) {
+	t.Helper()
+	var out struct{ ID, Token string }
+	browserPostJSON(t, base+"/users", "", map[string]string{"name": name}, &out)
+	return out.Token, out.ID
+}
+
+// browserSendREST sends text to the user called toName (toID when known).
+func browserSendREST(t *testing.T, base, token, toID, toName, text string) {
+	t.Helper()
+	if toID == "" {
+		req, _ := http.NewRequest(http.MethodGet, base+"/users?name="+toName, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var u struct{ ID string }
+		if err := json.NewDecoder(res.Body).Decode(&u); err != nil || u.ID == "" {
+			t.Fatalf("GET /users?name=%s: %v %v", toName, res.Status, err)
+		}
+		toID = u.ID
+	}
+	browserPostJSON(t, base+"/messages", token, map[string]string{"to": toID, "text": text}, nil)
+}
+
+func browserPostJSON(t *testing.T, url, token string, body, out any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	rb, _ := io.ReadAll(res.Body)
+	if res.StatusCode/100 != 2 {
+		t.Fatalf("POST %s: %s %s", url, res.Status, rb)
+	}
+	if out != nil {
+		if err := json.Unmarshal(rb, out); err != nil {
+			t.Fatalf("POST %s: %v in %s", url, err, rb)
+		}
+	}
+}
