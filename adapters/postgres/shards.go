@@ -37,6 +37,9 @@ func (d *DB) ShardCatalog(template Placement) *ShardCatalog {
 // reconnecting after errors. Processes still poll, so a lost notification
 // only delays a change.
 func (c *ShardCatalog) Listen(ctx context.Context, log *slog.Logger) {
+	if log == nil {
+		log = slog.Default()
+	}
 	for ctx.Err() == nil {
 		err := c.listenOnce(ctx)
 		if ctx.Err() != nil {
