@@ -179,6 +179,10 @@ func (m *Mover) copy(ctx context.Context, shard int, dst Store, step string) err
 		mu.Lock()
 		cp := maps.Clone(next)
 		mu.Unlock()
+		// The checkpoint may only name what the target holds durably.
+		if err := dst.Flush(ctx); err != nil {
+			return err
+		}
 		return m.Admin.SaveCheckpoint(ctx, shard, cp)
 	}
 	stop := make(chan struct{})

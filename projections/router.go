@@ -137,9 +137,39 @@ func (r *Router) ApplyReceipt(ctx context.Context, e domain.MessageReceipt, pos 
 	return r.write(ctx, e.From, func(s Store) error { return s.ApplyReceipt(ctx, e, pos) })
 }
 
-// RecordPosition implements Store (in the home store).
+// RecordPosition implements Store: it makes the writes of every placement
+// durable, then records pos in the home store.
 func (r *Router) RecordPosition(ctx context.Context, pos domain.Position) error {
+	r.mu.Lock()
+	var others []Store
+	for _, s := range r.stores {
+		if s != r.home {
+			others = append(others, s)
+		}
+	}
+	r.mu.Unlock()
+	for _, s := range others {
+		if err := s.Flush(ctx); err != nil {
+			return err
+		}
+	}
 	return r.home.RecordPosition(ctx, pos)
+}
+
+// Flush implements Store: it flushes every store opened so far.
+func (r *Router) Flush(ctx context.Context) error {
+	r.mu.Lock()
+	stores := make([]Store, 0, len(r.stores)+1)
+	stores = append(stores, r.home)
+	for _, s := range r.stores {
+		stores = append(stores, s)
+	}
+	r.mu.Unlock()
+	var errs []error
+	for _, s := range stores {
+		errs = append(errs, s.Flush(ctx))
+	}
+	return errors.Join(errs...)
 }
 
 // AppliedPositions implements Store (from the home store).

@@ -69,8 +69,12 @@ type Store interface {
 	// receipt for the same message and status adds nothing.
 	ApplyReceipt(ctx context.Context, e domain.MessageReceipt, pos domain.Position) error
 	// RecordPosition records that every row of the event at pos is
-	// written (the highest offset of a partition wins).
+	// written (the highest offset of a partition wins), and like Flush
+	// makes every write before it durable: Apply methods may return before
+	// their writes reach the disk.
 	RecordPosition(ctx context.Context, pos domain.Position) error
+	// Flush makes every write before it durable.
+	Flush(ctx context.Context) error
 	// AppliedPositions returns the highest recorded offset of each
 	// partition.
 	AppliedPositions(ctx context.Context) (map[int32]int64, error)

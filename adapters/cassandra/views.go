@@ -155,6 +155,11 @@ func buckets(id domain.MessageID, sentAt time.Time) (idb, b int, err error) {
 	return idb, bucketOf(sentAt), nil
 }
 
+// Flush implements projections.Store. Every write returned once the
+// consistency level's replicas took it; its durability is that of their
+// commit logs, so there is nothing more to do.
+func (v *Views) Flush(context.Context) error { return nil }
+
 // RecordPosition implements projections.Store: the highest offset wins
 // (it is the write timestamp).
 func (v *Views) RecordPosition(ctx context.Context, pos domain.Position) error {

@@ -68,7 +68,7 @@ func (v *Views) ApplyReceipt(_ context.Context, e domain.MessageReceipt, pos dom
 	if err := putFeed(b, e, pos); err != nil {
 		return err
 	}
-	return b.Commit(pebble.Sync)
+	return b.Commit(pebble.NoSync)
 }
 
 // Feed implements projections.Reader.
