@@ -70,3 +70,17 @@ func CodeOf(err error) Code {
 // ErrNotFound is returned by stores and queries when a thing does not exist
 // or is not visible to the asking user; callers must not tell the two apart.
 var ErrNotFound = errors.New("not found")
+
+// ClientError returns what a client may be told of err: its *Error, a
+// not_found error for ErrNotFound, and otherwise a bare "internal error"
+// with internal set, so the caller logs err (which never holds message
+// text) and shows nothing of it.
+func ClientError(err error) (e *Error, internal bool) {
+	switch {
+	case errors.As(err, &e):
+		return e, false
+	case errors.Is(err, ErrNotFound):
+		return &Error{Code: CodeNotFound, Message: "not found"}, false
+	}
+	return &Error{Code: CodeInternal, Message: "internal error"}, true
+}

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -48,14 +47,9 @@ type errorDetail struct {
 // writeError answers with err as a JSON error. Errors that are not client
 // errors are logged (they never hold message text) and shown as "internal".
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var de *domain.Error
-	switch {
-	case errors.As(err, &de):
-	case errors.Is(err, domain.ErrNotFound):
-		de = &domain.Error{Code: domain.CodeNotFound, Message: "not found"}
-	default:
+	de, internal := domain.ClientError(err)
+	if internal {
 		s.log.Error("request failed", "method", r.Method, "route", routeOf(r), "err", err)
-		de = &domain.Error{Code: domain.CodeInternal, Message: "internal error"}
 	}
 	status, ok := statusOf[de.Code]
 	if !ok {

@@ -2,7 +2,6 @@ package ws
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -265,14 +264,9 @@ func (c *conn) handle(b []byte) ackFrame {
 // errorAck turns err into an ack with ok=false. Errors that are not client
 // errors are logged (without message text) and shown as "internal".
 func (c *conn) errorAck(ref string, err error) ackFrame {
-	var de *domain.Error
-	switch {
-	case errors.As(err, &de):
-	case errors.Is(err, domain.ErrNotFound):
-		de = &domain.Error{Code: domain.CodeNotFound, Message: "not found"}
-	default:
+	de, internal := domain.ClientError(err)
+	if internal {
 		c.hub.log.Error("websocket command failed", "user", c.user, "err", err)
-		de = &domain.Error{Code: domain.CodeInternal, Message: "internal error"}
 	}
 	return ackFrame{Type: TypeAck, Ref: ref, OK: false, Error: &errorJSON{Code: de.Code, Message: de.Message}}
 }
