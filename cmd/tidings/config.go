@@ -70,7 +70,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 }
 
 func (c *config) validate() error {
-	var errs []error
+	errs := append([]error(nil), envErrs...)
 	if c.Data == "" {
 		errs = append(errs, errors.New("--data must not be empty"))
 	}
@@ -149,30 +149,29 @@ func env(key, def string) string {
 	return def
 }
 
-func envBool(key string, def bool) bool {
-	if b, err := strconv.ParseBool(os.Getenv(key)); err == nil {
-		return b
+// envErrs collects TIDINGS_* variables that are set but do not parse;
+// validate reports them, so a typo never silently falls back to a default.
+var envErrs []error
+
+// envParse returns parse(value of key), or def when key is unset.
+func envParse[T any](key string, def T, parse func(string) (T, error)) T {
+	v, ok := os.LookupEnv(key)
+	if !ok || v == "" {
+		return def
 	}
-	return def
+	x, err := parse(v)
+	if err != nil {
+		envErrs = append(envErrs, fmt.Errorf("%s=%q: %w", key, v, err))
+		return def
+	}
+	return x
 }
 
-func envInt(key string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(key)); err == nil {
-		return n
-	}
-	return def
-}
-
+func envBool(key string, def bool) bool { return envParse(key, def, strconv.ParseBool) }
+func envInt(key string, def int) int    { return envParse(key, def, strconv.Atoi) }
 func envFloat(key string, def float64) float64 {
-	if f, err := strconv.ParseFloat(os.Getenv(key), 64); err == nil {
-		return f
-	}
-	return def
+	return envParse(key, def, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) })
 }
-
 func envDuration(key string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(os.Getenv(key)); err == nil {
-		return d
-	}
-	return def
+	return envParse(key, def, time.ParseDuration)
 }
