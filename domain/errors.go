@@ -32,6 +32,7 @@ const (
 	CodeBodyTooLarge         Code = "body_too_large"
 	CodeUnsupportedMediaType Code = "unsupported_media_type"
 	CodeRegistrationClosed   Code = "registration_closed"
+	CodeForbidden            Code = "forbidden"
 	CodeRateLimited          Code = "rate_limited"
 	CodeUnavailable          Code = "unavailable"
 	CodeInternal             Code = "internal"

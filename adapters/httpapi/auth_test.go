@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"testing"
 )
 
@@ -25,6 +26,38 @@ func TestBearer(t *testing.T) {
 			r := &http.Request{Header: tt.header}
 			if got := bearer(r); got != tt.want {
 				t.Fatalf("bearer() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMetricsGuard(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	tests := []struct {
+		name, token, remote, auth string
+		want                      int
+	}{
+		{"loopback without a token configured", "", "127.0.0.1:5000", "", http.StatusOK},
+		{"ipv6 loopback", "", "[::1]:5000", "", http.StatusOK},
+		{"remote without a token configured", "", "10.1.2.3:5000", "", http.StatusForbidden},
+		{"forged forwarded-for does not help", "", "10.1.2.3:5000", "", http.StatusForbidden},
+		{"right token from anywhere", "s3cret", "10.1.2.3:5000", "Bearer s3cret", http.StatusOK},
+		{"wrong token", "s3cret", "127.0.0.1:5000", "Bearer nope", http.StatusForbidden},
+		{"no token when one is configured", "s3cret", "127.0.0.1:5000", "", http.StatusForbidden},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New(Config{MetricsToken: tc.token}, Deps{})
+			r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+			r.RemoteAddr = tc.remote
+			r.Header.Set("X-Forwarded-For", "127.0.0.1")
+			if tc.auth != "" {
+				r.Header.Set("Authorization", tc.auth)
+			}
+			w := httptest.NewRecorder()
+			s.metricsGuard(ok).ServeHTTP(w, r)
+			if w.Code != tc.want {
+				t.Fatalf("status %d, want %d", w.Code, tc.want)
 			}
 		})
 	}

@@ -26,6 +26,7 @@ var statusOf = map[domain.Code]int{
 	domain.CodeIdempotencyConflict:  http.StatusConflict,
 	domain.CodeUnauthorized:         http.StatusUnauthorized,
 	domain.CodeRegistrationClosed:   http.StatusForbidden,
+	domain.CodeForbidden:            http.StatusForbidden,
 	domain.CodeNotFound:             http.StatusNotFound,
 	domain.CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
 	domain.CodeBodyTooLarge:         http.StatusRequestEntityTooLarge,

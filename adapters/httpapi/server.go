@@ -2,13 +2,14 @@ package httpapi
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/tidings-chat/tidings/commands"
 	"github.com/tidings-chat/tidings/domain"
@@ -22,6 +23,9 @@ type Config struct {
 	// ConsistencyWait bounds how long a request carrying
 	// X-Tidings-Position waits for the views to catch up.
 	ConsistencyWait time.Duration
+	// MetricsToken, when set, is the bearer token GET /metrics requires;
+	// when empty, /metrics answers only peers on the loopback interface.
+	MetricsToken string
 }
 
 // SetDefaults fills zero fields.
@@ -77,7 +81,9 @@ func New(cfg Config, d Deps) *Server {
 	}
 	s := &Server{cfg: cfg, cmd: d.Commands, views: d.Views, users: d.Users, tracker: d.Tracker, ready: d.Ready, metrics: d.Metrics, log: d.Logger}
 	r := chi.NewRouter()
-	r.Use(middleware.RealIP, s.recoverer, s.instrument)
+	// No RealIP: forwarded-for headers are the client's to forge, and
+	// nothing here trusts an address but the metrics guard below.
+	r.Use(s.recoverer, s.instrument)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, domain.Errorf(domain.CodeNotFound, "no such endpoint"))
 	})
@@ -87,7 +93,7 @@ func New(cfg Config, d Deps) *Server {
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	if d.Metrics != nil {
-		r.Handle("/metrics", d.Metrics.Handler())
+		r.Handle("/metrics", s.metricsGuard(d.Metrics.Handler()))
 	}
 	r.Post("/users", s.register)
 	if d.UI != nil {
@@ -153,4 +159,23 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// metricsGuard lets through a request with the metrics token, or with none
+// configured, one from a loopback peer; others get 403 forbidden.
+func (s *Server) metricsGuard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ok := false
+		if s.cfg.MetricsToken != "" {
+			ok = subtle.ConstantTimeCompare([]byte(bearer(r)), []byte(s.cfg.MetricsToken)) == 1
+		} else if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			ip := net.ParseIP(host)
+			ok = ip != nil && ip.IsLoopback()
+		}
+		if !ok {
+			s.writeError(w, r, domain.Errorf(domain.CodeForbidden, "metrics are for operators"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

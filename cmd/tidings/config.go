@@ -22,6 +22,7 @@ type config struct {
 	ConsistencyWait  time.Duration
 	ShutdownTimeout  time.Duration
 	DrainDelay       time.Duration
+	MetricsToken     string
 	LogLevel         string
 	// WSOrigins are the comma-separated origin host patterns allowed to
 	// open WebSockets from another origin; empty: same origin only.
@@ -54,6 +55,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDuration("TIDINGS_SHUTDOWN_TIMEOUT", 15*time.Second), "grace period for in-flight requests on SIGTERM (TIDINGS_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&c.WSOrigins, "ws-origins", env("TIDINGS_WS_ORIGINS", ""), "comma-separated host patterns of web pages on other origins allowed to open /ws, e.g. app.example.com,*.example.org; empty allows the same origin only (TIDINGS_WS_ORIGINS)")
 	fs.DurationVar(&c.DrainDelay, "drain-delay", envDuration("TIDINGS_DRAIN_DELAY", 0), "on SIGTERM, how long /readyz answers 503 before the server stops accepting, so load balancers stop sending first (TIDINGS_DRAIN_DELAY)")
+	fs.StringVar(&c.MetricsToken, "metrics-token", env("TIDINGS_METRICS_TOKEN", ""), "bearer token GET /metrics requires; empty: /metrics answers loopback peers only (TIDINGS_METRICS_TOKEN)")
 	fs.StringVar(&c.LogLevel, "log-level", env("TIDINGS_LOG_LEVEL", "info"), "debug, info, warn or error (TIDINGS_LOG_LEVEL)")
 	fs.StringVar(&c.KafkaBrokers, "kafka-brokers", env("TIDINGS_KAFKA_BROKERS", ""), "comma-separated Kafka bootstrap brokers; empty runs the embedded broker (TIDINGS_KAFKA_BROKERS)")
 	fs.StringVar(&c.KafkaTopic, "kafka-topic", env("TIDINGS_KAFKA_TOPIC", "tidings.messages.v1"), "topic of the message events (TIDINGS_KAFKA_TOPIC)")

@@ -73,7 +73,7 @@ func serve(ctx context.Context, args []string) error {
 	}
 	projector := projections.NewProjector(b.views, tracker, projectionMetrics{metrics})
 	receipts := projections.NewReceipts(countingLog{pub, metrics})
-	api := httpapi.New(httpapi.Config{OpenRegistration: c.OpenRegistration, ConsistencyWait: c.ConsistencyWait}, httpapi.Deps{
+	api := httpapi.New(httpapi.Config{OpenRegistration: c.OpenRegistration, ConsistencyWait: c.ConsistencyWait, MetricsToken: c.MetricsToken}, httpapi.Deps{
 		Commands: cmds, Views: b.views, Users: b.accounts, Tracker: tracker, Ready: b.ping, Metrics: metrics, Logger: log,
 		Extra: hub.Mount, UI: webui.Handler(),
 	})
