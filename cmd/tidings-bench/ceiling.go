@@ -20,10 +20,15 @@ import (
 // comparison with full runs. "produce": the event log's Append (the
 // watermill-kafka publisher tidings uses, idempotent, acks=all) from
 // -concurrency goroutines for -duration, against -brokers or, when empty,
-// the embedded broker (fsync per batch) on a temp dir.
+// the embedded broker (fsync per batch) on a temp dir. "cassandra": the
+// Cassandra view store's writes of one message (see ceilingCassandra).
 func runCeiling(ctx context.Context, c *config) error {
-	if c.Ceiling != "produce" {
-		return fmt.Errorf("-ceiling %q: want produce (the HTTP, WebSocket and view-store ceilings are Go benchmarks, see docs/benchmarks.md)", c.Ceiling)
+	switch c.Ceiling {
+	case "produce":
+	case "cassandra":
+		return ceilingCassandra(ctx, c)
+	default:
+		return fmt.Errorf("-ceiling %q: want produce or cassandra (the HTTP, WebSocket and Pebble ceilings are Go benchmarks, see docs/benchmarks.md)", c.Ceiling)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	brokers := strings.Split(c.Brokers, ",")

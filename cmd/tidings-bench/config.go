@@ -27,14 +27,16 @@ type config struct {
 	Plot        string
 	Spawn       bool
 	Backends    string // embedded or real
-	Fault       string // "" or kill
+	Fault       string // "" or a comma-separated list of kill, broker, cassandra
 	ServerBin   string
 	ServerPID   int
 	ServerArgs  string
 	Quiet       bool
-	Ceiling     string // "", http, ws, produce, store
+	Ceiling     string // "", produce, cassandra
 	Concurrency int
 	Brokers     string
+	// CassandraHosts is where -ceiling cassandra writes (empty: scripts/services.sh env).
+	CassandraHosts string
 
 	// Test hooks: drop or duplicate the Nth message frame received (1-based).
 	dropFrame int
@@ -57,14 +59,17 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Plot, "plot", "", "write PNG plots to PREFIX-latency.png and PREFIX-throughput.png")
 	fs.BoolVar(&c.Spawn, "spawn", false, "build and start `tidings serve` on a temp data dir and a loopback port")
 	fs.StringVar(&c.Backends, "backends", "embedded", "with -spawn: embedded, or real (Kafka, Cassandra, PostgreSQL from scripts/services.sh env)")
-	fs.StringVar(&c.Fault, "fault", "", "with -spawn: kill = SIGKILL the server halfway and restart it on the same data")
+	fs.StringVar(&c.Fault, "fault", "", "with -spawn: comma-separated faults, spread evenly over -duration: kill = SIGKILL the server and restart it on the same data; "+
+		"broker, cassandra (with -backends real) = restart that service with scripts/services.sh down NAME && up NAME")
 	fs.StringVar(&c.ServerBin, "server-bin", "", "with -spawn: the tidings binary (default: go build ./cmd/tidings)")
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "without -spawn: pid of the server, for CPU per message")
 	fs.StringVar(&c.ServerArgs, "server-args", "", "with -spawn: extra space-separated flags for tidings serve")
 	fs.BoolVar(&c.Quiet, "quiet", false, "no live progress line")
-	fs.StringVar(&c.Ceiling, "ceiling", "", "measure a raw ceiling instead: produce = event-log appends from -concurrency goroutines against -brokers (empty: the embedded broker)")
+	fs.StringVar(&c.Ceiling, "ceiling", "", "measure a raw ceiling instead: produce = event-log appends from -concurrency goroutines against -brokers (empty: the embedded broker); "+
+		"cassandra = Cassandra view-store writes of one message (both parties + position) from -concurrency goroutines")
 	fs.IntVar(&c.Concurrency, "concurrency", 64, "with -ceiling: concurrent callers")
 	fs.StringVar(&c.Brokers, "brokers", "", "with -ceiling produce: Kafka brokers, loopback only (empty: start the embedded broker)")
+	fs.StringVar(&c.CassandraHosts, "cassandra-hosts", "", "with -ceiling cassandra: Cassandra host:port, loopback only (empty: from scripts/services.sh env)")
 }
 
 func (c *config) validate() error {
@@ -96,8 +101,16 @@ func (c *config) validate() error {
 	if c.Backends != "embedded" && c.Backends != "real" {
 		errs = append(errs, fmt.Errorf("-backends %q: want embedded or real", c.Backends))
 	}
-	if c.Fault != "" && c.Fault != "kill" {
-		errs = append(errs, fmt.Errorf("-fault %q: want kill", c.Fault))
+	for _, f := range c.faults() {
+		switch f {
+		case "kill":
+		case "broker", "cassandra":
+			if c.Backends != "real" {
+				errs = append(errs, fmt.Errorf("-fault %s needs -backends real (the embedded broker and store live in the server: use kill)", f))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("-fault %q: want a comma-separated list of kill, broker, cassandra", f))
+		}
 	}
 	if c.Fault != "" && !c.Spawn {
 		errs = append(errs, errors.New("-fault needs -spawn (the tool must own the server it kills)"))
@@ -113,6 +126,17 @@ func (c *config) validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// faults returns the -fault list in order ("kill,broker" → kill, broker).
+func (c *config) faults() []string {
+	var out []string
+	for _, f := range strings.Split(c.Fault, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // loopbackOnly refuses targets other than this machine: the tool is a load

@@ -11,8 +11,11 @@
 //	go run ./cmd/tidings-bench -spawn                      # embedded server it starts itself
 //	go run ./cmd/tidings-bench -spawn -backends real       # Kafka, Cassandra, PostgreSQL
 //	go run ./cmd/tidings-bench -spawn -fault kill          # SIGKILL + restart halfway
+//	go run ./cmd/tidings-bench -spawn -backends real -fault kill,broker,cassandra
+//	                                                       # also restart Kafka and Cassandra under it
 //	go run ./cmd/tidings-bench -addr http://127.0.0.1:8080 # a running server (--send-rate 0)
 //	go run ./cmd/tidings-bench -ceiling produce            # raw event-log append rate
+//	go run ./cmd/tidings-bench -ceiling cassandra          # raw Cassandra view-write rate
 //
 // It only ever talks to loopback addresses, and every run is bounded by
 // -duration plus -drain.

@@ -46,6 +46,7 @@ type results struct {
 		DataDir             string  `json:"data_dir,omitempty"`
 		Restarts            int     `json:"restarts"`
 	} `json:"server"`
+	Faults       []faultEvent `json:"faults,omitempty"`
 	Verification verification `json:"verification"`
 	Series       []point      `json:"series"`
 }
@@ -104,6 +105,13 @@ func printSummary(w io.Writer, r *results) {
 			fmt.Fprintf(w, ", %.0f bytes stored/message", r.Server.BytesPerMessage)
 		}
 		fmt.Fprintf(w, ", restarts %d\n", r.Server.Restarts)
+	}
+	for _, f := range r.Faults {
+		state := "back"
+		if f.Error != "" {
+			state = "FAILED: " + f.Error
+		}
+		fmt.Fprintf(w, "fault           %s at %.1f s, %s after %.1f s\n", f.What, f.AtS, state, f.OutageS)
 	}
 	v := r.Verification
 	status := "PASSED"

@@ -81,24 +81,9 @@ func run(ctx context.Context, c *config, out io.Writer) (*results, error) {
 	if c.LagProbe > 0 {
 		wg.Go(func() { r.probeLag(sendCtx, probe[0], probe[1]) })
 	}
-	restarts := 0
-	if c.Fault == "kill" {
-		wg.Go(func() {
-			select {
-			case <-sendCtx.Done():
-				return
-			case <-time.After(c.Duration / 2):
-			}
-			fmt.Fprintf(out, "\nFAULT: SIGKILL server pid %d and restart it on the same data\n", r.srv.cmd.Process.Pid)
-			r.srv.kill()
-			t := time.Now()
-			if err := r.srv.start(ctx); err != nil {
-				r.setFatal(fmt.Errorf("restart after kill: %w", err))
-				return
-			}
-			restarts++
-			fmt.Fprintf(out, "\nFAULT: server back after %v\n", time.Since(t).Round(time.Millisecond))
-		})
+	var faults []faultEvent
+	if c.Fault != "" {
+		wg.Go(func() { faults = r.injectFaults(ctx, sendCtx, start, out) })
 	}
 	for u := range r.users {
 		wg.Go(func() { r.sender(sendCtx, retryCtx, u, start) })
@@ -122,7 +107,10 @@ func run(ctx context.Context, c *config, out io.Writer) (*results, error) {
 			res.Verification.Problems...)
 	}
 	r.diagnose(ctx, &res.Verification)
-	res.Server.Restarts = restarts
+	res.Faults = faults
+	for _, f := range faults {
+		res.Server.Restarts += f.Restarts
+	}
 	if r.srv != nil || c.ServerPID > 0 {
 		var cpu1 uint64
 		if r.srv != nil {
