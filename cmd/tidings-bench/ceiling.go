@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/tidings-chat/tidings/adapters/embedded"
@@ -57,36 +55,12 @@ func runCeiling(ctx context.Context, c *config) error {
 	}
 	defer log.Close()
 
-	users := make([]domain.UserID, 1000)
-	for i := range users {
-		users[i] = domain.UserID(domain.NewID(time.Now()))
-	}
-	text := strings.Repeat("x", c.TextSize)
-	lat := newHistogram()
-	var n, failed atomic.Int64
-	ctx, cancel := context.WithTimeout(ctx, c.Duration)
-	defer cancel()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for g := range c.Concurrency {
-		wg.Go(func() {
-			for i := g; ctx.Err() == nil; i += c.Concurrency {
-				at := time.Now().UTC().Truncate(time.Millisecond)
-				ev := domain.MessageSent{ID: domain.MessageID(domain.NewID(at)), From: users[i%1000], To: users[(i+1)%1000], Text: text, SentAt: at}
-				t := time.Now()
-				if _, err := log.Append(context.Background(), ev); err != nil {
-					failed.Add(1)
-					continue
-				}
-				lat.Record(time.Since(t))
-				n.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	secs := time.Since(start).Seconds()
-	s := lat.Summary()
+	h := hammer(ctx, c, func(_ int64, ev domain.MessageSent) error {
+		_, err := log.Append(context.Background(), ev)
+		return err
+	})
+	s := h.lat.Summary()
 	fmt.Printf("ceiling produce (%s, topic %s, %d partitions, %d goroutines): %.0f appends/s over %.1f s, failed %d; append latency ms p50 %.2f p99 %.2f max %.2f\n",
-		target, cfg.Topic, cfg.Partitions, c.Concurrency, float64(n.Load())/secs, secs, failed.Load(), s.P50, s.P99, s.Max)
+		target, cfg.Topic, cfg.Partitions, c.Concurrency, h.rate(), h.secs, h.failed, s.P50, s.P99, s.Max)
 	return nil
 }

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/tidings-chat/tidings/adapters/cassandra"
@@ -56,53 +54,20 @@ func ceilingCassandra(ctx context.Context, c *config) error {
 	}
 	defer views.Close()
 
-	users := make([]domain.UserID, 1000)
-	for i := range users {
-		users[i] = domain.UserID(domain.NewID(time.Now()))
-	}
-	text := strings.Repeat("x", c.TextSize)
-	lat := newHistogram()
-	var n, failed, off atomic.Int64
-	var firstErr atomic.Pointer[error]
-	rctx, stop := context.WithTimeout(ctx, c.Duration)
-	defer stop()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range c.Concurrency {
-		wg.Go(func() {
-			for rctx.Err() == nil {
-				i := off.Add(1)
-				at := time.Now().UTC().Truncate(time.Millisecond)
-				ev := domain.MessageSent{ID: domain.MessageID(domain.NewID(at)), From: users[i%1000], To: users[(i+1)%1000],
-					Text: text, ClientMsgID: fmt.Sprintf("c%d", i), SentAt: at}
-				pos := domain.Position{Partition: domain.PartitionOf(ev.To, 16), Offset: i}
-				t := time.Now()
-				err := error(nil)
-				for _, u := range projections.Parties(ev) {
-					if err = projections.ApplyFor(context.Background(), views, ev, u, pos); err != nil {
-						break
-					}
-				}
-				if err == nil {
-					err = views.RecordPosition(context.Background(), pos)
-				}
-				if err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, &err)
-					continue
-				}
-				lat.Record(time.Since(t))
-				n.Add(1)
+	h := hammer(ctx, c, func(i int64, ev domain.MessageSent) error {
+		pos := domain.Position{Partition: domain.PartitionOf(ev.To, 16), Offset: i}
+		for _, u := range projections.Parties(ev) {
+			if err := projections.ApplyFor(context.Background(), views, ev, u, pos); err != nil {
+				return err
 			}
-		})
-	}
-	wg.Wait()
-	secs := time.Since(start).Seconds()
-	s := lat.Summary()
+		}
+		return views.RecordPosition(context.Background(), pos)
+	})
+	s := h.lat.Summary()
 	fmt.Printf("ceiling cassandra (%s, keyspace %s, %d goroutines): %.0f messages/s (both parties' rows + position) over %.1f s, failed %d; per-message latency ms p50 %.2f p99 %.2f max %.2f\n",
-		hosts, cfg.Keyspace, c.Concurrency, float64(n.Load())/secs, secs, failed.Load(), s.P50, s.P99, s.Max)
-	if p := firstErr.Load(); p != nil {
-		fmt.Printf("first error: %v\n", *p)
+		hosts, cfg.Keyspace, c.Concurrency, h.rate(), h.secs, h.failed, s.P50, s.P99, s.Max)
+	if h.firstErr != nil {
+		fmt.Printf("first error: %v\n", h.firstErr)
 	}
 	return nil
 }
