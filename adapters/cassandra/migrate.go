@@ -3,18 +3,15 @@ package cassandra
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
 	"embed"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
-	"regexp"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gocql/gocql"
+
+	"github.com/tidings-chat/tidings/adapters/internal/migrations"
 )
 
 //go:embed migrations/*.cql
@@ -28,38 +25,20 @@ type migration struct {
 	checksum string // hex SHA-256 of the file
 }
 
-var migrationName = regexp.MustCompile(`^(\d{4})_[a-z0-9_]+\.cql$`)
-
 // loadMigrations returns the embedded migrations by version. Versions must
 // run 1, 2, 3, ... without gaps or repeats.
 func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	files, err := migrations.Load(migrationFiles, "migrations", "cql")
 	if err != nil {
-		return nil, fmt.Errorf("list migrations: %w", err)
+		return nil, err
 	}
-	var ms []migration
-	for _, e := range entries {
-		sub := migrationName.FindStringSubmatch(e.Name())
-		if sub == nil {
-			return nil, fmt.Errorf("migration file %s: name must be NNNN_name.cql", e.Name())
-		}
-		v, _ := strconv.Atoi(sub[1]) // four digits always parse
-		b, err := migrationFiles.ReadFile("migrations/" + e.Name())
+	ms := make([]migration, 0, len(files))
+	for _, f := range files {
+		stmts, err := splitStatements(string(f.Body))
 		if err != nil {
-			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
+			return nil, fmt.Errorf("migration %s: %w", f.Name, err)
 		}
-		stmts, err := splitStatements(string(b))
-		if err != nil {
-			return nil, fmt.Errorf("migration %s: %w", e.Name(), err)
-		}
-		sum := sha256.Sum256(b)
-		ms = append(ms, migration{version: v, name: e.Name(), stmts: stmts, checksum: hex.EncodeToString(sum[:])})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: version %d, want %d (versions run from 1 without gaps)", m.name, m.version, i+1)
-		}
+		ms = append(ms, migration{version: f.Version, name: f.Name, stmts: stmts, checksum: hex.EncodeToString(f.Checksum[:])})
 	}
 	return ms, nil
 }

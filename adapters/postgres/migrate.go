@@ -6,13 +6,12 @@ import (
 	"crypto/sha256"
 	"embed"
 	"fmt"
-	"io/fs"
-	"regexp"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/tidings-chat/tidings/adapters/internal/migrations"
 )
 
 //go:embed migrations/*.sql
@@ -31,33 +30,16 @@ type migration struct {
 	checksum [sha256.Size]byte
 }
 
-var migrationName = regexp.MustCompile(`^(\d{4})_[a-z0-9_]+\.sql$`)
-
 // loadMigrations returns the embedded migrations by version. Versions must
 // run 1, 2, 3, ... without gaps or repeats.
 func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	files, err := migrations.Load(migrationFiles, "migrations", "sql")
 	if err != nil {
-		return nil, fmt.Errorf("list migrations: %w", err)
+		return nil, err
 	}
-	var ms []migration
-	for _, e := range entries {
-		sub := migrationName.FindStringSubmatch(e.Name())
-		if sub == nil {
-			return nil, fmt.Errorf("migration file %s: name must be NNNN_name.sql", e.Name())
-		}
-		v, _ := strconv.Atoi(sub[1]) // four digits always parse
-		b, err := migrationFiles.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
-		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b), checksum: sha256.Sum256(b)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: version %d, want %d (versions run from 1 without gaps)", m.name, m.version, i+1)
-		}
+	ms := make([]migration, 0, len(files))
+	for _, f := range files {
+		ms = append(ms, migration{version: f.Version, name: f.Name, sql: string(f.Body), checksum: f.Checksum})
 	}
 	return ms, nil
 }
