@@ -19,7 +19,7 @@ import (
 
 // TestWSSlowConsumer: a connection that never reads is closed (4008, or
 // dropped) once its queue fills, and meanwhile another user's connection
-// gets every push within 2 s.
+// gets every push promptly (2 s embedded, 3 s with the real backends).
 func TestWSSlowConsumer(t *testing.T) {
 	inst := newInstance(t)
 	srv := inst.start(t, serverOptions{Flags: []string{"--send-rate", "0"}})
@@ -34,24 +34,29 @@ func TestWSSlowConsumer(t *testing.T) {
 	t.Cleanup(func() { _ = stalled.CloseNow() })
 	healthy := wsDial(t, srv, hank, "", "hank")
 	healthy.ready(t)
-	// A first probe before the flood: the first push of a fresh topic is
-	// slower (consumers and statements warming up) and is no measure.
-	warm := wsSendREST(t, a, alice, hank, "warm-up")
-	if f := healthy.expect(t, "message"); f.msg(t).ID != warm.ID {
-		t.Fatalf("warm-up: pushed %s, want %s", f, warm.ID)
+	// Probes before the flood: the first pushes of a fresh topic (and of a
+	// Cassandra just started, its JIT cold) are slower and are no measure.
+	for i := range 10 {
+		warm := wsSendREST(t, a, alice, hank, fmt.Sprint("warm-up ", i))
+		if f := healthy.expect(t, "message"); f.msg(t).ID != warm.ID {
+			t.Fatalf("warm-up: pushed %s, want %s", f, warm.ID)
+		}
 	}
 
 	const (
 		maxFlood  = 6000
 		floodWait = 60 * time.Second
 	)
-	// A push must not wait for the stalled client. The bound leaves room
-	// for the load the flood itself puts on a 2-core machine: with real
-	// backends the slowest healthy push was 0.7-1.75 s in passing runs and
-	// ~1.1 s when the flooded client did read, so it is load, not the stall.
+	// A push must not wait for the stalled client. The flood is paced below
+	// what the server sustains on this 2-core machine (docs/benchmarks.md:
+	// ~500 msg/s embedded, ~150 with the real backends), so that a slow
+	// push would mean the stalled client held it up, not that the whole
+	// pipeline was overloaded; it still fills the stalled client's socket
+	// buffers and queue within seconds (16 kB a message).
 	pushLimit := 2 * time.Second
+	floodEvery := 10 * time.Millisecond // per sender: 3 senders, ~300 msg/s
 	if realBackends() {
-		pushLimit = 5 * time.Second
+		pushLimit, floodEvery = 3*time.Second, 40*time.Millisecond // ~75 msg/s
 	}
 	big := strings.Repeat("\U0001D11E", 4000) // 4000 characters, 16 000 bytes
 	rs := newWSRESTSender(t, srv)
@@ -71,6 +76,7 @@ func TestWSSlowConsumer(t *testing.T) {
 					return
 				}
 				flooded.Add(1)
+				time.Sleep(floodEvery)
 			}
 		})
 	}
