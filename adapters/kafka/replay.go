@@ -69,7 +69,7 @@ func ReplayFrom(ctx context.Context, cfg Config, from map[int32]int64, handle Ha
 	var (
 		done    atomic.Int64
 		mu      sync.Mutex
-		failure error
+		failure error // last handler error
 	)
 	stop := make(chan struct{})
 	wrapped := func(ctx context.Context, ev domain.Event, pos domain.Position) error {
@@ -78,7 +78,7 @@ func ReplayFrom(ctx context.Context, cfg Config, from map[int32]int64, handle Ha
 		}
 		if err := handle(ctx, ev, pos); err != nil {
 			mu.Lock()
-			failure = errors.Join(failure, err)
+			failure = err // the latest; a failing event is retried until ctx ends
 			mu.Unlock()
 			return err
 		}
