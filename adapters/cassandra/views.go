@@ -177,10 +177,7 @@ func (v *Views) ApplySent(ctx context.Context, e domain.MessageSent, u domain.Us
 		return fmt.Errorf("apply sent: %w", err)
 	}
 	ts := tsSent(e.SentAt)
-	peer := e.From
-	if u == e.From {
-		peer = e.To
-	}
+	peer := peerOf(e.From, e.To, u)
 	first := []stmt{
 		{"write message", insertMessage, []any{u, idb, e.ID, e.From, e.To, e.Text, e.ClientMsgID, e.SentAt, ts}},
 		{"write history", insertHistory, []any{u, peer, b, e.SentAt, e.ID, e.From, e.To, e.Text, e.ClientMsgID, ts}},
@@ -205,6 +202,14 @@ func (v *Views) ApplySent(ctx context.Context, e domain.MessageSent, u domain.Us
 	return nil
 }
 
+// peerOf returns the other party of a message from → to, seen by u.
+func peerOf(from, to, u domain.UserID) domain.UserID {
+	if u == from {
+		return to
+	}
+	return from
+}
+
 // ApplyDelivered implements projections.Store. The earliest delivery time
 // wins (tsFirst); the status becomes delivered unless the message is read.
 func (v *Views) ApplyDelivered(ctx context.Context, e domain.MessageDelivered, u domain.UserID, _ domain.Position) error {
@@ -213,10 +218,7 @@ func (v *Views) ApplyDelivered(ctx context.Context, e domain.MessageDelivered, u
 		return fmt.Errorf("apply delivered: %w", err)
 	}
 	ts := tsFirst(e.SentAt, e.DeliveredAt)
-	peer := e.From
-	if u == e.From {
-		peer = e.To
-	}
+	peer := peerOf(e.From, e.To, u)
 	stmts := []stmt{
 		{"set delivered_at", setMessageDelivered, []any{ts, e.DeliveredAt, u, idb, e.ID}},
 		{"set history delivered_at", setHistoryDelivered, []any{ts, e.DeliveredAt, u, peer, b, e.SentAt, e.ID}},
@@ -240,10 +242,7 @@ func (v *Views) ApplyRead(ctx context.Context, e domain.MessageRead, u domain.Us
 		return fmt.Errorf("apply read: %w", err)
 	}
 	ts, del := tsFirst(e.SentAt, e.ReadAt), tsRead(e.SentAt)
-	peer := e.From
-	if u == e.From {
-		peer = e.To
-	}
+	peer := peerOf(e.From, e.To, u)
 	stmts := []stmt{
 		{"set read_at", setMessageRead, []any{ts, e.ReadAt, u, idb, e.ID}},
 		{"set history read_at", setHistoryRead, []any{ts, e.ReadAt, u, peer, b, e.SentAt, e.ID}},

@@ -133,6 +133,22 @@ func openEventLog(c *config, b *backends, log *slog.Logger) error {
 	return nil
 }
 
+// withBackends parses args as the flags of subcommand name, opens the
+// backends they name, runs fn, and closes the backends.
+func withBackends(ctx context.Context, name string, args []string, fn func(b *backends, log *slog.Logger) error) error {
+	c, err := parse(name, args)
+	if err != nil {
+		return err
+	}
+	log := c.logger()
+	b, err := openBackends(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	return fn(b, log)
+}
+
 // countingLog counts appended events by type.
 type countingLog struct {
 	commands.EventLog

@@ -15,8 +15,21 @@ func (c *config) cassandraConfig() cassandra.Config {
 // openCassandra opens the default placement's views on Cassandra,
 // migrating first when asked.
 func openCassandra(ctx context.Context, c *config, b *backends, log *slog.Logger) (*cassandra.Views, error) {
+	v, err := openKeyspace(ctx, c, b, c.CassandraKeyspace, c.Migrate)
+	if err != nil {
+		return nil, err
+	}
+	b.checks["cassandra"] = v.Ping
+	log.Info("views on cassandra", "keyspace", c.CassandraKeyspace)
+	return v, nil
+}
+
+// openKeyspace opens the views in keyspace (migrating it first when asked)
+// and closes them with the backends.
+func openKeyspace(ctx context.Context, c *config, b *backends, keyspace string, migrate bool) (*cassandra.Views, error) {
 	cfg := c.cassandraConfig()
-	if c.Migrate {
+	cfg.Keyspace = keyspace
+	if migrate {
 		if err := cassandra.Migrate(ctx, cfg); err != nil {
 			return nil, err
 		}
@@ -26,8 +39,6 @@ func openCassandra(ctx context.Context, c *config, b *backends, log *slog.Logger
 		return nil, err
 	}
 	b.closer = append(b.closer, func() error { v.Close(); return nil })
-	b.checks["cassandra"] = v.Ping
-	log.Info("views on cassandra", "keyspace", c.CassandraKeyspace)
 	return v, nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -14,34 +15,27 @@ import (
 // printing progress. Run it with the servers that share the views stopped
 // (the embedded store refuses a second process anyway).
 func replay(ctx context.Context, args []string) error {
-	c, err := parse("replay", args)
-	if err != nil {
-		return err
-	}
-	log := c.logger()
-	b, err := openBackends(ctx, c, log)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	if err := b.views.Reset(ctx); err != nil {
-		return err
-	}
-	fmt.Fprintln(os.Stderr, "views dropped; replaying the event log")
-	projector := projections.NewProjector(b.views, nil)
-	start := time.Now()
-	n, err := kafka.Replay(ctx, b.kafka, projector.Handle, progressPrinter(start), log)
-	fmt.Fprintln(os.Stderr)
-	if err != nil {
-		return err
-	}
-	el := time.Since(start)
-	fmt.Printf("replayed %d events in %s (%.0f events/s)\n", n, el.Round(time.Millisecond), float64(n)/max(el.Seconds(), 1e-9))
-	return nil
+	return withBackends(ctx, "replay", args, func(b *backends, log *slog.Logger) error {
+		if err := b.views.Reset(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintln(os.Stderr, "views dropped; replaying the event log")
+		projector := projections.NewProjector(b.views, nil)
+		start := time.Now()
+		n, err := kafka.Replay(ctx, b.kafka, projector.Handle, progressPrinter("replay", start), log)
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return err
+		}
+		el := time.Since(start)
+		fmt.Printf("replayed %d events in %s (%.0f events/s)\n", n, el.Round(time.Millisecond), float64(n)/max(el.Seconds(), 1e-9))
+		return nil
+	})
 }
 
-// progressPrinter prints "done/total, rate, ETA" on one updating line.
-func progressPrinter(start time.Time) kafka.Progress {
+// progressPrinter prints "step: done/total, rate, ETA" on one updating
+// line of stderr.
+func progressPrinter(step string, start time.Time) kafka.Progress {
 	return func(done, total int64) {
 		el := time.Since(start).Seconds()
 		rate := float64(done) / max(el, 1e-9)
@@ -50,6 +44,6 @@ func progressPrinter(start time.Time) kafka.Progress {
 			eta = (time.Duration(float64(total-done)/rate) * time.Second).Round(time.Second).String()
 		}
 		pct := 100 * float64(done) / float64(max(total, 1))
-		fmt.Fprintf(os.Stderr, "\r%d/%d events (%.1f%%), %.0f events/s, ETA %s   ", done, total, pct, rate, eta)
+		fmt.Fprintf(os.Stderr, "\r%s: %d/%d events (%.1f%%), %.0f events/s, ETA %s   ", step, done, total, pct, rate, eta)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/tidings-chat/tidings/adapters/cassandra"
 	"github.com/tidings-chat/tidings/adapters/embedded"
 	"github.com/tidings-chat/tidings/adapters/postgres"
 	"github.com/tidings-chat/tidings/domain"
@@ -66,17 +65,7 @@ func placementOpener(c *config, b *backends, home projections.Store) projections
 			return home, nil
 		}
 		if c.CassandraHosts != "" {
-			cfg := c.cassandraConfig()
-			cfg.Keyspace = placement
-			if err := cassandra.Migrate(ctx, cfg); err != nil {
-				return nil, err
-			}
-			v, err := cassandra.Open(ctx, cfg)
-			if err != nil {
-				return nil, err
-			}
-			b.closer = append(b.closer, func() error { v.Close(); return nil })
-			return v, nil
+			return openKeyspace(ctx, c, b, placement, true)
 		}
 		pdb, err := embedded.OpenPlacement(c.Data, placement)
 		if err != nil {

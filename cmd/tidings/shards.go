@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"sort"
 	"strconv"
@@ -46,30 +47,26 @@ func shards(ctx context.Context, args []string) error {
 	default:
 		return errors.New(shardsUsage)
 	}
-	c, err := parse("shards "+sub, args)
-	if err != nil {
-		return err
-	}
-	log := c.logger()
-	b, err := openBackends(ctx, c, log)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	switch sub {
-	case "list":
-		return listShards(ctx, b)
-	case "abort":
-		id, err := strconv.Atoi(pos[0])
+	var id int
+	if sub != "list" {
+		n, err := strconv.Atoi(pos[0])
 		if err != nil {
 			return fmt.Errorf("shard %q: %w", pos[0], err)
 		}
-		return (&projections.Mover{Admin: b.admin, Log: log}).Abort(ctx, id)
+		id = n
 	}
-	id, err := strconv.Atoi(pos[0])
-	if err != nil {
-		return fmt.Errorf("shard %q: %w", pos[0], err)
-	}
+	return withBackends(ctx, "shards "+sub, args, func(b *backends, log *slog.Logger) error {
+		switch sub {
+		case "list":
+			return listShards(ctx, b)
+		case "abort":
+			return (&projections.Mover{Admin: b.admin, Log: log}).Abort(ctx, id)
+		}
+		return moveShard(ctx, b, log, id, pos[1])
+	})
+}
+
+func moveShard(ctx context.Context, b *backends, log *slog.Logger, id int, target string) error {
 	start := time.Now()
 	m := &projections.Mover{
 		Admin: b.admin,
@@ -81,17 +78,15 @@ func shards(ctx context.Context, args []string) error {
 		},
 		Log: log,
 		Progress: func(step string, done, total int64) {
-			el := time.Since(start).Seconds()
-			fmt.Fprintf(os.Stderr, "\r%s: %d/%d events (%.1f%%), %.0f events/s   ", step, done, total,
-				100*float64(done)/float64(max(total, 1)), float64(done)/max(el, 1e-9))
+			progressPrinter(step, start)(done, total)
 		},
 	}
-	err = m.Move(ctx, id, pos[1])
+	err := m.Move(ctx, id, target)
 	fmt.Fprintln(os.Stderr)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("shard %d moved to %s in %s\n", id, pos[1], time.Since(start).Round(time.Millisecond))
+	fmt.Printf("shard %d moved to %s in %s\n", id, target, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

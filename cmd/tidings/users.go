@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/tidings-chat/tidings/commands"
 	"github.com/tidings-chat/tidings/domain"
@@ -15,25 +16,18 @@ func users(ctx context.Context, args []string) error {
 		return fmt.Errorf("usage: tidings users add NAME [flags]")
 	}
 	name := args[1]
-	c, err := parse("users add", args[2:])
-	if err != nil {
-		return err
-	}
-	b, err := openBackends(ctx, c, c.logger())
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	cmds, err := commands.New(commands.Deps{Log: noLog{}, Accounts: b.accounts, SendLog: b.sends, Messages: b.views})
-	if err != nil {
-		return err
-	}
-	reg, err := cmds.RegisterUser.Handle(ctx, commands.RegisterUser{Name: name})
-	if err != nil {
-		return err
-	}
-	fmt.Printf("%s %s\n", reg.User.ID, reg.Token)
-	return nil
+	return withBackends(ctx, "users add", args[2:], func(b *backends, _ *slog.Logger) error {
+		cmds, err := commands.New(commands.Deps{Log: noLog{}, Accounts: b.accounts, SendLog: b.sends, Messages: b.views})
+		if err != nil {
+			return err
+		}
+		reg, err := cmds.RegisterUser.Handle(ctx, commands.RegisterUser{Name: name})
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s %s\n", reg.User.ID, reg.Token)
+		return nil
+	})
 }
 
 // noLog is the event log of commands that append no events.
