@@ -3,6 +3,7 @@ package commands_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -364,5 +365,52 @@ func TestMarkReadSyncsTheViewsFirst(t *testing.T) {
 	}
 	if res.Position != nil || len(e.log.events) != n || !res.Message.ReadAt.Equal(time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC)) {
 		t.Fatalf("a mark of a message the synced views show read appended %d events: %+v", len(e.log.events)-n, res)
+	}
+}
+
+// countingSync counts syncs and changes nothing.
+type countingSync struct{ n int }
+
+func (c *countingSync) Sync(context.Context, domain.UserID) error { c.n++; return nil }
+
+func TestMarkDeliveredAllSyncsOnce(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	alice, bob := e.register(t, "alice"), e.register(t, "bob")
+	var ids []domain.MessageID
+	for i := range 3 {
+		s, err := e.cmd.SendMessage.Handle(ctx, commands.SendMessage{From: alice.User.ID, To: bob.User.ID, Text: fmt.Sprint(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.views.msgs[s.Message.ID] = s.Message
+		ids = append(ids, s.Message.ID)
+	}
+	done := e.views.msgs[ids[1]]
+	done.Status = domain.StatusDelivered
+	e.views.msgs[ids[1]] = done
+	ids = append(ids, domain.MessageID(domain.NewID(time.Now()))) // unknown
+
+	cs := &countingSync{}
+	cmd, err := commands.New(commands.Deps{Log: e.log, Accounts: &memAccounts{users: map[domain.UserID]domain.User{}, tokens: map[commands.TokenHash]domain.UserID{}},
+		SendLog: &memSends{recs: map[string]commands.SendRecord{}}, Messages: e.views, Sync: cs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(e.log.events)
+	res, errs := cmd.MarkDelivered.HandleAll(ctx, bob.User.ID, ids)
+	if cs.n != 1 {
+		t.Fatalf("synced %d times for one batch, want 1", cs.n)
+	}
+	for i, want := range []bool{true, false, true} {
+		if errs[i] != nil || res[i].Message.Status != domain.StatusDelivered || (res[i].Position != nil) != want {
+			t.Fatalf("result %d: %+v, %v", i, res[i], errs[i])
+		}
+	}
+	if !errors.Is(errs[3], domain.ErrNotFound) {
+		t.Fatalf("unknown id: %v", errs[3])
+	}
+	if got := len(e.log.events) - n; got != 2 {
+		t.Fatalf("appended %d events, want 2", got)
 	}
 }

@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/tidings-chat/tidings/domain"
@@ -26,7 +27,38 @@ type MarkDeliveredHandler struct {
 // which case it appends nothing. Only the recipient may; anyone else gets
 // domain.ErrNotFound.
 func (h MarkDeliveredHandler) Handle(ctx context.Context, cmd MarkDelivered) (Marked, error) {
-	m, err := recipientMessage(ctx, h.messages, h.sync, cmd.User, cmd.ID)
+	return h.mark(ctx, h.sync, cmd.User, cmd.ID)
+}
+
+// HandleAll marks several messages of one recipient delivered, each as
+// Handle does, but lets the views catch up with the user's partition once
+// for all of them, and appends up to 16 events at a time. The results and
+// errors are in the order of ids; one failure does not stop the others.
+func (h MarkDeliveredHandler) HandleAll(ctx context.Context, user domain.UserID, ids []domain.MessageID) ([]Marked, []error) {
+	out, errs := make([]Marked, len(ids)), make([]error, len(ids))
+	if h.sync != nil {
+		if err := h.sync.Sync(ctx, user); err != nil && ctx.Err() != nil {
+			for i := range errs {
+				errs[i] = ctx.Err()
+			}
+			return out, errs
+		}
+	}
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			out[i], errs[i] = h.mark(ctx, nil, user, id)
+		})
+	}
+	wg.Wait()
+	return out, errs
+}
+
+func (h MarkDeliveredHandler) mark(ctx context.Context, vs ViewSync, user domain.UserID, id domain.MessageID) (Marked, error) {
+	m, err := recipientMessage(ctx, h.messages, vs, user, id)
 	if err != nil {
 		return Marked{}, err
 	}

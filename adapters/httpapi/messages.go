@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 
 	"github.com/go-chi/chi/v5"
 
@@ -81,34 +80,29 @@ func (s *Server) unread(w http.ResponseWriter, r *http.Request) {
 // X-Tidings-Position. A failure only leaves a message "sent" (the next
 // fetch tries again); it does not fail the read.
 func (s *Server) markDelivered(ctx context.Context, user domain.UserID, msgs []domain.Message) (last domain.Position, any bool) {
-	sem := make(chan struct{}, 16)
 	var (
-		wg sync.WaitGroup
-		mu sync.Mutex
+		ids []domain.MessageID
+		at  []int // index in msgs of each id
 	)
-	for i := range msgs {
-		if msgs[i].Status != domain.StatusSent {
+	for i, m := range msgs {
+		if m.Status == domain.StatusSent {
+			ids, at = append(ids, m.ID), append(at, i)
+		}
+	}
+	if len(ids) == 0 {
+		return last, false
+	}
+	res, errs := s.cmd.MarkDelivered.HandleAll(ctx, user, ids)
+	for k, r := range res {
+		if errs[k] != nil {
+			s.log.Warn("mark delivered", "id", ids[k], "err", errs[k])
 			continue
 		}
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			res, err := s.cmd.MarkDelivered.Handle(ctx, commands.MarkDelivered{User: user, ID: msgs[i].ID})
-			if err != nil {
-				s.log.Warn("mark delivered", "id", msgs[i].ID, "err", err)
-				return
-			}
-			msgs[i] = res.Message
-			if res.Position != nil {
-				mu.Lock()
-				if !any || res.Position.Offset > last.Offset {
-					last, any = *res.Position, true
-				}
-				mu.Unlock()
-			}
-		})
+		msgs[at[k]] = r.Message
+		if r.Position != nil && (!any || r.Position.Offset > last.Offset) {
+			last, any = *r.Position, true
+		}
 	}
-	wg.Wait()
 	return last, any
 }
 
