@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tidings-chat/tidings/domain"
 )
@@ -27,12 +28,15 @@ type Router struct {
 
 	mu     sync.Mutex
 	stores map[string]Store
+	dirty  map[Store]*atomic.Bool // written since its last flush (not home)
+
+	flushMu sync.Mutex // a RecordPosition that finds a store clean must wait for the flush that cleaned it
 }
 
 // NewRouter returns a router over catalog. home keeps the applied
 // positions; it is usually the default placement's store.
 func NewRouter(catalog *Catalog, open StoreOpener, home Store) *Router {
-	return &Router{catalog: catalog, open: open, home: home, stores: map[string]Store{}}
+	return &Router{catalog: catalog, open: open, home: home, stores: map[string]Store{}, dirty: map[Store]*atomic.Bool{}}
 }
 
 // Store returns the store of placement, opening it on first use.
@@ -47,6 +51,9 @@ func (r *Router) Store(ctx context.Context, placement string) (Store, error) {
 		return nil, fmt.Errorf("open placement %s: %w", placement, err)
 	}
 	r.stores[placement] = s
+	if s != r.home {
+		r.dirty[s] = &atomic.Bool{}
+	}
 	return s, nil
 }
 
@@ -69,7 +76,16 @@ func (r *Router) write(ctx context.Context, user domain.UserID, fn func(Store) e
 	if err != nil {
 		return err
 	}
-	return fn(s)
+	if err := fn(s); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	d := r.dirty[s]
+	r.mu.Unlock()
+	if d != nil {
+		d.Store(true) // after the write: a flush that sees it covers it
+	}
+	return nil
 }
 
 // Message implements Reader.
@@ -139,21 +155,38 @@ func (r *Router) ApplyReceipt(ctx context.Context, e domain.MessageReceipt, pos 
 
 // RecordPosition implements Store: it makes the writes of every placement
 // durable, then records pos in the home store.
+//
+// Only stores written since their last flush are flushed: one event's
+// parties touch at most two placements, however many there are.
 func (r *Router) RecordPosition(ctx context.Context, pos domain.Position) error {
+	if err := r.flushWritten(ctx); err != nil {
+		return err
+	}
+	return r.home.RecordPosition(ctx, pos)
+}
+
+func (r *Router) flushWritten(ctx context.Context) error {
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
 	r.mu.Lock()
-	var others []Store
-	for _, s := range r.stores {
-		if s != r.home {
-			others = append(others, s)
+	var written []Store
+	for s, d := range r.dirty {
+		// Cleared before the flush, so a write that ends during the flush
+		// marks the store again.
+		if d.Swap(false) {
+			written = append(written, s)
 		}
 	}
 	r.mu.Unlock()
-	for _, s := range others {
+	for _, s := range written {
 		if err := s.Flush(ctx); err != nil {
+			r.mu.Lock()
+			r.dirty[s].Store(true)
+			r.mu.Unlock()
 			return err
 		}
 	}
-	return r.home.RecordPosition(ctx, pos)
+	return nil
 }
 
 // Flush implements Store: it flushes every store opened so far.
