@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -15,17 +14,12 @@ import (
 // queryInt runs a query returning one integer on a connection of its own.
 func queryInt(t *testing.T, connURL, sql string) int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, connURL)
-	if err != nil {
-		t.Fatalf("connect to the test server: %v", err)
-	}
-	defer func() { _ = conn.Close(ctx) }()
 	var n int
-	if err := conn.QueryRow(ctx, sql).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
+	onConn(t, connURL, func(ctx context.Context, conn *pgx.Conn) {
+		if err := conn.QueryRow(ctx, sql).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	})
 	return n
 }
 

@@ -73,8 +73,8 @@ func freshSchema(t *testing.T) string {
 	return u.String()
 }
 
-// admin runs one statement on a connection of its own.
-func admin(t *testing.T, connURL, sql string) {
+// onConn runs fn on a connection of its own to connURL.
+func onConn(t *testing.T, connURL string, fn func(ctx context.Context, conn *pgx.Conn)) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -83,9 +83,17 @@ func admin(t *testing.T, connURL, sql string) {
 		t.Fatalf("connect to the test server: %v", err)
 	}
 	defer func() { _ = conn.Close(ctx) }()
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
+	fn(ctx, conn)
+}
+
+// admin runs one statement on a connection of its own.
+func admin(t *testing.T, connURL, sql string) {
+	t.Helper()
+	onConn(t, connURL, func(ctx context.Context, conn *pgx.Conn) {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	})
 }
 
 // openAt opens a DB on connURL without migrating; closed when the test ends.
