@@ -58,8 +58,7 @@ func TestRegistrationClosed(t *testing.T) {
 
 	srv = inst.start(t, closed)
 	w := &world{inst: inst, srv: srv, pos: newPositions(), model: newModel(), sfx: sfx}
-	w.api = newAPI(t, srv, w.pos)
-	w.api.model = w.model
+	w.connect(t, srv)
 	expectError(t, w.api.post(t, user{}, "/users", map[string]string{"name": "frank-" + sfx}), http.StatusForbidden, "registration_closed")
 	if res := w.api.get(t, dave, "/messages"); res.Status != http.StatusNoContent {
 		t.Errorf("%v, want 204 for dave's empty inbox", res)
@@ -79,9 +78,7 @@ func TestRegistrationClosed(t *testing.T) {
 	w.send(t, dave, erin, "after the refused users add", "d-2")
 	checkViews(t, w.api, w.model, dave, erin)
 	srv.kill()
-	w.srv = inst.start(t, closed)
-	w.api = newAPI(t, w.srv, w.pos)
-	w.api.model = w.model
+	w.start(t, closed)
 	w.send(t, erin, dave, "after the crash", "")
 	checkViews(t, w.api, w.model, dave, erin)
 }
@@ -92,9 +89,7 @@ func TestReplayRebuildsViews(t *testing.T) {
 	t.Parallel()
 	inst := newInstance(t)
 	w := &world{inst: inst, pos: newPositions(), model: newModel(), sfx: randomSuffix(6)}
-	w.srv = inst.start(t, serverOptions{})
-	w.api = newAPI(t, w.srv, w.pos)
-	w.api.model = w.model
+	w.start(t, serverOptions{})
 	users := []user{w.api.register(t, w.name("ada")), w.api.register(t, w.name("ben")),
 		w.api.register(t, w.name("cy")), w.api.register(t, w.name("dee"))}
 
@@ -156,9 +151,7 @@ func TestReplayRebuildsViews(t *testing.T) {
 		t.Errorf("tidings replay stderr lacks the progress %q:\n%s", progress, r.Stderr)
 	}
 
-	w.srv = inst.start(t, serverOptions{})
-	w.api = newAPI(t, w.srv, w.pos)
-	w.api.model = w.model
+	w.start(t, serverOptions{})
 	after := checkViews(t, w.api, w.model, users...)
 	for _, u := range users {
 		compareSnapshots(t, u.Name+" after replay", after[u.Name], before[u.Name])
@@ -178,8 +171,7 @@ func TestCrashKeepsAcknowledgedMessages(t *testing.T) {
 	opts := serverOptions{Flags: []string{"--send-rate", "0"}}
 	srv := inst.start(t, opts)
 	w := &world{inst: inst, srv: srv, pos: newPositions(), model: newModel(), sfx: randomSuffix(6)}
-	w.api = newAPI(t, srv, w.pos)
-	w.api.model = w.model
+	w.connect(t, srv)
 	alice, bob := w.api.register(t, w.name("alice")), w.api.register(t, w.name("bob"))
 
 	type attempt struct {
@@ -245,9 +237,7 @@ func TestCrashKeepsAcknowledgedMessages(t *testing.T) {
 	}
 	t.Logf("%d sends acknowledged before SIGKILL; in flight: %v", len(acked), inFlight != nil)
 
-	w.srv = inst.start(t, opts)
-	w.api = newAPI(t, w.srv, w.pos)
-	w.api.model = w.model
+	w.start(t, opts)
 	for _, m := range acked {
 		reader := alice
 		if m.To == bob.ID {

@@ -73,8 +73,7 @@ func testRateLimit(t *testing.T) {
 	inst := newInstance(t)
 	srv := inst.start(t, serverOptions{AddrDataFromEnv: true, Flags: []string{"--send-burst", "3", "--send-rate", "0.5"}})
 	w := &world{inst: inst, srv: srv, pos: newPositions(), model: newModel(), sfx: randomSuffix(6)}
-	w.api = newAPI(t, srv, w.pos)
-	w.api.model = w.model
+	w.connect(t, srv)
 	ann, ben := w.api.register(t, w.name("ann")), w.api.register(t, w.name("ben"))
 
 	for i := range 3 {

@@ -61,9 +61,7 @@ func TestShardMoveOnline(t *testing.T) {
 	sfx := randomSuffix(8)
 	inst.common = append(inst.common, "--postgres-url", ownDatabase(t, "e2e_move_"+sfx))
 	w := &world{inst: inst, pos: newPositions(), model: newModel(), sfx: sfx}
-	w.srv = inst.start(t, serverOptions{Flags: []string{"--send-rate", "0"}})
-	w.api = newAPI(t, w.srv, w.pos)
-	w.api.model = w.model
+	w.start(t, serverOptions{Flags: []string{"--send-rate", "0"}})
 	var users []user
 	for _, n := range []string{"mia", "noa", "oli", "pia"} {
 		users = append(users, w.api.register(t, w.name(n)))
@@ -142,9 +140,7 @@ func TestShardMoveOnline(t *testing.T) {
 	if rr := inst.run(t, "replay"); rr.Err != nil {
 		t.Fatalf("replay: %v\n%s", rr.Err, rr.Stderr)
 	}
-	w.srv = inst.start(t, serverOptions{Flags: []string{"--send-rate", "0"}})
-	w.api = newAPI(t, w.srv, w.pos)
-	w.api.model = w.model
+	w.start(t, serverOptions{Flags: []string{"--send-rate", "0"}})
 	replayed := checkViews(t, w.api, w.model, users...)
 	for _, u := range users {
 		compareSnapshots(t, u.Name+" after a fresh replay", replayed[u.Name], before[u.Name])

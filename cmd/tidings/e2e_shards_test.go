@@ -28,9 +28,7 @@ func TestShardMoveOffline(t *testing.T) {
 	t.Parallel()
 	inst := newInstance(t)
 	w := &world{inst: inst, pos: newPositions(), model: newModel(), sfx: randomSuffix(6)}
-	w.srv = inst.start(t, serverOptions{Flags: []string{"--send-rate", "0"}})
-	w.api = newAPI(t, w.srv, w.pos)
-	w.api.model = w.model
+	w.start(t, serverOptions{Flags: []string{"--send-rate", "0"}})
 	var users []user
 	for _, n := range []string{"ann", "ben", "cat", "dan"} {
 		users = append(users, w.api.register(t, w.name(n)))
@@ -76,9 +74,7 @@ func TestShardMoveOffline(t *testing.T) {
 		t.Errorf("shards list, want 1022 shards left on default:\n%s", list.Stdout)
 	}
 
-	w.srv = inst.start(t, serverOptions{Flags: []string{"--send-rate", "0"}})
-	w.api = newAPI(t, w.srv, w.pos)
-	w.api.model = w.model
+	w.start(t, serverOptions{Flags: []string{"--send-rate", "0"}})
 	after := checkViews(t, w.api, w.model, users...)
 	for _, u := range users {
 		compareSnapshots(t, u.Name+" after the moves", after[u.Name], before[u.Name])
@@ -93,9 +89,7 @@ func TestShardMoveOffline(t *testing.T) {
 	if r := inst.run(t, "replay"); r.Err != nil {
 		t.Fatalf("replay: %v\n%s", r.Err, r.Stderr)
 	}
-	w.srv = inst.start(t, serverOptions{Flags: []string{"--send-rate", "0"}})
-	w.api = newAPI(t, w.srv, w.pos)
-	w.api.model = w.model
+	w.start(t, serverOptions{Flags: []string{"--send-rate", "0"}})
 	replayed := checkViews(t, w.api, w.model, users...)
 	for _, u := range users {
 		compareSnapshots(t, u.Name+" after a replay", replayed[u.Name], settled[u.Name])

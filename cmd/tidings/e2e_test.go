@@ -26,10 +26,23 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	w := &world{inst: newInstance(t), pos: newPositions(), model: newModel(), sfx: randomSuffix(6)}
-	w.srv = w.inst.start(t, serverOptions{})
-	w.api = newAPI(t, w.srv, w.pos)
-	w.api.model = w.model
+	w.start(t, serverOptions{})
 	return w
+}
+
+// start starts a server of the world's instance and talks to it.
+func (w *world) start(t *testing.T, o serverOptions) {
+	t.Helper()
+	w.connect(t, w.inst.start(t, o))
+}
+
+// connect talks to srv from now on; the model learns what its inbox reads
+// mark delivered.
+func (w *world) connect(t *testing.T, srv *server) {
+	t.Helper()
+	w.srv = srv
+	w.api = newAPI(t, srv, w.pos)
+	w.api.model = w.model
 }
 
 func (w *world) name(base string) string { return base + "-" + w.sfx }
@@ -427,9 +440,7 @@ func (w *world) testCrashRestart(t *testing.T) {
 	expectStatus(t, secondPage, http.StatusOK)
 
 	w.srv.kill()
-	w.srv = w.inst.start(t, serverOptions{})
-	w.api = newAPI(t, w.srv, w.pos)
-	w.api.model = w.model
+	w.start(t, serverOptions{})
 
 	// A cursor handed out before the crash goes on where it left off.
 	if res := w.api.get(t, w.alice, link[1]); res.Status != http.StatusOK || string(res.Body) != string(secondPage.Body) ||
