@@ -137,3 +137,22 @@ func (s *Status) UnmarshalText(b []byte) error {
 	*s = v
 	return nil
 }
+
+// Advance moves m to status s, reached at time at, if that is a step
+// forward, and reports whether m changed. It holds the status rules every
+// command and store follows: statuses only move forward (a late delivery
+// never undoes a read), and a read message is delivered too (at the read
+// time, unless it was delivered earlier).
+func (m *Message) Advance(s Status, at time.Time) bool {
+	if s <= m.Status || s < StatusDelivered || s > StatusRead {
+		return false
+	}
+	m.Status = s
+	if m.DeliveredAt.IsZero() {
+		m.DeliveredAt = at
+	}
+	if s == StatusRead {
+		m.ReadAt = at
+	}
+	return true
+}

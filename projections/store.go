@@ -7,11 +7,6 @@ import (
 	"github.com/tidings-chat/tidings/domain"
 )
 
-// ViewsGroup is the consumer-group name of the views projector. It is stored
-// with the committed offsets in the broker: renaming it re-projects the
-// whole log.
-const ViewsGroup = "tidings-views-v1"
-
 // Conversation is one row of a user's conversation list.
 type Conversation struct {
 	Peer   domain.UserID
@@ -65,9 +60,24 @@ type Store interface {
 	ApplySent(ctx context.Context, e domain.MessageSent, user domain.UserID, pos domain.Position) error
 	ApplyDelivered(ctx context.Context, e domain.MessageDelivered, user domain.UserID, pos domain.Position) error
 	ApplyRead(ctx context.Context, e domain.MessageRead, user domain.UserID, pos domain.Position) error
-	// ApplyReceipt records a receipt in the sender's feed; a second
-	// receipt for the same message and status adds nothing.
+	// ApplyReceipt records a receipt in the sender's feed and moves the
+	// sender's copy of the message forward to the receipt's status (so a
+	// sender told "read" never reads "delivered"); a second receipt for
+	// the same message and status adds nothing.
 	ApplyReceipt(ctx context.Context, e domain.MessageReceipt, pos domain.Position) error
+	// ApplyBatch applies changes in their order, with the same effect as
+	// the Apply method of each change in turn, and records positions (the
+	// highest applied offset of each partition; may be nil) so that a
+	// recorded position never claims a change that is not written: in the
+	// same atomic write where the store can (Pebble), else after the
+	// changes are written (Cassandra). Like the Apply methods it may return
+	// before its writes reach the disk (Flush makes them durable); after a
+	// crash the store holds some prefix of its writes, and the positions
+	// it then reports say how far that prefix goes. It returns the feed
+	// items the batch wrote that the store did not hold before, in order
+	// (a store that cannot tell returns every feed item of the batch; a
+	// connection drops what it has already seen).
+	ApplyBatch(ctx context.Context, changes []Change, positions map[int32]int64) ([]FeedItem, error)
 	// RecordPosition records that every row of the event at pos is
 	// written (the highest offset of a partition wins), and like Flush
 	// makes every write before it durable: Apply methods may return before
@@ -80,6 +90,25 @@ type Store interface {
 	AppliedPositions(ctx context.Context) (map[int32]int64, error)
 	// Reset deletes every view row and recorded position (for replay).
 	Reset(ctx context.Context) error
+}
+
+// Change is one user's share of one event: the rows of User that Event,
+// at Pos, writes (see Store). User must be one of Parties(Event).
+type Change struct {
+	Event domain.Event
+	User  domain.UserID
+	Pos   domain.Position
+}
+
+// ChangesOf returns the changes of the records in b, party by party.
+func ChangesOf(b Batch) []Change {
+	out := make([]Change, 0, 2*len(b.Records))
+	for _, r := range b.Records {
+		for _, u := range Parties(r.Event) {
+			out = append(out, Change{Event: r.Event, User: u, Pos: r.Pos})
+		}
+	}
+	return out
 }
 
 // Parties returns the users whose rows an event touches: for a message

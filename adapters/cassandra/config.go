@@ -19,6 +19,10 @@ const (
 	DefaultTimeout           = 10 * time.Second
 	DefaultConnectTimeout    = 5 * time.Second
 	DefaultNumConns          = 2
+	// DefaultBatchBytes is Cassandra's default batch_size_warn_threshold
+	// (5 KiB).
+	DefaultBatchBytes      = 5 << 10
+	DefaultBatchesInFlight = 16
 )
 
 // Config says how to reach Cassandra and where the views live. Its String
@@ -57,6 +61,15 @@ type Config struct {
 	ConnectTimeout time.Duration
 	// NumConns is the number of connections kept to each node.
 	NumConns int
+	// BatchBytes bounds the estimated size of one batch of ApplyBatch:
+	// the statements of one partition key that would exceed it go into
+	// further batches. A single statement larger than it is sent alone.
+	// Keep it at or under the cluster's batch_size_warn_threshold.
+	BatchBytes int
+	// BatchesInFlight bounds the batches one ApplyBatch has in flight at a
+	// time (the batches of different partition keys are sent
+	// concurrently).
+	BatchesInFlight int
 	// Username and Password, when set, authenticate with Cassandra's
 	// PasswordAuthenticator.
 	Username string
@@ -65,7 +78,8 @@ type Config struct {
 
 // SetDefaults fills the zero fields: Consistency DefaultConsistency,
 // ReplicationFactor DefaultReplicationFactor, Timeout DefaultTimeout,
-// ConnectTimeout DefaultConnectTimeout, NumConns DefaultNumConns.
+// ConnectTimeout DefaultConnectTimeout, NumConns DefaultNumConns,
+// BatchBytes DefaultBatchBytes, BatchesInFlight DefaultBatchesInFlight.
 func (c *Config) SetDefaults() {
 	if c.Consistency == "" {
 		c.Consistency = DefaultConsistency
@@ -81,6 +95,12 @@ func (c *Config) SetDefaults() {
 	}
 	if c.NumConns == 0 {
 		c.NumConns = DefaultNumConns
+	}
+	if c.BatchBytes == 0 {
+		c.BatchBytes = DefaultBatchBytes
+	}
+	if c.BatchesInFlight == 0 {
+		c.BatchesInFlight = DefaultBatchesInFlight
 	}
 }
 
@@ -117,6 +137,12 @@ func (c Config) Validate() error {
 	if c.NumConns < 1 {
 		errs = append(errs, fmt.Errorf("cassandra conns per host is %d; it must be at least 1", c.NumConns))
 	}
+	if c.BatchBytes < 1 {
+		errs = append(errs, fmt.Errorf("cassandra batch bytes is %d; it must be at least 1", c.BatchBytes))
+	}
+	if c.BatchesInFlight < 1 {
+		errs = append(errs, fmt.Errorf("cassandra batches in flight is %d; it must be at least 1", c.BatchesInFlight))
+	}
 	if c.Password != "" && c.Username == "" {
 		errs = append(errs, errors.New("cassandra password is set without a username"))
 	}
@@ -152,9 +178,10 @@ func (c Config) String() string {
 	if c.Username != "" {
 		user = " user=" + c.Username
 	}
-	return fmt.Sprintf("cassandra hosts=%s keyspace=%s consistency=%s rf=%d local_dc=%q timeout=%s connect_timeout=%s conns=%d%s",
+	return fmt.Sprintf("cassandra hosts=%s keyspace=%s consistency=%s rf=%d local_dc=%q timeout=%s connect_timeout=%s conns=%d "+
+		"batch_bytes=%d batches_in_flight=%d%s",
 		strings.Join(c.Hosts, ","), c.Keyspace, c.Consistency, c.ReplicationFactor, c.LocalDC,
-		c.Timeout, c.ConnectTimeout, c.NumConns, user)
+		c.Timeout, c.ConnectTimeout, c.NumConns, c.BatchBytes, c.BatchesInFlight, user)
 }
 
 // GoString keeps %#v from printing the password.

@@ -27,11 +27,12 @@ func TestConfigValidate(t *testing.T) {
 		{name: "MinimalWithDefaults", cfg: good(), defaults: true},
 		{name: "Everything", cfg: cassandra.Config{Hosts: []string{"10.0.0.1:9042", "[::1]:9042", "cass-1.internal:9042"},
 			Keyspace: "tidings_prod_2", Consistency: "local_one", ReplicationFactor: 3, LocalDC: "dc1",
-			Timeout: time.Second, ConnectTimeout: time.Second, NumConns: 4, Username: "tidings", Password: "s3cret"}},
+			Timeout: time.Second, ConnectTimeout: time.Second, NumConns: 4, BatchBytes: 50 << 10, BatchesInFlight: 1,
+			Username: "tidings", Password: "s3cret"}},
 		{name: "Empty", cfg: cassandra.Config{}, defaults: true,
 			wantErrs: []string{"hosts are empty", `keyspace "" is not a valid name`}},
 		{name: "NoDefaults", cfg: good(), wantErrs: []string{`consistency "" is unknown`, "replication factor is 0",
-			"timeout is 0s", "connect timeout is 0s", "conns per host is 0"}},
+			"timeout is 0s", "connect timeout is 0s", "conns per host is 0", "batch bytes is 0", "batches in flight is 0"}},
 		{name: "HostWithoutPort", cfg: with(func(c *cassandra.Config) { c.Hosts = []string{"127.0.0.1"} }), defaults: true,
 			wantErrs: []string{`host "127.0.0.1" is not host:port`}},
 		{name: "HostWithBadPort", cfg: with(func(c *cassandra.Config) { c.Hosts = []string{"127.0.0.1:19042", "h:0", "h:cql"} }),
@@ -50,7 +51,9 @@ func TestConfigValidate(t *testing.T) {
 			wantErrs: []string{"ANY cannot be used"}},
 		{name: "Negative", cfg: with(func(c *cassandra.Config) {
 			c.ReplicationFactor, c.Timeout, c.ConnectTimeout, c.NumConns = -1, -time.Second, -time.Second, -2
-		}), defaults: true, wantErrs: []string{"replication factor is -1", "timeout is -1s", "connect timeout is -1s", "conns per host is -2"}},
+			c.BatchBytes, c.BatchesInFlight = -1, -3
+		}), defaults: true, wantErrs: []string{"replication factor is -1", "timeout is -1s", "connect timeout is -1s", "conns per host is -2",
+			"batch bytes is -1", "batches in flight is -3"}},
 		{name: "PasswordWithoutUser", cfg: with(func(c *cassandra.Config) { c.Password = "s3cret" }), defaults: true,
 			wantErrs: []string{"password is set without a username"}},
 	}
@@ -87,11 +90,13 @@ func TestConfigSetDefaults(t *testing.T) {
 	var c cassandra.Config
 	c.SetDefaults()
 	want := cassandra.Config{Consistency: "LOCAL_QUORUM", ReplicationFactor: 1, Timeout: cassandra.DefaultTimeout,
-		ConnectTimeout: cassandra.DefaultConnectTimeout, NumConns: cassandra.DefaultNumConns}
+		ConnectTimeout: cassandra.DefaultConnectTimeout, NumConns: cassandra.DefaultNumConns,
+		BatchBytes: 5 << 10, BatchesInFlight: cassandra.DefaultBatchesInFlight}
 	if c.String() != want.String() {
 		t.Fatalf("defaults: %v; want %v", c, want)
 	}
-	set := cassandra.Config{Consistency: "ONE", ReplicationFactor: 3, Timeout: time.Second, ConnectTimeout: time.Second, NumConns: 7}
+	set := cassandra.Config{Consistency: "ONE", ReplicationFactor: 3, Timeout: time.Second, ConnectTimeout: time.Second, NumConns: 7,
+		BatchBytes: 100, BatchesInFlight: 2}
 	c = set
 	c.SetDefaults()
 	if c.String() != set.String() {

@@ -4,11 +4,16 @@
 // keyspace; Views answers projections.Reader and applies events.
 //
 // The tables are designed from the queries: each Reader method reads one
-// table (plus a small index of month buckets), every partition key starts
-// with the user the rows belong to, and tables that grow with the history
-// are split by month (yyyymm). The month of a message is derived from its
-// send time, and for lookups by ID from the ID's time prefix (domain.NewID
-// makes ULID-style IDs), so no write has to read first.
+// table (plus a small index of month buckets), and every table has one of
+// two partition keys: (user_id) for a user's small state (conversations,
+// months with unread messages, feed) or (user_id, bucket) for a user's
+// rows that grow with the history, one month (yyyymm) per partition
+// (messages, history, unread). Tables keyed alike share the token of a key
+// value, so Views.ApplyBatch writes all of a user's rows under one key as
+// one unlogged batch, which the replicas apply as one mutation: a message
+// costs two partition keys per party. The month of a message is derived
+// from its send time, and for lookups by ID from the ID's time prefix
+// (domain.NewID makes ULID-style IDs), so no write has to read first.
 //
 // Writes converge without coordination: each statement carries a write
 // timestamp computed from the event (the send time for the message and the
@@ -21,6 +26,8 @@
 // transactions or counters, and message text is never logged.
 //
 // Views are eventually consistent across tables: an Apply writes several
-// partitions and a reader may see one before another. At LOCAL_QUORUM (the
+// partitions (the months' before the users' own, so a conversation or feed
+// item never names a missing message) and a reader may see one before
+// another. At LOCAL_QUORUM (the
 // default) a read sees every write acknowledged in its data center.
 package cassandra

@@ -9,39 +9,8 @@ import (
 	"github.com/tidings-chat/tidings/projections"
 )
 
-const (
-	insertFeed = `INSERT INTO feed (user_id, kpartition, offset, kind, message_id, from_user, to_user, sent_at, status, at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	selectFeed = `SELECT offset, kind, message_id, from_user, to_user, sent_at, status, at FROM feed
+const selectFeed = `SELECT offset, kind, message_id, from_user, to_user, sent_at, status, at FROM user_feed
 WHERE user_id = ? AND kpartition = ? AND offset > ? LIMIT ?`
-)
-
-// feedStmt is the statement writing the feed item ev makes at pos, if any.
-// The row is keyed by the position, so re-applying rewrites it unchanged.
-func feedStmt(ev domain.Event, pos domain.Position) (stmt, bool) {
-	user, item, ok := projections.FeedItemOf(ev, pos)
-	if !ok {
-		return stmt{}, false
-	}
-	m := item.Message
-	var at any
-	if !item.At.IsZero() {
-		at = item.At
-	}
-	return stmt{"write feed item", insertFeed, []any{user, pos.Partition, pos.Offset, int8(item.Kind), m.ID, m.From, m.To,
-		m.SentAt, int8(item.Status), at}}, true
-}
-
-// ApplyReceipt implements projections.Store. A receipt appended twice (the
-// receipts projector is at-least-once) lands at two positions; clients
-// de-duplicate by message id and status.
-func (v *Views) ApplyReceipt(ctx context.Context, e domain.MessageReceipt, pos domain.Position) error {
-	s, _ := feedStmt(e, pos)
-	if err := v.exec(ctx, s); err != nil {
-		return fmt.Errorf("apply receipt %s: %w", e.ID, err)
-	}
-	return nil
-}
 
 // Feed implements projections.Reader.
 func (v *Views) Feed(ctx context.Context, user domain.UserID, after domain.Position, limit int) ([]projections.FeedItem, error) {

@@ -18,19 +18,19 @@ import (
 
 const (
 	messageCols    = `message_id, from_user, to_user, body, client_msg_id, sent_at, delivered_at, read_at`
-	selectMessage  = `SELECT ` + messageCols + ` FROM messages WHERE user_id = ? AND bucket = ? AND message_id = ?`
-	selectMessages = `SELECT ` + messageCols + ` FROM messages WHERE user_id = ? AND bucket = ? AND message_id IN ?`
+	selectMessage  = `SELECT ` + messageCols + ` FROM month_messages WHERE user_id = ? AND bucket = ? AND message_id = ?`
+	selectMessages = `SELECT ` + messageCols + ` FROM month_messages WHERE user_id = ? AND bucket = ? AND message_id IN ?`
 
-	selectHistoryBuckets = `SELECT bucket FROM history_buckets WHERE user_id = ? AND peer_id = ? AND bucket <= ?`
-	selectHistory        = `SELECT ` + messageCols + ` FROM history WHERE user_id = ? AND peer_id = ? AND bucket = ?`
-	selectHistoryBefore  = selectHistory + ` AND (sent_at, message_id) < (?, ?)`
+	selectHistoryMonths = `SELECT months FROM user_conversations WHERE user_id = ? AND peer_id = ?`
+	selectHistory       = `SELECT ` + messageCols + ` FROM month_history WHERE user_id = ? AND bucket = ? AND peer_id = ?`
+	selectHistoryBefore = selectHistory + ` AND (sent_at, message_id) < (?, ?)`
 
 	unreadCols          = `message_id, from_user, to_user, body, client_msg_id, sent_at, delivered_at`
-	selectUnreadBuckets = `SELECT bucket, pending FROM unread_buckets WHERE user_id = ? AND bucket >= ?`
-	selectUnreadFrom    = `SELECT ` + unreadCols + ` FROM unread WHERE user_id = ? AND bucket = ? AND (sent_at, message_id) >= (?, ?)`
-	selectUnreadAfter   = `SELECT ` + unreadCols + ` FROM unread WHERE user_id = ? AND bucket = ? AND (sent_at, message_id) > (?, ?)`
+	selectUnreadBuckets = `SELECT bucket, pending FROM user_unread_months WHERE user_id = ? AND bucket >= ?`
+	selectUnreadFrom    = `SELECT ` + unreadCols + ` FROM month_unread WHERE user_id = ? AND bucket = ? AND (sent_at, message_id) >= (?, ?)`
+	selectUnreadAfter   = `SELECT ` + unreadCols + ` FROM month_unread WHERE user_id = ? AND bucket = ? AND (sent_at, message_id) > (?, ?)`
 
-	selectConversations = `SELECT peer_id, last_at, last_id, unread FROM conversations WHERE user_id = ?`
+	selectConversations = `SELECT peer_id, last_at, last_id, unread FROM user_conversations WHERE user_id = ?`
 )
 
 // maxPageSize caps the rows the driver fetches per round trip.
@@ -183,7 +183,8 @@ func (v *Views) Unread(ctx context.Context, user domain.UserID, p projections.Pa
 }
 
 // History implements projections.Reader: it walks the months of the
-// conversation that hold messages, newest first.
+// conversation that hold messages (the conversation row's months), newest
+// first, reading the conversation's slice of each month's partition.
 func (v *Views) History(ctx context.Context, user, peer domain.UserID, p projections.Page) ([]domain.Message, []byte, error) {
 	if err := checkLimit(p.Limit); err != nil {
 		return nil, nil, err
@@ -196,21 +197,24 @@ func (v *Views) History(ctx context.Context, user, peer domain.UserID, p project
 	if hasAfter {
 		top = bucketOf(after.at)
 	}
-	var months []int
-	iter := v.session.Query(selectHistoryBuckets, user, peer, top).WithContext(ctx).Iter()
-	var bucket int
-	for iter.Scan(&bucket) {
-		months = append(months, bucket)
-	}
-	if err := iter.Close(); err != nil {
+	var all []int
+	err = v.session.Query(selectHistoryMonths, user, peer).WithContext(ctx).Scan(&all)
+	if err != nil && !errors.Is(err, gocql.ErrNotFound) {
 		return nil, nil, fmt.Errorf("read history months of %s with %s: %w", user, peer, err)
 	}
+	months := make([]int, 0, len(all))
+	for _, b := range all {
+		if b <= top {
+			months = append(months, b)
+		}
+	}
+	slices.SortFunc(months, func(a, b int) int { return cmp.Compare(b, a) })
 	want := p.Limit + 1
 	var out []domain.Message
 	for _, b := range months {
-		q := v.session.Query(selectHistory, user, peer, b)
+		q := v.session.Query(selectHistory, user, b, peer)
 		if hasAfter && b == top {
-			q = v.session.Query(selectHistoryBefore, user, peer, b, after.at, after.key)
+			q = v.session.Query(selectHistoryBefore, user, b, peer, after.at, after.key)
 		}
 		iter := q.WithContext(ctx).PageSize(min(want-len(out), maxPageSize)).Iter()
 		if out, err = collect(iter, true, out, want); err != nil {

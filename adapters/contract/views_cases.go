@@ -2,7 +2,9 @@ package contract
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/tidings-chat/tidings/domain"
 	"github.com/tidings-chat/tidings/projections"
@@ -262,5 +264,286 @@ func testPartiesAreIndependent(t *testing.T, s projections.Store) {
 	}
 	if got := mustMessage(t, s, alice, m.ID); got.Status != domain.StatusRead {
 		t.Fatalf("alice's copy after her apply: %+v", got)
+	}
+}
+
+func receipt(e domain.MessageSent, s domain.Status, at time.Time) domain.MessageReceipt {
+	return domain.MessageReceipt{ID: e.ID, From: e.From, To: e.To, SentAt: e.SentAt, Status: s, At: at}
+}
+
+// streamWithReceipts is stream with the receipt of every delivery and read
+// right after it, keyed by the sender as the receipts projector appends it.
+func streamWithReceipts(f *fixture) ([]domain.Event, []domain.UserID, []domain.MessageID) {
+	evs, users, msgs := stream(f)
+	var out []domain.Event
+	for _, ev := range evs {
+		out = append(out, ev)
+		switch e := ev.(type) {
+		case domain.MessageDelivered:
+			out = append(out, domain.MessageReceipt{ID: e.ID, From: e.From, To: e.To, SentAt: e.SentAt,
+				Status: domain.StatusDelivered, At: e.DeliveredAt})
+		case domain.MessageRead:
+			out = append(out, domain.MessageReceipt{ID: e.ID, From: e.From, To: e.To, SentAt: e.SentAt,
+				Status: domain.StatusRead, At: e.ReadAt})
+		}
+	}
+	return out, users, msgs
+}
+
+// applyPaths are the two ways to write changes: an Apply per change (and a
+// RecordPosition per event), and one ApplyBatch.
+var applyPaths = []struct {
+	name  string
+	apply func(t *testing.T, s projections.Store, evs []positioned)
+}{
+	{"PerEvent", apply},
+	{"Batch", func(t *testing.T, s projections.Store, evs []positioned) { applyBatch(t, s, evs) }},
+}
+
+// applyFor applies user's changes of evs (as the store of user's shard
+// sees them), through ApplyBatch or an Apply per change.
+func applyFor(t *testing.T, s projections.Store, batch bool, user domain.UserID, evs ...positioned) {
+	t.Helper()
+	ctx := context.Background()
+	var changes []projections.Change
+	for _, pe := range evs {
+		changes = append(changes, projections.Change{Event: pe.ev, User: user, Pos: pe.pos})
+	}
+	if batch {
+		if _, err := s.ApplyBatch(ctx, changes, nil); err != nil {
+			t.Fatalf("ApplyBatch for %s: %v", user, err)
+		}
+		return
+	}
+	for _, c := range changes {
+		if err := projections.ApplyFor(ctx, s, c.Event, c.User, c.Pos); err != nil {
+			t.Fatalf("apply %s for %s: %v", c.Event.Type(), user, err)
+		}
+	}
+}
+
+// testReceiptAdvancesSender: a receipt moves the sender's own copy of the
+// message to its status, forward only, read implying delivered, even when
+// the sender's rows of the MessageRead are not applied yet (they come from
+// the recipient's partition).
+func testReceiptAdvancesSender(t *testing.T, s projections.Store) {
+	for _, batch := range []bool{false, true} {
+		t.Run(map[bool]string{false: "PerEvent", true: "Batch"}[batch], func(t *testing.T) {
+			reset(t, s)
+			f := newFixture(t)
+			alice, bob := f.user(), f.user()
+			m1, m2 := f.sent(alice, bob, "one"), f.sent(alice, bob, "two")
+			apply(t, s, f.log(m1, m2))
+			d2, r1, r2, late := f.tick(), f.tick(), f.tick(), f.tick()
+
+			applyFor(t, s, batch, alice, f.log(receipt(m1, domain.StatusRead, r1))...)
+			got := mustMessage(t, s, alice, m1.ID)
+			if got.Status != domain.StatusRead || !got.ReadAt.Equal(r1) || !got.DeliveredAt.Equal(r1) {
+				t.Fatalf("alice's copy after a read receipt: %+v", got)
+			}
+			if h := allHistory(t, s, alice, bob, 10); len(h) != 2 || h[1].ID != m1.ID || h[1].Status != domain.StatusRead {
+				t.Fatalf("alice's history after a read receipt: %+v", h)
+			}
+			if got := mustMessage(t, s, bob, m1.ID); got.Status != domain.StatusSent {
+				t.Fatalf("bob's copy changed by alice's receipt: %+v", got)
+			}
+			applyFor(t, s, batch, alice, f.log(receipt(m1, domain.StatusDelivered, late))...)
+			if got := mustMessage(t, s, alice, m1.ID); got.Status != domain.StatusRead || !got.DeliveredAt.Equal(r1) {
+				t.Fatalf("a late delivered receipt moved alice's copy back: %+v", got)
+			}
+
+			applyFor(t, s, batch, alice, f.log(receipt(m2, domain.StatusDelivered, d2))...)
+			if got := mustMessage(t, s, alice, m2.ID); got.Status != domain.StatusDelivered || !got.DeliveredAt.Equal(d2) {
+				t.Fatalf("alice's copy after a delivered receipt: %+v", got)
+			}
+			applyFor(t, s, batch, alice, f.log(receipt(m2, domain.StatusRead, r2))...)
+			got = mustMessage(t, s, alice, m2.ID)
+			if got.Status != domain.StatusRead || !got.DeliveredAt.Equal(d2) || !got.ReadAt.Equal(r2) {
+				t.Fatalf("alice's copy after delivered, then read receipts: %+v", got)
+			}
+			c := allConversations(t, s, alice, 10)
+			if len(c) != 1 || c[0].Last.ID != m2.ID || c[0].Last.Status != domain.StatusRead {
+				t.Fatalf("alice's conversations: %+v", c)
+			}
+		})
+	}
+}
+
+// testBatchMatchesPerEvent: ApplyBatch, however the log is cut into
+// batches, gives the views an Apply per change gives, and returns the feed
+// items of its changes (all new to an empty store).
+func testBatchMatchesPerEvent(t *testing.T, s projections.Store) {
+	f := newFixture(t)
+	evs, users, msgs := streamWithReceipts(f)
+	log := f.log(evs...)
+	apply(t, s, log)
+	want := f.fullSnapshot(s, users, msgs)
+	wantPos, err := s.AppliedPositions(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Runs of up to 5 records of one partition, the partitions' runs
+	// interleaved round robin, as the projector's consumers hand them out.
+	byPart := map[int32][]positioned{}
+	var parts []int32
+	for _, pe := range log {
+		if _, ok := byPart[pe.pos.Partition]; !ok {
+			parts = append(parts, pe.pos.Partition)
+		}
+		byPart[pe.pos.Partition] = append(byPart[pe.pos.Partition], pe)
+	}
+	var runs [][]positioned
+	for i := 0; len(runs) == 0 || i < len(log); i += 5 {
+		for _, p := range parts {
+			if i < len(byPart[p]) {
+				runs = append(runs, byPart[p][i:min(i+5, len(byPart[p]))])
+			}
+		}
+	}
+	var each [][]positioned
+	for _, pe := range log {
+		each = append(each, []positioned{pe})
+	}
+	for _, tc := range []struct {
+		name    string
+		batches [][]positioned
+	}{
+		{"OneBatch", [][]positioned{log}},
+		{"PartitionRuns", runs},
+		{"OneEventEach", each},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reset(t, s)
+			var fed, wantFed []projections.FeedItem
+			for _, b := range tc.batches {
+				fed = append(fed, applyBatch(t, s, b)...)
+				wantFed = append(wantFed, feedItemsOf(b)...)
+			}
+			if got := f.fullSnapshot(s, users, msgs); got != want {
+				t.Fatalf("ApplyBatch and per-event Apply differ:\nper event:\n%s\nbatch:\n%s", want, got)
+			}
+			sameFeedItems(t, "feed items ApplyBatch returned", fed, wantFed)
+			pos, err := s.AppliedPositions(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			equal(t, "applied positions", pos, wantPos)
+		})
+	}
+}
+
+// testBatchTwice: a batch applied again changes nothing, and returns no
+// feed item (every one, for a store with BlindFeedWrites).
+func testBatchTwice(t *testing.T, s projections.Store, feat ViewsFeatures) {
+	f := newFixture(t)
+	evs, users, msgs := streamWithReceipts(f)
+	log := f.log(evs...)
+	first := applyBatch(t, s, log)
+	sameFeedItems(t, "feed items of the first apply", first, feedItemsOf(log))
+	once := f.fullSnapshot(s, users, msgs)
+	second := applyBatch(t, s, log)
+	if twice := f.fullSnapshot(s, users, msgs); twice != once {
+		t.Fatalf("applying the batch twice changed the views:\nonce:\n%s\ntwice:\n%s", once, twice)
+	}
+	if feat.BlindFeedWrites {
+		sameFeedItems(t, "feed items of the second apply", second, first)
+	} else if len(second) != 0 {
+		t.Fatalf("the second apply returned %d feed items as new, the first %+v", len(second), second[0])
+	}
+}
+
+// testBatchPositions: ApplyBatch records the positions it is given (the
+// highest offset of each partition wins), without changes too.
+func testBatchPositions(t *testing.T, s projections.Store) {
+	f := newFixture(t)
+	alice, bob := f.user(), f.user()
+	m1, m2 := f.sent(alice, bob, "1"), f.sent(bob, alice, "2")
+	ctx := context.Background()
+	steps := []struct {
+		evs       []positioned
+		positions map[int32]int64
+		want      map[int32]int64
+	}{
+		{[]positioned{{m1, domain.Position{Partition: 2, Offset: 10}}, {m2, domain.Position{Partition: 0, Offset: 4}}},
+			map[int32]int64{2: 10, 0: 4}, map[int32]int64{0: 4, 2: 10}},
+		{[]positioned{{m1, domain.Position{Partition: 2, Offset: 7}}},
+			map[int32]int64{2: 7, 1: 3}, map[int32]int64{0: 4, 1: 3, 2: 10}},
+		{nil, nil, map[int32]int64{0: 4, 1: 3, 2: 10}},
+		{nil, map[int32]int64{3: 1, 0: 5}, map[int32]int64{0: 5, 1: 3, 2: 10, 3: 1}},
+	}
+	for i, st := range steps {
+		changes, _ := changesOf(st.evs)
+		if _, err := s.ApplyBatch(ctx, changes, st.positions); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		got, err := s.AppliedPositions(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equal(t, fmt.Sprintf("applied positions after step %d", i), got, st.want)
+	}
+}
+
+// testRetriedSend: the identical MessageSent appended again (a retried
+// send) at a new position, before and after the message is read, and a
+// receipt appended twice, leave one message in every view; the feed holds
+// one item of each unless the store has BlindFeedWrites.
+func testRetriedSend(t *testing.T, s projections.Store, feat ViewsFeatures) {
+	for _, path := range applyPaths {
+		t.Run(path.name, func(t *testing.T) {
+			reset(t, s)
+			f := newFixture(t)
+			alice, bob := f.user(), f.user()
+			m, other := f.sent(alice, bob, "hi"), f.sent(alice, bob, "second")
+			path.apply(t, s, f.log(m, other, m))
+			equal(t, "bob's unread after a retried send", ids(allUnread(t, s, bob, 10)), []domain.MessageID{m.ID, other.ID})
+			for _, u := range []domain.UserID{alice, bob} {
+				equal(t, "message seen by "+string(u), mustMessage(t, s, u, m.ID), m.AsMessage())
+				equal(t, "history of "+string(u), ids(allHistory(t, s, u, m.AsMessage().Peer(u), 10)), []domain.MessageID{other.ID, m.ID})
+			}
+			if c := allConversations(t, s, bob, 10); len(c) != 1 || c[0].Unread != 2 || c[0].Last.ID != other.ID {
+				t.Fatalf("bob's conversations after a retried send: %+v", c)
+			}
+
+			readAt := f.tick()
+			r := read(m, readAt)
+			rc := receipt(m, domain.StatusRead, readAt)
+			path.apply(t, s, f.log(r, rc, rc, m))
+			equal(t, "bob's unread after the read and another retry", ids(allUnread(t, s, bob, 10)), []domain.MessageID{other.ID})
+			for _, u := range []domain.UserID{alice, bob} {
+				if got := mustMessage(t, s, u, m.ID); got.Status != domain.StatusRead || got.Text != m.Text {
+					t.Fatalf("message seen by %s: %+v", u, got)
+				}
+				equal(t, "history of "+string(u), ids(allHistory(t, s, u, m.AsMessage().Peer(u), 10)), []domain.MessageID{other.ID, m.ID})
+			}
+			if c := allConversations(t, s, bob, 10); len(c) != 1 || c[0].Unread != 1 {
+				t.Fatalf("bob's conversations: %+v", c)
+			}
+
+			copies, receipts := 1, 1
+			if feat.BlindFeedWrites {
+				copies, receipts = 3, 2 // the message was appended three times, its receipt twice
+			}
+			count := func(items []projections.FeedItem, kind projections.FeedKind, id domain.MessageID) int {
+				n := 0
+				for _, it := range items {
+					if it.Kind == kind && it.Message.ID == id {
+						n++
+					}
+				}
+				return n
+			}
+			bf := feed(t, s, bob, domain.Position{Partition: f.parts[bob], Offset: -1}, 10)
+			if n := count(bf, projections.FeedMessage, m.ID); n != copies {
+				t.Fatalf("bob's feed holds the message %d times; want %d: %+v", n, copies, bf)
+			}
+			if n := count(bf, projections.FeedMessage, other.ID) + count(bf, projections.FeedRead, m.ID); n != 2 {
+				t.Fatalf("bob's feed: %+v", bf)
+			}
+			af := feed(t, s, alice, domain.Position{Partition: f.parts[alice], Offset: -1}, 10)
+			if n := count(af, projections.FeedReceipt, m.ID); n != receipts {
+				t.Fatalf("alice's feed holds the receipt %d times; want %d: %+v", n, receipts, af)
+			}
+		})
 	}
 }

@@ -1,0 +1,169 @@
+package cassandra
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gocql/gocql"
+
+	"github.com/tidings-chat/tidings/domain"
+	"github.com/tidings-chat/tidings/projections"
+)
+
+// ApplyBatch implements projections.Store. It plans every statement the
+// changes need (no statement reads), groups them by partition key and
+// sends each key's statements as one unlogged batch (several if they
+// exceed Config.BatchBytes), up to Config.BatchesInFlight at a time: first
+// the batches of the users' months (messages, history, unread), then those
+// of the users' own keys (conversations, unread months, feed), so that no
+// conversation or feed item names a message that cannot be loaded. Only
+// after every batch succeeded does it write positions, one row per
+// partition in one batch (the highest offset wins: it is the write
+// timestamp).
+//
+// The changes' order does not matter: every write carries a timestamp
+// taken from its event (keys.go). A failed ApplyBatch has written some of
+// the rows and none of the positions; applying it again completes it. It
+// returns every feed item the changes write, in order: Cassandra cannot
+// tell which it held already, so a batch applied twice returns them twice.
+func (v *Views) ApplyBatch(ctx context.Context, changes []projections.Change, positions map[int32]int64) ([]projections.FeedItem, error) {
+	p := newPlan()
+	for _, c := range changes {
+		if err := p.add(c); err != nil {
+			return nil, fmt.Errorf("apply %s %s for %s at %s: %w", c.Event.Type(), c.Event.Message(), c.User, c.Pos, err)
+		}
+	}
+	if err := v.write(ctx, p); err != nil {
+		return nil, fmt.Errorf("apply batch of %d changes: %w", len(changes), err)
+	}
+	if err := v.recordPositions(ctx, positions); err != nil {
+		return nil, err
+	}
+	return p.fed, nil
+}
+
+// applyOne applies one change (the Apply methods).
+func (v *Views) applyOne(ctx context.Context, ev domain.Event, u domain.UserID, pos domain.Position) error {
+	_, err := v.ApplyBatch(ctx, []projections.Change{{Event: ev, User: u, Pos: pos}}, nil)
+	return err
+}
+
+// recordPositions writes positions in one batch on the group's partition.
+func (v *Views) recordPositions(ctx context.Context, positions map[int32]int64) error {
+	if len(positions) == 0 {
+		return nil
+	}
+	parts := slices.Sorted(maps.Keys(positions))
+	stmts := make([]stmt, len(parts))
+	for i, p := range parts {
+		off := positions[p]
+		stmts[i] = stmt{cql: upsertPosition, args: []any{off, off, v.group, p}}
+	}
+	if err := v.send(ctx, stmts); err != nil {
+		return fmt.Errorf("record positions %v: %w", positions, err)
+	}
+	return nil
+}
+
+// keyBatch is the statements of one batch and the key they share.
+type keyBatch struct {
+	key   partKey
+	stmts []stmt
+}
+
+// write sends p's statements: the months' batches, then the users' own.
+func (v *Views) write(ctx context.Context, p *plan) error {
+	var months, own []keyBatch
+	for _, k := range p.keys {
+		for _, stmts := range split(p.stmts[k], v.batchBytes) {
+			if k.month == 0 {
+				own = append(own, keyBatch{k, stmts})
+			} else {
+				months = append(months, keyBatch{k, stmts})
+			}
+		}
+	}
+	if err := v.sendAll(ctx, months); err != nil {
+		return err
+	}
+	return v.sendAll(ctx, own)
+}
+
+// split cuts stmts into runs whose estimated size stays within limit; a
+// statement larger than limit is a run of its own.
+func split(stmts []stmt, limit int) [][]stmt {
+	var (
+		out  [][]stmt
+		from int
+		size int
+	)
+	for i, s := range stmts {
+		if i > from && size+s.size > limit {
+			out = append(out, stmts[from:i])
+			from, size = i, 0
+		}
+		size += s.size
+	}
+	return append(out, stmts[from:])
+}
+
+// sendAll sends batches concurrently, at most v.inFlight at a time. After
+// a failure it sends no further batch (the whole apply is retried) and
+// reports the first error with the number that failed.
+func (v *Views) sendAll(ctx context.Context, batches []keyBatch) error {
+	if len(batches) == 1 {
+		if err := v.send(ctx, batches[0].stmts); err != nil {
+			return fmt.Errorf("write %d statements of %s: %w", len(batches[0].stmts), batches[0].key, err)
+		}
+		return nil
+	}
+	var (
+		sem    = make(chan struct{}, v.inFlight)
+		wg     sync.WaitGroup
+		failed atomic.Int64
+		mu     sync.Mutex
+		first  error
+	)
+	for _, b := range batches {
+		if failed.Load() > 0 {
+			break
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := v.send(ctx, b.stmts); err != nil {
+				failed.Add(1)
+				mu.Lock()
+				if first == nil {
+					first = fmt.Errorf("write %d statements of %s: %w", len(b.stmts), b.key, err)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if n := failed.Load(); n > 0 {
+		return fmt.Errorf("%d of %d batches failed, the first: %w", n, len(batches), first)
+	}
+	return nil
+}
+
+// send executes statements that share a partition key: one as a query,
+// more as an unlogged batch, which the driver routes to a replica of the
+// key (token aware, from the first statement). Every statement is
+// idempotent, so the driver may retry either.
+func (v *Views) send(ctx context.Context, stmts []stmt) error {
+	if len(stmts) == 1 {
+		return v.session.Query(stmts[0].cql, stmts[0].args...).WithContext(ctx).Idempotent(true).Exec()
+	}
+	b := v.session.NewBatch(gocql.UnloggedBatch).WithContext(ctx)
+	b.Entries = make([]gocql.BatchEntry, len(stmts))
+	for i, s := range stmts {
+		b.Entries[i] = gocql.BatchEntry{Stmt: s.cql, Args: s.args, Idempotent: true}
+	}
+	return v.session.ExecuteBatch(b)
+}
