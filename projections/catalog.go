@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -127,7 +128,10 @@ func (c *Catalog) reload(ctx context.Context) error {
 			}
 		}
 		c.mu.RUnlock()
-		// Wait for writes in flight under the old entries, then swap.
+		// Wait for writes in flight under the old entries, then swap. In
+		// shard order, as Router.ApplyBatch takes them, so the two never
+		// deadlock.
+		slices.Sort(moved)
 		for _, id := range moved {
 			c.locks[id].Lock()
 		}

@@ -63,3 +63,12 @@ func FeedItemOf(ev domain.Event, pos domain.Position) (user domain.UserID, item 
 	}
 	return "", FeedItem{}, false
 }
+
+// User returns whose feed the item is in: the recipient of a message, the
+// sender for a receipt, the reader for a read.
+func (it FeedItem) User() domain.UserID {
+	if it.Kind == FeedReceipt {
+		return it.Message.From
+	}
+	return it.Message.To
+}

@@ -31,12 +31,19 @@ type CatalogAdmin interface {
 	NodesBehind(ctx context.Context, version int64) ([]string, error)
 }
 
-// LogScanner feeds handle every event from the next offsets in from (a
-// partition missing from it: from its start) up to the end each partition
-// has when the scan begins, in order within each partition, and returns
-// those ends. progress, if not nil, is called now and then.
-type LogScanner func(ctx context.Context, from map[int32]int64, handle func(ctx context.Context, ev domain.Event, pos domain.Position) error,
-	progress func(done, total int64)) (ends map[int32]int64, err error)
+// LogScanner is Scan over the event log: every record from the next
+// offsets in from (a partition missing from it: from its start) up to the
+// end each partition has when the scan begins, in order within each
+// partition; it returns those ends.
+type LogScanner func(ctx context.Context, from map[int32]int64, handle BatchHandler, progress Progress) (ends map[int32]int64, err error)
+
+// ScanOf returns the LogScanner of log.
+func ScanOf(log Stream) LogScanner {
+	return func(ctx context.Context, from map[int32]int64, handle BatchHandler, progress Progress) (map[int32]int64, error) {
+		ends, _, err := Scan(ctx, log, from, handle, progress)
+		return ends, err
+	}
+}
 
 // Mover moves virtual shards between placements online.
 //
@@ -201,17 +208,20 @@ func (m *Mover) copy(ctx context.Context, shard int, dst Store, step string) err
 			}
 		}
 	})
-	ends, err := m.Scan(ctx, from, func(ctx context.Context, ev domain.Event, pos domain.Position) error {
-		for _, u := range Parties(ev) {
-			if domain.ShardOf(u) != shard {
-				continue
+	ends, err := m.Scan(ctx, from, func(ctx context.Context, b Batch) error {
+		var mine []Change
+		for _, c := range ChangesOf(b) {
+			if domain.ShardOf(c.User) == shard {
+				mine = append(mine, c)
 			}
-			if err := ApplyFor(ctx, dst, ev, u, pos); err != nil {
+		}
+		if len(mine) > 0 {
+			if _, err := dst.ApplyBatch(ctx, mine, nil); err != nil {
 				return err
 			}
 		}
 		mu.Lock()
-		next[pos.Partition] = pos.Offset + 1
+		next[b.Partition] = b.Last() + 1
 		mu.Unlock()
 		return nil
 	}, func(done, total int64) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -151,6 +153,60 @@ func (r *Router) ApplyRead(ctx context.Context, e domain.MessageRead, user domai
 // ApplyReceipt implements Store.
 func (r *Router) ApplyReceipt(ctx context.Context, e domain.MessageReceipt, pos domain.Position) error {
 	return r.write(ctx, e.From, func(s Store) error { return s.ApplyReceipt(ctx, e, pos) })
+}
+
+// ApplyBatch implements Store. It holds the catalog entries of every shard
+// the batch writes (taken in shard order), sends each user's changes to
+// the placement of the user's shard, makes the other placements' writes
+// durable, and then applies the home placement's share together with the
+// positions, so a recorded position never covers a write that could be
+// lost.
+func (r *Router) ApplyBatch(ctx context.Context, changes []Change, positions map[int32]int64) ([]FeedItem, error) {
+	users := map[int]domain.UserID{}
+	for _, c := range changes {
+		users[domain.ShardOf(c.User)] = c.User
+	}
+	shards := slices.Sorted(maps.Keys(users))
+	placement := make(map[int]string, len(shards))
+	for _, id := range shards {
+		p, release, err := r.catalog.AcquireWrite(ctx, users[id])
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		placement[id] = p
+	}
+	byStore := map[Store][]Change{}
+	var order []Store
+	for _, c := range changes {
+		s, err := r.Store(ctx, placement[domain.ShardOf(c.User)])
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := byStore[s]; !ok {
+			order = append(order, s)
+		}
+		byStore[s] = append(byStore[s], c)
+	}
+	var fed []FeedItem
+	for _, s := range order {
+		if s == r.home {
+			continue
+		}
+		items, err := s.ApplyBatch(ctx, byStore[s], nil)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.Flush(ctx); err != nil {
+			return nil, err
+		}
+		fed = append(fed, items...)
+	}
+	items, err := r.home.ApplyBatch(ctx, byStore[r.home], positions)
+	if err != nil {
+		return nil, err
+	}
+	return append(fed, items...), nil
 }
 
 // RecordPosition implements Store: it makes the writes of every placement

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -22,9 +23,22 @@ type DB struct {
 	catalog     *Catalog
 }
 
+// storeOptions are the Pebble options of the store: Bloom filters on every
+// level (most applies look up keys that do not exist yet, such as a new
+// message's row, and without a filter each such lookup reads blocks of
+// every level), a block cache and memtables sized for a server rather than
+// Pebble's library defaults (8 MB, 4 MB).
+func storeOptions() *pebble.Options {
+	o := &pebble.Options{Logger: quietLogger{}, CacheSize: 128 << 20, MemTableSize: 32 << 20}
+	for i := range o.Levels {
+		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	return o
+}
+
 // Open opens (creating if needed) the store in dir.
 func Open(dir string) (*DB, error) {
-	db, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{}})
+	db, err := pebble.Open(dir, storeOptions())
 	if err != nil {
 		return nil, fmt.Errorf("open pebble store %s: %w", dir, err)
 	}
@@ -33,7 +47,9 @@ func Open(dir string) (*DB, error) {
 
 // OpenInMemory opens a store that lives in memory only (tests).
 func OpenInMemory() (*DB, error) {
-	db, err := pebble.Open("", &pebble.Options{FS: vfs.NewMem(), Logger: quietLogger{}})
+	o := storeOptions()
+	o.FS, o.CacheSize, o.MemTableSize = vfs.NewMem(), 8<<20, 4<<20
+	db, err := pebble.Open("", o)
 	if err != nil {
 		return nil, fmt.Errorf("open in-memory pebble store: %w", err)
 	}

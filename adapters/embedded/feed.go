@@ -38,37 +38,19 @@ func receiptKey(u domain.UserID, id domain.MessageID, s domain.Status) []byte {
 	return []byte(fmt.Sprintf("%sr/%s/%d", userPrefix(u), id, s))
 }
 
-// putFeed writes the feed item ev makes at pos into b.
-func putFeed(b *pebble.Batch, ev domain.Event, pos domain.Position) error {
+// putFeed writes the feed item ev makes at pos into b and returns it.
+func putFeed(b *txn, ev domain.Event, pos domain.Position) (projections.FeedItem, bool, error) {
 	user, item, ok := projections.FeedItemOf(ev, pos)
 	if !ok {
-		return nil
+		return projections.FeedItem{}, false, nil
 	}
 	m := item.Message
 	raw, err := json.Marshal(storedFeedItem{Kind: uint8(item.Kind), ID: string(m.ID), From: string(m.From), To: string(m.To),
 		SentAt: m.SentAt, Status: uint8(item.Status), At: item.At})
 	if err != nil {
-		return err
+		return projections.FeedItem{}, false, err
 	}
-	return b.Set(feedKey(user, pos), raw, nil)
-}
-
-// ApplyReceipt implements projections.Store.
-func (v *Views) ApplyReceipt(_ context.Context, e domain.MessageReceipt, pos domain.Position) error {
-	defer v.lock(e.From)()
-	b := v.db.NewIndexedBatch()
-	defer b.Close()
-	key := receiptKey(e.From, e.ID, e.Status)
-	if _, err := get(b, key); err == nil {
-		return nil // this receipt is in the feed already
-	} else if !errors.Is(err, pebble.ErrNotFound) {
-		return err
-	}
-	_ = b.Set(key, nil, nil)
-	if err := putFeed(b, e, pos); err != nil {
-		return err
-	}
-	return b.Commit(pebble.NoSync)
+	return item, true, b.Set(feedKey(user, pos), raw, nil)
 }
 
 // Feed implements projections.Reader.

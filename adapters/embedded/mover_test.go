@@ -20,14 +20,15 @@ type memLog struct {
 	breakAt int // stop with an error after this many events; 0: never
 }
 
-func (l *memLog) scan(ctx context.Context, from map[int32]int64, handle func(context.Context, domain.Event, domain.Position) error,
-	progress func(done, total int64)) (map[int32]int64, error) {
+func (l *memLog) scan(ctx context.Context, from map[int32]int64, handle projections.BatchHandler,
+	progress projections.Progress) (map[int32]int64, error) {
 	n := 0
 	for off := from[0]; off < int64(len(l.events)); off++ {
 		if l.breakAt > 0 && n == l.breakAt {
 			return nil, errors.New("interrupted")
 		}
-		if err := handle(ctx, l.events[off], domain.Position{Partition: 0, Offset: off}); err != nil {
+		rec := projections.Record{Event: l.events[off], Pos: domain.Position{Partition: 0, Offset: off}}
+		if err := handle(ctx, projections.Batch{Partition: 0, Records: []projections.Record{rec}}); err != nil {
 			return nil, err
 		}
 		n++

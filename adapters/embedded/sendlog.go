@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -15,17 +16,27 @@ import (
 var _ commands.SendLog = (*SendLog)(nil)
 
 // SendLog keeps client_msg_id reservations under "s/<from>/<client_msg_id>".
-// Records are kept for ever in the embedded store. Safe for concurrent use.
+// Records are kept for ever in the embedded store. Safe for concurrent use:
+// a reservation's check-and-set holds the lock of its key's stripe, so
+// reservations of different keys run concurrently and their synced writes
+// share fsyncs (Pebble commits concurrent synced batches together).
 type SendLog struct {
-	db *pebble.DB
-	mu sync.Mutex // makes Reserve's check-and-set atomic
+	db    *pebble.DB
+	locks [256]sync.Mutex
+}
+
+func (s *SendLog) lock(key []byte) func() {
+	h := fnv.New32a()
+	h.Write(key)
+	l := &s.locks[h.Sum32()%uint32(len(s.locks))]
+	l.Lock()
+	return l.Unlock
 }
 
 // Reserve implements commands.SendLog.
 func (s *SendLog) Reserve(_ context.Context, rec commands.SendRecord) (commands.SendRecord, bool, error) {
 	key := []byte("s/" + string(rec.From) + "/" + rec.ClientMsgID)
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.lock(key)()
 	v, err := get(s.db, key)
 	if err == nil {
 		var stored commands.SendRecord

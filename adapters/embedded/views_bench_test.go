@@ -2,8 +2,8 @@ package embedded_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,53 +32,54 @@ func openBenchDB(b *testing.B) *embedded.DB {
 	return db
 }
 
-// BenchmarkApplySent is the projector's write of one MessageSent into the
-// on-disk Pebble views (the sender's and the recipient's rows, one synced batch each, then the applied position), from one
-// goroutine and from many (as the projector does with one worker per
-// partition). ns/op is the raw write ceiling of the embedded view store.
+// BenchmarkApplyBatch is the views pipeline's write of whole messages
+// into the on-disk Pebble views: per message its MessageSent, MessageRead
+// and MessageReceipt, both parties' rows, applied in batches of batch
+// records with the position, as Pipeline.Handle does. ns/op is per
+// message: the embedded view store's ceiling.
 //
-//	go test -run '^$' -bench ApplySent -benchtime 2000x ./adapters/embedded/
-func BenchmarkApplySent(b *testing.B) {
-	b.Run("serial", func(b *testing.B) {
-		benchApply(b, false)
-	})
-	b.Run("parallel", func(b *testing.B) {
-		benchApply(b, true)
-	})
+//	go test -run '^$' -bench ApplyBatch -benchtime 20000x ./adapters/embedded/
+func BenchmarkApplyBatch(b *testing.B) {
+	for _, batch := range []int{1, 64, 512} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) { benchApplyBatch(b, batch) })
+	}
 }
 
-func benchApply(b *testing.B, parallel bool) {
+func benchApplyBatch(b *testing.B, batch int) {
+	ctx := context.Background()
 	views := openBenchDB(b).Views()
-	users := benchUsers(200)
+	users := benchUsers(1000)
 	text := strings.Repeat("x", 100)
-	var off atomic.Int64
-	apply := func() {
-		n := off.Add(1)
-		from, to := users[n%200], users[(n+1)%200]
-		at := time.Now().UTC().Truncate(time.Millisecond)
-		ev := domain.MessageSent{ID: domain.MessageID(domain.NewID(at)), From: from, To: to, Text: text, SentAt: at}
-		pos := domain.Position{Partition: domain.PartitionOf(to, 16), Offset: n}
-		// As the projector does: each party's rows, then the position.
-		for _, u := range projections.Parties(ev) {
-			if err := projections.ApplyFor(context.Background(), views, ev, u, pos); err != nil {
-				b.Error(err)
-			}
+	var recs []projections.Record
+	off := int64(0)
+	flush := func() {
+		if len(recs) == 0 {
+			return
 		}
-		if err := views.RecordPosition(context.Background(), pos); err != nil {
-			b.Error(err)
+		bt := projections.Batch{Partition: 0, Records: recs}
+		if _, err := views.ApplyBatch(ctx, projections.ChangesOf(bt), map[int32]int64{0: bt.Last()}); err != nil {
+			b.Fatal(err)
+		}
+		recs = recs[:0]
+	}
+	add := func(ev domain.Event) {
+		recs = append(recs, projections.Record{Event: ev, Pos: domain.Position{Offset: off}})
+		off++
+		if len(recs) >= batch {
+			flush()
 		}
 	}
 	b.ReportAllocs()
-	if !parallel {
-		for b.Loop() {
-			apply()
-		}
-		return
+	n := 0
+	for b.Loop() {
+		n++
+		from, to := users[n%len(users)], users[(n*7+1)%len(users)]
+		at := time.Now().UTC().Truncate(time.Millisecond)
+		id := domain.MessageID(domain.NewID(at))
+		add(domain.MessageSent{ID: id, From: from, To: to, Text: text, SentAt: at})
+		add(domain.MessageRead{ID: id, From: from, To: to, SentAt: at, ReadAt: at})
+		add(domain.MessageReceipt{ID: id, From: from, To: to, SentAt: at, Status: domain.StatusRead, At: at})
 	}
-	b.SetParallelism(8) // 16 goroutines on 2 cores, like 16 partition workers
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			apply()
-		}
-	})
+	flush()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }

@@ -3,7 +3,6 @@ package embedded
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -63,8 +62,8 @@ func (v *Views) Conversations(_ context.Context, user domain.UserID, p projectio
 		if err != nil {
 			return fmt.Errorf("read conversation %s: %w", peer, err)
 		}
-		var c storedConversation
-		if err := json.Unmarshal(raw, &c); err != nil {
+		c, err := decodeConversation(raw)
+		if err != nil {
 			return fmt.Errorf("decode conversation %s: %w", peer, err)
 		}
 		last, err := v.loadMessage(v.db, user, domain.MessageID(c.LastID))

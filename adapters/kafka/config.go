@@ -10,9 +10,12 @@ import (
 
 // Defaults.
 const (
-	DefaultTopic      = "tidings.messages.v1"
-	DefaultPartitions = 16
-	DefaultVersion    = "3.6.0"
+	DefaultTopic       = "tidings.messages.v1"
+	DefaultPartitions  = 16
+	DefaultVersion     = "3.6.0"
+	DefaultMaxInFlight = 4096
+	DefaultMaxBatch    = 512
+	DefaultCompression = "none"
 )
 
 // Config says where the event log lives and how to talk to it.
@@ -29,10 +32,23 @@ type Config struct {
 	Version string
 	// ClientID names this process to the brokers.
 	ClientID string
-	// Workers bounds how many partitions a consumer processes at once.
-	Workers int
-	// WriteTimeout bounds one append.
+	// WriteTimeout is how long the brokers may take to acknowledge one
+	// produce request (Sarama's Producer.Timeout).
 	WriteTimeout time.Duration
+	// MaxInFlight bounds the appends waiting for their acknowledgement at
+	// once, and so the goroutines and memory appends hold while the brokers
+	// are slow or down. An Append beyond it waits for a slot until its ctx
+	// ends.
+	MaxInFlight int
+	// Linger is how long the producer gathers appends before it sends them
+	// (Sarama's Producer.Flush.Frequency). Zero sends at once; appends that
+	// arrive while a produce request is in flight are gathered into the
+	// next one anyway.
+	Linger time.Duration
+	// Compression of produced batches: none, lz4, snappy, zstd or gzip.
+	Compression string
+	// MaxBatch bounds the records of one projections.Batch.
+	MaxBatch int
 }
 
 // SetDefaults fills the zero fields.
@@ -52,11 +68,17 @@ func (c *Config) SetDefaults() {
 	if c.ClientID == "" {
 		c.ClientID = "tidings"
 	}
-	if c.Workers == 0 {
-		c.Workers = int(c.Partitions)
-	}
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = 10 * time.Second
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.Compression == "" {
+		c.Compression = DefaultCompression
+	}
+	if c.MaxBatch == 0 {
+		c.MaxBatch = DefaultMaxBatch
 	}
 }
 
@@ -80,10 +102,30 @@ func (c Config) Validate() error {
 	} else if !v.IsAtLeast(sarama.V2_1_0_0) {
 		errs = append(errs, fmt.Errorf("kafka: version %s is older than 2.1, which Kafka 4 no longer speaks", c.Version))
 	}
-	if c.Workers < 1 {
-		errs = append(errs, fmt.Errorf("kafka: workers %d < 1", c.Workers))
+	if c.WriteTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("kafka: write timeout %v <= 0", c.WriteTimeout))
+	}
+	if c.MaxInFlight < 1 {
+		errs = append(errs, fmt.Errorf("kafka: max in flight %d < 1", c.MaxInFlight))
+	}
+	if c.Linger < 0 {
+		errs = append(errs, fmt.Errorf("kafka: linger %v < 0", c.Linger))
+	}
+	if _, err := codec(c.Compression); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MaxBatch < 1 {
+		errs = append(errs, fmt.Errorf("kafka: max batch %d < 1", c.MaxBatch))
 	}
 	return errors.Join(errs...)
+}
+
+func codec(name string) (sarama.CompressionCodec, error) {
+	var cc sarama.CompressionCodec
+	if err := cc.UnmarshalText([]byte(name)); err != nil {
+		return 0, fmt.Errorf("kafka: compression %q: want none, lz4, snappy, zstd or gzip", name)
+	}
+	return cc, nil
 }
 
 // saramaConfig is the base Sarama configuration for every client.
@@ -98,6 +140,12 @@ func (c Config) saramaConfig() *sarama.Config {
 
 // producerConfig makes appends durable and never duplicated by retries:
 // idempotent producer, acknowledged by all in-sync replicas.
+//
+// Sarama's idempotent producer requires Net.MaxOpenRequests = 1 (its
+// Config.Validate rejects more), so each broker connection has one produce
+// request in flight. Throughput comes from batching instead: appends that
+// arrive while a request is in flight (or within Linger) go out together in
+// the next one, so the records per request grow with the load.
 func (c Config) producerConfig() *sarama.Config {
 	sc := c.saramaConfig()
 	sc.Producer.Idempotent = true
@@ -109,16 +157,22 @@ func (c Config) producerConfig() *sarama.Config {
 	sc.Producer.Return.Errors = true
 	sc.Producer.Timeout = c.WriteTimeout
 	sc.Producer.Partitioner = sarama.NewManualPartitioner // see marshaler
-	sc.Producer.Flush.Frequency = time.Millisecond
+	sc.Producer.Flush.Frequency = c.Linger
+	sc.Producer.Compression, _ = codec(c.Compression) // checked by Validate
+	// Enough room for MaxInFlight appends between the callers and the
+	// broker producers without blocking the callers' goroutines.
+	sc.ChannelBufferSize = c.MaxInFlight
 	return sc
 }
 
-// consumerConfig starts new groups at the oldest offset.
+// consumerConfig starts new groups at the oldest offset and buffers up to
+// a batch of records per partition.
 func (c Config) consumerConfig() *sarama.Config {
 	sc := c.saramaConfig()
 	sc.Consumer.Return.Errors = true
 	sc.Consumer.Offsets.Initial = sarama.OffsetOldest
 	sc.Consumer.Offsets.AutoCommit.Interval = 200 * time.Millisecond
 	sc.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategySticky()}
+	sc.ChannelBufferSize = c.MaxBatch
 	return sc
 }

@@ -1,36 +1,19 @@
 package kafka_test
 
 import (
-	"os"
-	"strings"
 	"testing"
 
 	"github.com/tidings-chat/tidings/adapters/contract"
-	"github.com/tidings-chat/tidings/adapters/embedded"
+	"github.com/tidings-chat/tidings/commands"
+	"github.com/tidings-chat/tidings/projections"
 )
 
-func TestEventLogEmbedded(t *testing.T) {
+// TestEventLogContract runs the event-log contract against a real Kafka,
+// each case on a topic of its own.
+func TestEventLogContract(t *testing.T) {
+	brokers(t)
 	t.Parallel()
-	contract.TestEventLog(t, func(t *testing.T) []string {
-		b, err := embedded.StartBroker(t.TempDir(), 0, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(b.Close)
-		return b.Addrs()
+	contract.TestEventLog(t, func(t *testing.T, partitions int32) (commands.EventLog, projections.Stream) {
+		return openLog(t, newTopic(t, partitions))
 	})
-}
-
-// TestEventLogKafka runs the same contract against a real Kafka named by
-// TIDINGS_KAFKA_BROKERS (scripts/services.sh up kafka).
-func TestEventLogKafka(t *testing.T) {
-	brokers := os.Getenv("TIDINGS_KAFKA_BROKERS")
-	if brokers == "" {
-		if os.Getenv("TIDINGS_REQUIRE_SERVICES") == "1" {
-			t.Fatal("TIDINGS_KAFKA_BROKERS is not set but TIDINGS_REQUIRE_SERVICES=1")
-		}
-		t.Skip("TIDINGS_KAFKA_BROKERS not set; run scripts/services.sh up kafka")
-	}
-	t.Parallel()
-	contract.TestEventLog(t, func(*testing.T) []string { return strings.Split(brokers, ",") })
 }

@@ -4,90 +4,130 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 
 	"github.com/IBM/sarama"
 
-	"github.com/tidings-chat/tidings/domain"
+	"github.com/tidings-chat/tidings/projections"
 )
 
-// Tail feeds handle every event of every partition from the offsets in
-// from (the next offset to read; a partition missing from it starts at its
-// oldest event), then everything appended afterwards, with no consumer
-// group and no committed offsets: each process that tails sees every
-// event. Within a partition events come in order, one at a time. started
-// (may be nil) is called once every partition is being read. Tail returns
-// when ctx ends.
-//
-// Pushes to WebSocket clients use it, starting from the positions the
-// views had applied when the process started: events appended before a
-// crash but projected after the restart are pushed too.
-//
-// It uses Sarama's partition consumer directly: Watermill's subscriber
-// without a group starts every partition at the same end (oldest or
-// newest), which is either a full re-read or a gap.
-func Tail(ctx context.Context, cfg Config, from map[int32]int64, handle Handler, started func(), logger *slog.Logger) error {
-	consumer, err := sarama.NewConsumer(cfg.Brokers, cfg.consumerConfig())
-	if err != nil {
-		return fmt.Errorf("connect to kafka %v: %w", cfg.Brokers, err)
+// Tail implements projections.Stream with a Sarama partition consumer (no
+// group, nothing committed). A from before the partition's oldest offset
+// starts at the oldest; a from beyond its next offset is an error (the
+// caller's positions belong to another log). Records reach handle in
+// batches of up to Config.MaxBatch: after each blocking receive, whatever
+// is already buffered. An undecodable record ends Tail with an error
+// wrapping ErrUndecodable that names its position, after the records
+// before it were handed out.
+func (s *Stream) Tail(ctx context.Context, partition int32, from int64, handle projections.BatchHandler) error {
+	if partition < 0 || partition >= s.cfg.Partitions {
+		return fmt.Errorf("tail %s/%d: partition out of range [0, %d)", s.cfg.Topic, partition, s.cfg.Partitions)
 	}
-	defer consumer.Close()
-	parts, err := consumer.Partitions(cfg.Topic)
+	tc, err := s.tails.acquire(partition)
 	if err != nil {
-		return fmt.Errorf("partitions of %s: %w", cfg.Topic, err)
+		return err
 	}
-	var pcs []sarama.PartitionConsumer
-	defer func() {
-		for _, pc := range pcs {
-			pc.AsyncClose()
-		}
-	}()
-	for _, p := range parts {
-		offset, ok := from[p]
-		if !ok {
-			offset = sarama.OffsetOldest
-		}
-		pc, err := consumer.ConsumePartition(cfg.Topic, p, offset)
-		if errors.Is(err, sarama.ErrOffsetOutOfRange) {
-			pc, err = consumer.ConsumePartition(cfg.Topic, p, sarama.OffsetOldest)
+	defer s.tails.release(tc, partition)
+	pc, err := s.consumePartition(ctx, tc.consumer, partition, from)
+	if err != nil {
+		return err
+	}
+	// Close waits until the partition is free again on tc.consumer.
+	defer func() { _ = pc.Close() }()
+	b := batcher{topic: s.cfg.Topic, msgs: pc.Messages(), errs: pc.Errors(), max: s.cfg.MaxBatch, logger: s.logger}
+	for {
+		batch, err := b.next(ctx)
+		if errors.Is(err, errStopped) {
+			return fmt.Errorf("tail %s/%d: %w", s.cfg.Topic, partition, err)
 		}
 		if err != nil {
-			return fmt.Errorf("tail %s/%d from %d: %w", cfg.Topic, p, offset, err)
+			return err
 		}
-		pcs = append(pcs, pc)
+		if err := handle(ctx, batch); err != nil {
+			return err
+		}
 	}
-	if started != nil {
-		started()
+}
+
+func (s *Stream) consumePartition(ctx context.Context, c sarama.Consumer, partition int32, from int64) (sarama.PartitionConsumer, error) {
+	if from < 0 { // before any record; Sarama reads -1 and -2 as newest and oldest
+		from = sarama.OffsetOldest
 	}
-	var wg sync.WaitGroup
-	for _, pc := range pcs {
-		wg.Go(func() {
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case err := <-pc.Errors():
-					if err != nil && logger != nil {
-						logger.Warn("tail read failed", "err", err)
-					}
-				case m, ok := <-pc.Messages():
-					if !ok {
-						return
-					}
-					pos := domain.Position{Partition: m.Partition, Offset: m.Offset}
-					ev, err := domain.UnmarshalEvent(m.Value)
-					if err != nil {
-						if logger != nil {
-							logger.Error("undecodable event; not pushed", "pos", pos.String(), "err", err)
-						}
-						continue
-					}
-					_ = handle(ctx, ev, pos)
-				}
-			}
-		})
+	pc, err := c.ConsumePartition(s.cfg.Topic, partition, from)
+	if !errors.Is(err, sarama.ErrOffsetOutOfRange) {
+		if err != nil {
+			return nil, fmt.Errorf("tail %s/%d from %d: %w", s.cfg.Topic, partition, from, err)
+		}
+		return pc, nil
 	}
-	wg.Wait()
-	return ctx.Err()
+	oldest, next, berr := s.Bounds(ctx)
+	if berr != nil {
+		return nil, fmt.Errorf("tail %s/%d from %d: %w", s.cfg.Topic, partition, from, errors.Join(err, berr))
+	}
+	if from >= oldest[partition] {
+		return nil, fmt.Errorf("tail %s/%d from %d: beyond the partition's end %d: %w", s.cfg.Topic, partition, from, next[partition], err)
+	}
+	pc, err = c.ConsumePartition(s.cfg.Topic, partition, sarama.OffsetOldest)
+	if err != nil {
+		return nil, fmt.Errorf("tail %s/%d from the oldest: %w", s.cfg.Topic, partition, err)
+	}
+	return pc, nil
+}
+
+// tailPool hands out Sarama consumers to Tail calls. A Sarama consumer
+// reads each partition at most once at a time, and fetches every
+// partition it reads from a broker in one request on one connection. So
+// the pool keeps one consumer for as many tails as possible (one fetch
+// per broker serves all of them) and makes another only for a partition
+// that is already being tailed. Consumers live until close.
+type tailPool struct {
+	cfg Config
+
+	mu        sync.Mutex
+	consumers []*tailConsumer
+	closed    bool
+}
+
+type tailConsumer struct {
+	consumer sarama.Consumer
+	busy     map[int32]bool // partitions being tailed; guarded by tailPool.mu
+}
+
+func (tp *tailPool) acquire(partition int32) (*tailConsumer, error) {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	if tp.closed {
+		return nil, errors.New("kafka: stream closed")
+	}
+	for _, tc := range tp.consumers {
+		if !tc.busy[partition] {
+			tc.busy[partition] = true
+			return tc, nil
+		}
+	}
+	c, err := sarama.NewConsumer(tp.cfg.Brokers, tp.cfg.consumerConfig())
+	if err != nil {
+		return nil, fmt.Errorf("connect to kafka %v: %w", tp.cfg.Brokers, err)
+	}
+	tc := &tailConsumer{consumer: c, busy: map[int32]bool{partition: true}}
+	tp.consumers = append(tp.consumers, tc)
+	return tc, nil
+}
+
+func (tp *tailPool) release(tc *tailConsumer, partition int32) {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	delete(tc.busy, partition)
+}
+
+func (tp *tailPool) close() error {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	tp.closed = true
+	var errs []error
+	for _, tc := range tp.consumers {
+		errs = append(errs, tc.consumer.Close())
+	}
+	tp.consumers = nil
+	return errors.Join(errs...)
 }

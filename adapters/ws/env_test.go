@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,51 +23,19 @@ import (
 	"github.com/tidings-chat/tidings/projections"
 )
 
-// syncLog is an in-process, one-partition event log for tests: Append
-// applies the event to the projector (and so to the hub) before it
-// returns, then appends and applies the receipts the receipts projector
-// derives from it, as the real consumers would shortly after.
-type syncLog struct {
-	mu  sync.Mutex
-	p   *projections.Projector
-	off int64
-}
-
-func (l *syncLog) Append(ctx context.Context, ev domain.Event) (domain.Position, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	pos := l.apply(ctx, ev)
-	var derived derivedLog
-	if err := projections.NewReceipts(&derived).Handle(ctx, ev, pos); err != nil {
-		return pos, err
+// pushEvent pushes the feed item of ev at pos, as the views pipeline does
+// once it has applied the event (tests that drive the hub directly).
+func pushEvent(h *Hub, ev domain.Event, pos domain.Position) {
+	if _, it, ok := projections.FeedItemOf(ev, pos); ok {
+		h.Push(context.Background(), []projections.FeedItem{it})
 	}
-	for _, d := range derived {
-		l.apply(ctx, d)
-	}
-	return pos, nil
-}
-
-func (l *syncLog) apply(ctx context.Context, ev domain.Event) domain.Position {
-	l.off++
-	pos := domain.Position{Partition: 0, Offset: l.off}
-	if err := l.p.Handle(ctx, ev, pos); err != nil {
-		panic(err) // the in-memory store does not fail
-	}
-	return pos
-}
-
-// derivedLog collects what the receipts projector appends.
-type derivedLog []domain.Event
-
-func (d *derivedLog) Append(_ context.Context, ev domain.Event) (domain.Position, error) {
-	*d = append(*d, ev)
-	return domain.Position{}, nil
 }
 
 type env struct {
-	hub  *Hub
-	cmds commands.Commands
-	srv  *httptest.Server
+	views projections.Reader
+	hub   *Hub
+	cmds  commands.Commands
+	srv   *httptest.Server
 }
 
 type user struct {
@@ -84,8 +53,15 @@ func newEnv(t *testing.T, cfg Config, tune func(*http.Server)) *env {
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	views := db.Views()
-	log := &syncLog{}
-	cmds, err := commands.New(commands.Deps{Log: log, Accounts: db.Accounts(), SendLog: db.SendLog(), Messages: views})
+	// The production path: the embedded event log, the views pipeline
+	// consuming it, and the fanout pushing what it applied to the hub.
+	elog, err := embedded.OpenEventLog(filepath.Join(t.TempDir(), "log"), embedded.EventLogConfig{Partitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tracker := projections.NewTracker(views)
+	vs := projections.NewViewSync(tracker, 1, 2*time.Second)
+	cmds, err := commands.New(commands.Deps{Log: vs.Log(elog), Accounts: db.Accounts(), SendLog: db.SendLog(), Messages: views, Sync: vs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +71,15 @@ func newEnv(t *testing.T, cfg Config, tune func(*http.Server)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log.p = projections.NewProjector(views, nil, hub)
+	fan := &projections.Fanout{Tracker: tracker, Push: hub.Push, Log: quiet}
+	pipe := &projections.Pipeline{Store: views, Log: elog, Tracker: tracker, Push: fan.Applied}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = elog.Consume(ctx, projections.ViewsGroup, projections.StartAfter(views), pipe.Handle)
+	}()
+	t.Cleanup(func() { stop(); <-done; _ = elog.Close() })
 	api := httpapi.New(httpapi.Config{}, httpapi.Deps{Commands: cmds, Views: views, Logger: quiet, Extra: hub.Mount})
 	srv := httptest.NewUnstartedServer(api)
 	if tune != nil {
@@ -104,7 +88,7 @@ func newEnv(t *testing.T, cfg Config, tune func(*http.Server)) *env {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	t.Cleanup(hub.Close)
-	return &env{hub: hub, cmds: cmds, srv: srv}
+	return &env{views: views, hub: hub, cmds: cmds, srv: srv}
 }
 
 func (e *env) register(t *testing.T, name string) user {
@@ -237,4 +221,18 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// waitFeed waits until user's feed holds an item for message id of kind.
+func (e *env) waitFeed(t *testing.T, u user, kind projections.FeedKind, id domain.MessageID) {
+	t.Helper()
+	eventually(t, 2*time.Second, fmt.Sprintf("%s item for %s in the feed", kind, id), func() bool {
+		items, err := e.views.Feed(context.Background(), u.id, domain.Position{Offset: -1}, 1000)
+		for _, it := range items {
+			if err == nil && it.Kind == kind && it.Message.ID == id {
+				return true
+			}
+		}
+		return false
+	})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/tidings-chat/tidings/adapters/ws"
 	"github.com/tidings-chat/tidings/commands"
 	"github.com/tidings-chat/tidings/domain"
+	"github.com/tidings-chat/tidings/projections"
 )
 
 type nopLog struct{ n atomic.Int64 }
@@ -28,7 +29,7 @@ func (l *nopLog) Append(_ context.Context, _ domain.Event) (domain.Position, err
 
 // BenchmarkFanout is the hub pushing applied events to connected clients
 // over real loopback WebSockets: each op is one MessageSent handed to
-// Hub.Applied and written to every device of its recipient, counted when
+// Hub.Push and written to every device of its recipient, counted when
 // the client has read it. users×devices connections, all on one hub.
 //
 //	go test -run '^$' -bench Fanout -benchtime 20000x ./adapters/ws/
@@ -101,7 +102,8 @@ func benchFanout(b *testing.B, users, devices int) {
 	for i := range b.N {
 		to := ids[i%users]
 		ev := domain.MessageSent{ID: domain.MessageID(domain.NewID(at)), From: from, To: to, Text: text, SentAt: at}
-		hub.Applied(context.Background(), ev, domain.Position{Offset: int64(i + 1)})
+		_, item, _ := projections.FeedItemOf(ev, domain.Position{Offset: int64(i + 1)})
+		hub.Push(context.Background(), []projections.FeedItem{item})
 		want += int64(devices)
 		// Bound frames in flight so no queue (256 per connection) overflows.
 		for want-got.Load() > int64(users*devices*64) {

@@ -127,8 +127,6 @@ type Hub struct {
 	active sync.WaitGroup // ServeHTTP calls running
 }
 
-var _ projections.Listener = (*Hub)(nil)
-
 // NewHub returns a hub with no connections.
 func NewHub(cfg Config, d Deps) (*Hub, error) {
 	cfg.SetDefaults()
@@ -156,34 +154,6 @@ func NewHub(cfg Config, d Deps) (*Hub, error) {
 
 // Mount adds GET /ws to r, which must authenticate requests first.
 func (h *Hub) Mount(r chi.Router) { r.Method(http.MethodGet, "/ws", h) }
-
-// Applied pushes the feed item ev makes (projections.FeedItemOf) to every
-// connection of its user: a message to the recipient, a receipt to the
-// sender, a read to the reader's devices. Items of one user reach Applied
-// in cursor order (they share a partition); a connection drops items at or
-// before its last cursor, so an event pushed twice (redelivery, or by both
-// the local projector and the broadcast consumer) is written once. It never
-// blocks: a connection whose queue is full is closed with
-// CloseSlowConsumer.
-func (h *Hub) Applied(_ context.Context, ev domain.Event, pos domain.Position) {
-	user, item, ok := projections.FeedItemOf(ev, pos)
-	if !ok {
-		return
-	}
-	h.mu.RLock()
-	targets := make([]*conn, 0, len(h.conns[user]))
-	for c := range h.conns[user] {
-		targets = append(targets, c)
-	}
-	h.mu.RUnlock()
-	if len(targets) == 0 {
-		return
-	}
-	frame, key := h.itemFrame(item), itemKey(item)
-	for _, c := range targets {
-		c.push(key, item.Cursor, frame)
-	}
-}
 
 // itemFrame renders a feed item as its server frame.
 func (h *Hub) itemFrame(it projections.FeedItem) []byte {

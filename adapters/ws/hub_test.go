@@ -169,8 +169,8 @@ func TestSlowConsumerIsClosedWithoutStallingOthers(t *testing.T) {
 		id := domain.MessageID(domain.NewID(now))
 		start := time.Now()
 		pos := domain.Position{Offset: int64(i) + 1}
-		e.hub.Applied(context.Background(), domain.MessageSent{ID: id, From: carol.id, To: alice.id, Text: text, SentAt: now}, pos)
-		e.hub.Applied(context.Background(), domain.MessageSent{ID: id, From: alice.id, To: carol.id, Text: "ok", SentAt: now}, pos)
+		pushEvent(e.hub, domain.MessageSent{ID: id, From: carol.id, To: alice.id, Text: text, SentAt: now}, pos)
+		pushEvent(e.hub, domain.MessageSent{ID: id, From: alice.id, To: carol.id, Text: "ok", SentAt: now}, pos)
 		slowest = max(slowest, time.Since(start))
 		pushed++
 		// Pushes come at a pace a healthy client keeps up with; the stalled

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tidings-chat/tidings/commands"
 	"github.com/tidings-chat/tidings/domain"
+	"github.com/tidings-chat/tidings/projections"
 )
 
 func (e *env) send(t *testing.T, from, to user, text string) domain.MessageID {
@@ -88,6 +89,7 @@ func TestResumeSinceCursorSendsExactlyWhatWasMissed(t *testing.T) {
 	if _, err := e.cmds.MarkRead.Handle(context.Background(), commands.MarkRead{User: bob.id, ID: mine}); err != nil {
 		t.Fatal(err)
 	}
+	e.waitFeed(t, alice, projections.FeedReceipt, mine) // the pipeline derives the receipt after the read
 
 	c2 := e.dialSince(t, alice, f.Cursor)
 	backlog, ready := untilReady(t, c2)

@@ -21,7 +21,13 @@ import (
 // backends are the adapters one process uses, embedded or real. This file
 // is the only place that picks and builds them.
 type backends struct {
-	kafka    kafka.Config
+	// log appends events; stream reads them; partitions is their count.
+	log        commands.EventLog
+	stream     projections.Stream
+	partitions int32
+	// topic names the log in group names and the shard catalog.
+	topic    string
+	embedded bool // the log is the embedded one (one process owns it)
 	views    projections.Store
 	accounts commands.Accounts
 	sends    commands.SendLog
@@ -107,29 +113,44 @@ func openBackends(ctx context.Context, c *config, log *slog.Logger) (_ *backends
 	return b, nil
 }
 
+// openEventLog opens the embedded event log under c.Data, or connects to
+// Kafka when brokers are configured.
 func openEventLog(c *config, b *backends, log *slog.Logger) error {
+	b.partitions, b.topic = int32(c.KafkaPartitions), c.KafkaTopic
 	brokers := c.brokers()
 	if len(brokers) == 0 {
 		start := time.Now()
-		broker, err := embedded.StartBroker(filepath.Join(c.Data, "broker"), c.EmbeddedKafkaPort, log)
+		l, err := embedded.OpenEventLog(filepath.Join(c.Data, "log"), embedded.EventLogConfig{Partitions: b.partitions})
 		if err != nil {
 			return err
 		}
-		b.closer = append(b.closer, func() error { broker.Close(); return nil })
-		brokers = broker.Addrs()
-		log.Info("embedded broker started", "addrs", brokers, "took", time.Since(start).Round(time.Millisecond))
+		b.closer = append(b.closer, l.Close)
+		b.log, b.stream, b.embedded = l, l, true
+		log.Info("embedded event log opened", "partitions", b.partitions, "took", time.Since(start).Round(time.Millisecond))
+		return nil
 	}
-	b.kafka = kafka.Config{Brokers: brokers, Topic: c.KafkaTopic, Partitions: int32(c.KafkaPartitions),
+	kc := kafka.Config{Brokers: brokers, Topic: c.KafkaTopic, Partitions: b.partitions,
 		ReplicationFactor: int16(c.KafkaReplication), Version: c.KafkaVersion}
-	b.kafka.SetDefaults()
-	if err := b.kafka.Validate(); err != nil {
+	kc.SetDefaults()
+	if err := kc.Validate(); err != nil {
 		return err
 	}
-	if err := kafka.EnsureTopic(b.kafka); err != nil {
+	if err := kafka.EnsureTopic(kc); err != nil {
 		return err
 	}
-	kcfg := b.kafka
-	b.checks["kafka"] = func(context.Context) error { return kafka.Ping(kcfg) }
+	pub, err := kafka.NewEventLog(kc, log)
+	if err != nil {
+		return err
+	}
+	b.closer = append(b.closer, pub.Close)
+	stream, err := kafka.NewStream(kc, log)
+	if err != nil {
+		return err
+	}
+	b.closer = append(b.closer, stream.Close)
+	b.log, b.stream = pub, stream
+	b.checks["kafka"] = stream.Ping
+	log.Info("event log on kafka", "brokers", brokers, "topic", kc.Topic)
 	return nil
 }
 
@@ -163,13 +184,16 @@ func (l countingLog) Append(ctx context.Context, ev domain.Event) (domain.Positi
 	return pos, err
 }
 
-// projectionMetrics observes each projected event.
-type projectionMetrics struct{ m *httpapi.Metrics }
-
-func (p projectionMetrics) Applied(_ context.Context, ev domain.Event, _ domain.Position) {
-	p.m.Projected.WithLabelValues(ev.Type()).Inc()
-	if at := eventTime(ev); !at.IsZero() {
-		p.m.Lag.Observe(time.Since(at).Seconds())
+// observeBatch counts each projected event and its lag.
+func observeBatch(m *httpapi.Metrics) func(projections.Batch) {
+	return func(b projections.Batch) {
+		now := time.Now()
+		for _, r := range b.Records {
+			m.Projected.WithLabelValues(r.Event.Type()).Inc()
+			if at := eventTime(r.Event); !at.IsZero() {
+				m.Lag.Observe(now.Sub(at).Seconds())
+			}
+		}
 	}
 }
 

@@ -24,17 +24,19 @@ type config struct {
 	DrainDelay       time.Duration
 	MetricsToken     string
 	LogLevel         string
+	// CPUProfile, when set, is where serve writes a CPU profile of its
+	// whole run (for go tool pprof).
+	CPUProfile string
 	// WSOrigins are the comma-separated origin host patterns allowed to
 	// open WebSockets from another origin; empty: same origin only.
 	WSOrigins string
 
 	// Backends: empty means embedded.
-	KafkaBrokers      string
-	KafkaTopic        string
-	KafkaPartitions   int
-	KafkaReplication  int
-	KafkaVersion      string
-	EmbeddedKafkaPort int
+	KafkaBrokers     string
+	KafkaTopic       string
+	KafkaPartitions  int
+	KafkaReplication int
+	KafkaVersion     string
 
 	PostgresURL          string
 	CassandraHosts       string
@@ -56,8 +58,9 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.WSOrigins, "ws-origins", env("TIDINGS_WS_ORIGINS", ""), "comma-separated host patterns of web pages on other origins allowed to open /ws, e.g. app.example.com,*.example.org; empty allows the same origin only (TIDINGS_WS_ORIGINS)")
 	fs.DurationVar(&c.DrainDelay, "drain-delay", envDuration("TIDINGS_DRAIN_DELAY", 0), "on SIGTERM, how long /readyz answers 503 before the server stops accepting, so load balancers stop sending first (TIDINGS_DRAIN_DELAY)")
 	fs.StringVar(&c.MetricsToken, "metrics-token", env("TIDINGS_METRICS_TOKEN", ""), "bearer token GET /metrics requires; empty: /metrics answers loopback peers only (TIDINGS_METRICS_TOKEN)")
+	fs.StringVar(&c.CPUProfile, "cpu-profile", env("TIDINGS_CPU_PROFILE", ""), "write a CPU profile of the server's run to this file, for go tool pprof (TIDINGS_CPU_PROFILE)")
 	fs.StringVar(&c.LogLevel, "log-level", env("TIDINGS_LOG_LEVEL", "info"), "debug, info, warn or error (TIDINGS_LOG_LEVEL)")
-	fs.StringVar(&c.KafkaBrokers, "kafka-brokers", env("TIDINGS_KAFKA_BROKERS", ""), "comma-separated Kafka bootstrap brokers; empty runs the embedded broker (TIDINGS_KAFKA_BROKERS)")
+	fs.StringVar(&c.KafkaBrokers, "kafka-brokers", env("TIDINGS_KAFKA_BROKERS", ""), "comma-separated Kafka bootstrap brokers; empty keeps the event log embedded under --data (TIDINGS_KAFKA_BROKERS)")
 	fs.StringVar(&c.KafkaTopic, "kafka-topic", env("TIDINGS_KAFKA_TOPIC", "tidings.messages.v1"), "topic of the message events (TIDINGS_KAFKA_TOPIC)")
 	fs.IntVar(&c.KafkaPartitions, "kafka-partitions", envInt("TIDINGS_KAFKA_PARTITIONS", 16), "partitions of the topic when tidings creates it (TIDINGS_KAFKA_PARTITIONS)")
 	fs.IntVar(&c.KafkaReplication, "kafka-replication", envInt("TIDINGS_KAFKA_REPLICATION", 1), "replication factor of the topic when tidings creates it (TIDINGS_KAFKA_REPLICATION)")
@@ -68,7 +71,6 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.CassandraConsistency, "cassandra-consistency", env("TIDINGS_CASSANDRA_CONSISTENCY", "LOCAL_QUORUM"), "Cassandra consistency level (TIDINGS_CASSANDRA_CONSISTENCY)")
 	fs.IntVar(&c.CassandraReplication, "cassandra-replication", envInt("TIDINGS_CASSANDRA_REPLICATION", 1), "replication factor when tidings creates the keyspace (TIDINGS_CASSANDRA_REPLICATION)")
 	fs.BoolVar(&c.Migrate, "migrate", envBool("TIDINGS_MIGRATE", false), "apply the PostgreSQL and Cassandra schema migrations on start (TIDINGS_MIGRATE)")
-	fs.IntVar(&c.EmbeddedKafkaPort, "embedded-kafka-port", envInt("TIDINGS_EMBEDDED_KAFKA_PORT", 0), "loopback port of the embedded broker; 0 picks a free one (TIDINGS_EMBEDDED_KAFKA_PORT)")
 }
 
 func (c *config) validate() error {

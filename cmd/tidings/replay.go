@@ -7,7 +7,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/tidings-chat/tidings/adapters/kafka"
 	"github.com/tidings-chat/tidings/projections"
 )
 
@@ -20,9 +19,8 @@ func replay(ctx context.Context, args []string) error {
 			return err
 		}
 		fmt.Fprintln(os.Stderr, "views dropped; replaying the event log")
-		projector := projections.NewProjector(b.views, nil)
 		start := time.Now()
-		n, err := kafka.Replay(ctx, b.kafka, projector.Handle, progressPrinter("replay", start), log)
+		n, err := projections.Replay(ctx, b.stream, b.views, progressPrinter("replay", start))
 		fmt.Fprintln(os.Stderr)
 		if err != nil {
 			return err
@@ -35,7 +33,7 @@ func replay(ctx context.Context, args []string) error {
 
 // progressPrinter prints "step: done/total, rate, ETA" on one updating
 // line of stderr.
-func progressPrinter(step string, start time.Time) kafka.Progress {
+func progressPrinter(step string, start time.Time) projections.Progress {
 	return func(done, total int64) {
 		el := time.Since(start).Seconds()
 		rate := float64(done) / max(el, 1e-9)

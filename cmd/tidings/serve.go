@@ -7,17 +7,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tidings-chat/tidings/adapters/httpapi"
-	"github.com/tidings-chat/tidings/adapters/kafka"
 	"github.com/tidings-chat/tidings/adapters/postgres"
 	"github.com/tidings-chat/tidings/adapters/webui"
 	"github.com/tidings-chat/tidings/adapters/ws"
 	"github.com/tidings-chat/tidings/commands"
-	"github.com/tidings-chat/tidings/domain"
 	"github.com/tidings-chat/tidings/projections"
 )
 
@@ -30,6 +30,13 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	log := c.logger()
+	if c.CPUProfile != "" {
+		stop, err := startCPUProfile(c.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	b, err := openBackends(ctx, c, log)
 	if err != nil {
 		return err
@@ -41,99 +48,71 @@ func serve(ctx context.Context, args []string) error {
 	}()
 
 	metrics := httpapi.NewMetrics()
-	pub, err := kafka.NewEventLog(b.kafka, log)
-	if err != nil {
-		return err
-	}
-	defer pub.Close()
-
 	tracker := projections.NewTracker(b.views)
+	vs := projections.NewViewSync(tracker, b.partitions, c.ConsistencyWait)
+	appender := countingLog{vs.Log(b.log), metrics}
 	var limiter *commands.RateLimiter
 	if c.SendPerSecond > 0 {
 		limiter = commands.NewRateLimiter(c.SendPerSecond, c.SendBurst, nil)
 	}
-	marks, err := kafka.NewWatermarks(b.kafka)
-	if err != nil {
-		return err
-	}
-	defer marks.Close()
 	cmds, err := commands.New(commands.Deps{
-		Log: countingLog{pub, metrics}, Accounts: b.accounts, SendLog: b.sends, Messages: b.views, Limiter: limiter,
-		Sync: viewSync{marks: marks, tracker: tracker, partitions: b.kafka.Partitions, wait: c.ConsistencyWait},
+		Log: appender, Accounts: b.accounts, SendLog: b.sends, Messages: b.views, Limiter: limiter, Sync: vs,
 	})
 	if err != nil {
 		return err
 	}
 	hub, err := ws.NewHub(ws.Config{OriginPatterns: list(c.WSOrigins)}, ws.Deps{
 		Commands: cmds, UserFrom: httpapi.UserFrom, MessageJSON: httpapi.MessageJSON,
-		Views: b.views, Positions: b.views, Partitions: b.kafka.Partitions, Logger: log,
+		Views: b.views, Positions: b.views, Partitions: b.partitions, Logger: log,
 	})
 	if err != nil {
 		return err
 	}
-	projector := projections.NewProjector(b.views, tracker, projectionMetrics{metrics})
-	receipts := projections.NewReceipts(countingLog{pub, metrics})
 	api := httpapi.New(httpapi.Config{OpenRegistration: c.OpenRegistration, ConsistencyWait: c.ConsistencyWait, MetricsToken: c.MetricsToken}, httpapi.Deps{
 		Commands: cmds, Views: b.views, Users: b.accounts, Tracker: tracker, Ready: b.ping, Metrics: metrics, Logger: log,
 		Extra: hub.Mount, UI: webui.Handler(),
 	})
 
-	// The background loops: the views projector and the receipts projector
-	// (one consumer group each, shared by every process), the push tail
-	// (every process reads every event and pushes, once the views have it,
-	// to its own connections), and send-log pruning.
+	// The background loops: the views pipeline (one consumer per
+	// partition: views, receipts, pushes in one pass), and send-log
+	// pruning. Pushes reach this node's connections through the fanout:
+	// straight from the pipeline when this process owns the whole log
+	// (embedded); when several processes share Kafka, from a tail of every
+	// partition that waits for the views, so a user connected to any node
+	// hears of events that any node projected.
+	fan := &projections.Fanout{Tracker: tracker, Push: hub.Push, Log: log}
+	pipe := &projections.Pipeline{Store: b.views, Log: appender, Tracker: tracker, Observe: observeBatch(metrics)}
 	bg := newLoops(log)
 	defer bg.stop()
-	bg.run("views projector", func(ctx context.Context) error {
-		return kafka.Consume(ctx, b.kafka, group(projections.ViewsGroup, b.kafka.Topic), projector.Handle, log)
-	})
-	bg.run("receipts projector", func(ctx context.Context) error {
-		return kafka.Consume(ctx, b.kafka, group(projections.ReceiptsGroup, b.kafka.Topic), receipts.Handle, log)
-	})
-	applied, err := b.views.AppliedPositions(ctx)
-	if err != nil {
-		return fmt.Errorf("read applied positions: %w", err)
-	}
-	tailFrom := map[int32]int64{}
-	for p, off := range applied {
-		tailFrom[p] = off + 1
-	}
-	var draining atomic.Bool
-	tailing := make(chan struct{})
-	var tailOnce sync.Once
-	tailStarted := func() { tailOnce.Do(func() { close(tailing) }) }
-	bg.run("push tail", func(ctx context.Context) error {
-		return kafka.Tail(ctx, b.kafka, tailFrom, func(ctx context.Context, ev domain.Event, pos domain.Position) error {
-			// Push only what the views hold, and never give up on an
-			// event: while the projector is held up (a rebalance after a
-			// node died), this partition's pushes wait with it.
-			for {
-				err := tracker.Wait(ctx, pos, 10*time.Second)
-				if err == nil {
-					break
-				}
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				log.Warn("push waits: the views have not reached the event yet", "pos", pos.String())
+	if b.embedded {
+		pipe.Push = fan.Applied
+	} else {
+		applied, err := b.views.AppliedPositions(ctx)
+		if err != nil {
+			return fmt.Errorf("read applied positions: %w", err)
+		}
+		for p := range b.partitions {
+			from := int64(0)
+			if off, ok := applied[p]; ok {
+				from = off + 1
 			}
-			hub.Applied(ctx, ev, pos)
-			return nil
-		}, tailStarted, log)
+			bg.run(fmt.Sprintf("push tail %d", p), func(ctx context.Context) error {
+				// Restarted where its pushes stand, not where it began.
+				var err error
+				from, err = fan.Follow(ctx, b.stream, p, from)
+				return err
+			})
+		}
+	}
+	bg.run("views pipeline", func(ctx context.Context) error {
+		return b.stream.Consume(ctx, group(projections.ViewsGroup, b.topic), projections.StartAfter(b.views), pipe.Handle)
 	})
+	var draining atomic.Bool
 	b.checks["draining"] = func(context.Context) error {
 		if draining.Load() {
 			return errors.New("shutting down")
 		}
 		return nil
-	}
-	b.checks["push tail"] = func(context.Context) error {
-		select {
-		case <-tailing:
-			return nil
-		default:
-			return errors.New("not reading the log yet")
-		}
 	}
 	if b.pg != nil {
 		bg.run("send-log pruning", func(ctx context.Context) error { pruneSendLog(ctx, b.pg, log); return nil })
@@ -242,3 +221,16 @@ func (l *loops) stop() { l.cancel(); l.wg.Wait() }
 // deployments sharing a Kafka cluster with topics of their own (tests,
 // staging) never share a group.
 func group(base, topic string) string { return base + "." + topic }
+
+// startCPUProfile profiles the process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
+}

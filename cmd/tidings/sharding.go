@@ -25,7 +25,7 @@ const defaultPlacement = "default"
 func openSharding(ctx context.Context, c *config, b *backends, db *embedded.DB, home projections.Store, log *slog.Logger) error {
 	var admin projections.CatalogAdmin
 	if b.pg != nil {
-		sc := b.pg.ShardCatalog(postgres.Placement{CassandraKeyspace: c.CassandraKeyspace, KafkaTopic: b.kafka.Topic, KafkaPartitions: b.kafka.Partitions})
+		sc := b.pg.ShardCatalog(postgres.Placement{CassandraKeyspace: c.CassandraKeyspace, KafkaTopic: b.topic, KafkaPartitions: b.partitions})
 		if err := sc.EnsureShards(ctx, domain.VirtualShards); err != nil {
 			return fmt.Errorf("shard catalog: %w", err)
 		}

@@ -11,7 +11,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/tidings-chat/tidings/adapters/kafka"
 	"github.com/tidings-chat/tidings/domain"
 	"github.com/tidings-chat/tidings/projections"
 )
@@ -71,12 +70,8 @@ func moveShard(ctx context.Context, b *backends, log *slog.Logger, id int, targe
 	m := &projections.Mover{
 		Admin: b.admin,
 		Open:  b.router.Store,
-		Scan: func(ctx context.Context, from map[int32]int64, handle func(context.Context, domain.Event, domain.Position) error,
-			progress func(done, total int64)) (map[int32]int64, error) {
-			ends, _, err := kafka.ReplayFrom(ctx, b.kafka, from, handle, progress, log)
-			return ends, err
-		},
-		Log: log,
+		Scan:  projections.ScanOf(b.stream),
+		Log:   log,
 		Progress: func(step string, done, total int64) {
 			progressPrinter(step, start)(done, total)
 		},

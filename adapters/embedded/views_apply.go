@@ -1,0 +1,261 @@
+package embedded
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/tidings-chat/tidings/domain"
+	"github.com/tidings-chat/tidings/projections"
+)
+
+// ApplyBatch implements projections.Store: every change and the positions
+// go into one Pebble batch, committed without waiting for the disk (the
+// event log is the durable truth; after a crash the recorded positions
+// say where to resume, and they are in the same atomic write as the rows
+// they cover). Applies are serialised by the store's lock, so the
+// read-modify-writes of a user's rows written from two partitions (the
+// sender's rows come from the recipient's partition) never interleave.
+func (v *Views) ApplyBatch(_ context.Context, changes []projections.Change, positions map[int32]int64) ([]projections.FeedItem, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	b := newTxn(v.db)
+	defer b.close()
+	var fed []projections.FeedItem
+	for _, c := range changes {
+		item, ok, err := v.apply(b, c)
+		if err != nil {
+			return nil, fmt.Errorf("apply %s %s for %s at %s: %w", c.Event.Type(), c.Event.Message(), c.User, c.Pos, err)
+		}
+		if ok {
+			fed = append(fed, item)
+		}
+	}
+	for p, off := range positions {
+		if err := recordPosition(b, p, off); err != nil {
+			return nil, err
+		}
+	}
+	if b.b.Empty() {
+		return fed, nil
+	}
+	if err := b.b.Commit(pebble.NoSync); err != nil {
+		return nil, fmt.Errorf("commit views batch: %w", err)
+	}
+	return fed, nil
+}
+
+// ApplySent implements projections.Store.
+func (v *Views) ApplySent(ctx context.Context, e domain.MessageSent, u domain.UserID, pos domain.Position) error {
+	return v.applyOne(ctx, e, u, pos)
+}
+
+// ApplyDelivered implements projections.Store.
+func (v *Views) ApplyDelivered(ctx context.Context, e domain.MessageDelivered, u domain.UserID, pos domain.Position) error {
+	return v.applyOne(ctx, e, u, pos)
+}
+
+// ApplyRead implements projections.Store.
+func (v *Views) ApplyRead(ctx context.Context, e domain.MessageRead, u domain.UserID, pos domain.Position) error {
+	return v.applyOne(ctx, e, u, pos)
+}
+
+// ApplyReceipt implements projections.Store.
+func (v *Views) ApplyReceipt(ctx context.Context, e domain.MessageReceipt, pos domain.Position) error {
+	return v.applyOne(ctx, e, e.From, pos)
+}
+
+func (v *Views) applyOne(ctx context.Context, ev domain.Event, u domain.UserID, pos domain.Position) error {
+	_, err := v.ApplyBatch(ctx, []projections.Change{{Event: ev, User: u, Pos: pos}}, nil)
+	return err
+}
+
+// RecordPosition implements projections.Store: it records pos and syncs
+// the write-ahead log, which makes every write before it durable.
+func (v *Views) RecordPosition(_ context.Context, pos domain.Position) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	b := newTxn(v.db)
+	defer b.close()
+	if err := recordPosition(b, pos.Partition, pos.Offset); err != nil {
+		return err
+	}
+	return b.b.Commit(pebble.Sync)
+}
+
+// Flush implements projections.Store: it syncs the write-ahead log.
+func (v *Views) Flush(context.Context) error { return v.db.LogData(nil, pebble.Sync) }
+
+// recordPosition sets partition's applied offset to off unless it is
+// already higher.
+func recordPosition(b *txn, partition int32, off int64) error {
+	cur, err := get(b, posKey(partition))
+	if err != nil && !errors.Is(err, pebble.ErrNotFound) {
+		return err
+	}
+	if err == nil && int64(binary.BigEndian.Uint64(cur)) >= off {
+		return nil
+	}
+	return b.Set(posKey(partition), binary.BigEndian.AppendUint64(nil, uint64(off)), nil)
+}
+
+// apply writes c's rows into b and returns the feed item it wrote, if any.
+func (v *Views) apply(b *txn, c projections.Change) (projections.FeedItem, bool, error) {
+	switch e := c.Event.(type) {
+	case domain.MessageSent:
+		return v.applySent(b, e, c.User, c.Pos)
+	case domain.MessageDelivered:
+		_, err := v.advance(b, c.User, e.ID, domain.StatusDelivered, e.DeliveredAt)
+		return projections.FeedItem{}, false, err
+	case domain.MessageRead:
+		changed, err := v.advance(b, c.User, e.ID, domain.StatusRead, e.ReadAt)
+		if err != nil || !changed || c.User != e.To {
+			return projections.FeedItem{}, false, err
+		}
+		// The reader's rows: out of the inbox, one fewer unread, and a feed
+		// item so the reader's other devices clear it.
+		_ = b.Delete(unreadKey(e.To, e.SentAt, e.ID), nil)
+		if err := v.bumpConversation(b, e.To, e.From, domain.Message{ID: e.ID, SentAt: e.SentAt}, -1); err != nil {
+			return projections.FeedItem{}, false, err
+		}
+		return putFeed(b, e, c.Pos)
+	case domain.MessageReceipt:
+		if c.User != e.From {
+			return projections.FeedItem{}, false, nil
+		}
+		if _, err := v.advance(b, e.From, e.ID, e.Status, e.At); err != nil {
+			return projections.FeedItem{}, false, err
+		}
+		key := receiptKey(e.From, e.ID, e.Status)
+		if _, err := get(b, key); err == nil {
+			return projections.FeedItem{}, false, nil // this receipt is in the feed already
+		} else if !errors.Is(err, pebble.ErrNotFound) {
+			return projections.FeedItem{}, false, err
+		}
+		_ = b.Set(key, nil, nil)
+		return putFeed(b, e, c.Pos)
+	}
+	return projections.FeedItem{}, false, fmt.Errorf("unknown event type %s", c.Event.Type())
+}
+
+// applySent writes user u's copy of the message, the history entry, the
+// conversation row, and for the recipient the inbox entry and the feed
+// item. A message already held changes nothing (a retried send's copy).
+func (v *Views) applySent(b *txn, e domain.MessageSent, u domain.UserID, pos domain.Position) (projections.FeedItem, bool, error) {
+	if _, err := v.loadMessage(b, u, e.ID); err == nil {
+		return projections.FeedItem{}, false, nil
+	} else if !errors.Is(err, domain.ErrNotFound) {
+		return projections.FeedItem{}, false, err
+	}
+	m := e.AsMessage()
+	raw := encodeMessage(toStored(m))
+	peer := m.Peer(u)
+	_ = b.Set(msgKey(u, m.ID), raw, nil)
+	_ = b.Set(append(historyPrefix(u, peer), timeID(m.SentAt, m.ID)...), nil, nil)
+	unread := 0
+	if u == e.To {
+		_ = b.Set(unreadKey(u, m.SentAt, m.ID), nil, nil)
+		unread = 1
+	}
+	if err := v.bumpConversation(b, u, peer, m, unread); err != nil {
+		return projections.FeedItem{}, false, err
+	}
+	if u != e.To {
+		return projections.FeedItem{}, false, nil
+	}
+	return putFeed(b, e, pos)
+}
+
+// advance moves user u's copy of message id to status s at time at
+// (domain.Message.Advance). A message the user does not hold is left
+// alone: the log keeps a message's events in order, so its MessageSent was
+// never appended.
+func (v *Views) advance(b *txn, u domain.UserID, id domain.MessageID, s domain.Status, at time.Time) (bool, error) {
+	sm, err := v.loadMessage(b, u, id)
+	if errors.Is(err, domain.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	m := sm.message()
+	if !m.Advance(s, at) {
+		return false, nil
+	}
+	return true, b.Set(msgKey(u, id), encodeMessage(toStored(m)), nil)
+}
+
+// bumpConversation adds delta to the unread count of (u, peer) and makes m
+// its last message if m is newer than the current one.
+func (v *Views) bumpConversation(b *txn, u, peer domain.UserID, m domain.Message, delta int) error {
+	var c storedConversation
+	raw, err := get(b, convKey(u, peer))
+	switch {
+	case err == nil:
+		if c, err = decodeConversation(raw); err != nil {
+			return fmt.Errorf("decode conversation: %w", err)
+		}
+	case !errors.Is(err, pebble.ErrNotFound):
+		return err
+	}
+	c.Unread = max(c.Unread+delta, 0)
+	if delta >= 0 && (c.LastID == "" || newer(m.SentAt, string(m.ID), c.LastAt, c.LastID)) {
+		if c.LastID != "" {
+			_ = b.Delete(listKey(u, c.LastAt, peer), nil)
+		}
+		c.LastID, c.LastAt = string(m.ID), m.SentAt
+		_ = b.Set(listKey(u, c.LastAt, peer), nil, nil)
+	}
+	return b.Set(convKey(u, peer), encodeConversation(c), nil)
+}
+
+func newer(t time.Time, id string, than time.Time, thanID string) bool {
+	if !t.Equal(than) {
+		return t.After(than)
+	}
+	return id > thanID
+}
+
+// txn is one apply's write batch with the reads it needs: a read sees the
+// batch's own earlier writes (from an overlay map) and else the database.
+// It is much cheaper than a Pebble indexed batch, whose every read merges
+// the batch's skiplist with the database's iterators.
+type txn struct {
+	db   *pebble.DB
+	b    *pebble.Batch
+	over map[string][]byte // written keys; a nil value is a deletion
+}
+
+func newTxn(db *pebble.DB) *txn {
+	return &txn{db: db, b: db.NewBatch(), over: map[string][]byte{}}
+}
+
+func (t *txn) close() { _ = t.b.Close() }
+
+// Get implements getter.
+func (t *txn) Get(key []byte) ([]byte, io.Closer, error) {
+	if v, ok := t.over[string(key)]; ok {
+		if v == nil {
+			return nil, nil, pebble.ErrNotFound
+		}
+		return v, io.NopCloser(nil), nil
+	}
+	return t.db.Get(key)
+}
+
+// Set writes key (value may be empty, never nil in the overlay).
+func (t *txn) Set(key, value []byte, _ *pebble.WriteOptions) error {
+	t.over[string(key)] = append([]byte{}, value...)
+	return t.b.Set(key, value, nil)
+}
+
+// Delete deletes key.
+func (t *txn) Delete(key []byte, _ *pebble.WriteOptions) error {
+	t.over[string(key)] = nil
+	return t.b.Delete(key, nil)
+}

@@ -1,0 +1,61 @@
+package projections
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/tidings-chat/tidings/domain"
+)
+
+// Fanout is the one rule by which feed items reach connections: a push
+// never announces what the views do not hold yet. Items the local
+// Pipeline applied go out at once (Pipeline.Push = Fanout.Applied); items
+// of partitions another process projects are followed on the log (Follow)
+// and go out once the Tracker says the views hold them. Either way the
+// items of one user arrive in cursor order, and a connection drops those
+// at or before its last cursor, so an item followed and applied both is
+// written once.
+type Fanout struct {
+	Tracker *Tracker
+	Push    PushFunc
+	Log     *slog.Logger
+}
+
+// Applied pushes items the views already hold.
+func (f *Fanout) Applied(ctx context.Context, items []FeedItem) { f.Push(ctx, items) }
+
+// Follow tails partition of log from offset from and pushes the feed item
+// of every record once the views hold it, waiting as long as it takes
+// (while the projector is held up, say by a rebalance after a node died,
+// the partition's pushes wait with it). It returns when ctx ends or the
+// tail fails, with the offset to follow on from (everything before it was
+// pushed).
+func (f *Fanout) Follow(ctx context.Context, log Stream, partition int32, from int64) (next int64, err error) {
+	next = from
+	err = log.Tail(ctx, partition, from, func(ctx context.Context, b Batch) error {
+		last := domain.Position{Partition: b.Partition, Offset: b.Last()}
+		for {
+			err := f.Tracker.Wait(ctx, last, 10*time.Second)
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			f.Log.Warn("push waits: the views have not reached the event yet", "pos", last.String())
+		}
+		items := make([]FeedItem, 0, len(b.Records))
+		for _, r := range b.Records {
+			if _, it, ok := FeedItemOf(r.Event, r.Pos); ok {
+				items = append(items, it)
+			}
+		}
+		if len(items) > 0 {
+			f.Push(ctx, items)
+		}
+		next = b.Last() + 1
+		return nil
+	})
+	return next, err
+}

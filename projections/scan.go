@@ -1,0 +1,116 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Progress is called now and then during a scan with the records handled
+// so far and the total to handle.
+type Progress func(done, total int64)
+
+// errScanned ends a partition's tail once it reached its end.
+var errScanned = errors.New("partition scanned")
+
+// Scan hands handle every record of log from the offsets in from (a
+// partition missing from it: from its oldest record) up to the end each
+// partition has when Scan begins, in batches, in order within each
+// partition, partitions concurrently. It belongs to no group and commits
+// nothing, so running consumers are not disturbed. It returns those ends
+// (the next offset of each partition) and how many records it handled.
+// A handler error stops the scan and is returned; progress (may be nil)
+// is called every half second and at the end.
+func Scan(ctx context.Context, log Stream, from map[int32]int64, handle BatchHandler, progress Progress) (map[int32]int64, int64, error) {
+	oldest, next, err := log.Bounds(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read log bounds: %w", err)
+	}
+	start := map[int32]int64{}
+	var total int64
+	for p, end := range next {
+		start[p] = max(oldest[p], from[p])
+		total += max(end-start[p], 0)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		done    atomic.Int64
+		wg      sync.WaitGroup
+		errOnce sync.Once
+		failure error
+	)
+	fail := func(err error) {
+		errOnce.Do(func() { failure = err; cancel() })
+	}
+	for p, end := range next {
+		if start[p] >= end {
+			continue
+		}
+		wg.Go(func() {
+			err := log.Tail(ctx, p, start[p], func(ctx context.Context, b Batch) error {
+				if b.First() >= end {
+					return errScanned
+				}
+				if b.Last() >= end {
+					b.Records = b.Records[:end-b.First()]
+				}
+				if err := handle(ctx, b); err != nil {
+					return err
+				}
+				done.Add(int64(len(b.Records)))
+				if b.Last() == end-1 {
+					return errScanned
+				}
+				return nil
+			})
+			if !errors.Is(err, errScanned) {
+				fail(fmt.Errorf("partition %d: %w", p, err))
+			}
+		})
+	}
+	stopProgress := make(chan struct{})
+	var pwg sync.WaitGroup
+	if progress != nil {
+		pwg.Go(func() {
+			t := time.NewTicker(500 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-stopProgress:
+					return
+				case <-t.C:
+					progress(done.Load(), total)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stopProgress)
+	pwg.Wait()
+	if progress != nil {
+		progress(done.Load(), total)
+	}
+	if failure != nil {
+		return nil, done.Load(), fmt.Errorf("scan stopped after %d of %d records: %w", done.Load(), total, failure)
+	}
+	return next, total, nil
+}
+
+// Replay applies every record of log, from the start, to store, recording
+// the positions with the views (so a server started afterwards resumes
+// after them). Run it on empty views (Store.Reset); applying over existing
+// views is harmless too, every apply being idempotent.
+func Replay(ctx context.Context, log Stream, store Store, progress Progress) (int64, error) {
+	_, n, err := Scan(ctx, log, nil, func(ctx context.Context, b Batch) error {
+		_, err := store.ApplyBatch(ctx, ChangesOf(b), map[int32]int64{b.Partition: b.Last()})
+		return err
+	}, progress)
+	if err != nil {
+		return n, err
+	}
+	return n, store.Flush(ctx)
+}
