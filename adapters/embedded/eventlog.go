@@ -97,9 +97,10 @@ func (c EventLogConfig) Validate() error {
 //
 // Durability: Append returns only after its record is fsynced. One
 // committer goroutine drains every pending append into one Pebble batch
-// committed with pebble.Sync, so concurrent appends share one fsync (group
-// commit). Records become visible to readers only after their commit, so
-// views built from the log can never be ahead of what a crash leaves.
+// written with pebble.Sync; concurrent appends share fsyncs (group commit,
+// see commitLoop). Records become visible to readers only after their
+// fsync, so views built from the log can never be ahead of what a crash
+// leaves.
 //
 // Reads: the newest TailRecords records of each partition are kept in
 // memory as the appended domain.Event values (immutable values, handed out
@@ -124,10 +125,13 @@ type EventLog struct {
 	readMu   sync.RWMutex // Pebble reads hold it shared; Close takes it to close Pebble
 	dbClosed bool         // under readMu
 
+	failMu sync.Mutex
+	failed error // the first write error: sticky
+
 	closeOnce sync.Once
 	closeErr  error
 
-	commits   atomic.Int64 // synced Pebble batches (tests and benchmarks)
+	commits   atomic.Int64 // Pebble batches written (tests and benchmarks)
 	appends   atomic.Int64 // records committed
 	diskReads atomic.Int64 // batches read from Pebble (tests)
 }

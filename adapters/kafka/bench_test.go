@@ -180,8 +180,12 @@ func BenchmarkAppend(b *testing.B) {
 		appends    = 5_000
 	)
 	for _, compression := range []string{"none", "lz4"} {
-		for _, linger := range []time.Duration{0, time.Millisecond, 5 * time.Millisecond} {
-			b.Run(fmt.Sprintf("compression=%s/linger=%v", compression, linger), func(b *testing.B) {
+		for _, linger := range []time.Duration{kafka.NoLinger, time.Millisecond, 5 * time.Millisecond} {
+			name := fmt.Sprintf("compression=%s/linger=%v", compression, linger)
+			if linger == kafka.NoLinger {
+				name = fmt.Sprintf("compression=%s/linger=none", compression)
+			}
+			b.Run(name, func(b *testing.B) {
 				cfg := newTopic(b, partitions)
 				cfg.Compression, cfg.Linger = compression, linger
 				log, _ := openLog(b, cfg)

@@ -16,15 +16,15 @@ import (
 var _ projections.Stream = (*Stream)(nil)
 
 // Stream is the event log as the read side consumes it, on Sarama directly
-// (beneath Watermill: see the package comment for the measurement that
-// made us). It is safe for concurrent use. Close it after every Tail and
+// (beneath Watermill: the package comment has the measurement that led
+// there). It is safe for concurrent use. Close it after every Tail and
 // Consume has returned.
 //
 // It keeps one control client for Bounds and Ping, a pool of partition
-// consumers for Tail (see tails), and one consumer-group client per
-// Consume call. They are separate on purpose: a Kafka broker answers the
-// requests of one connection in order, so a fetch that long-polls would
-// hold up an offset query or a group heartbeat queued behind it.
+// consumers for Tail (tailPool), and one consumer-group client per
+// Consume call. The control client never fetches, on purpose: a Kafka
+// broker answers the requests of one connection in order, so an offset
+// query or a ping queued behind a long-polling fetch would wait for it.
 type Stream struct {
 	cfg    Config
 	logger *slog.Logger

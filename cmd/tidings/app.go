@@ -125,6 +125,9 @@ func openEventLog(c *config, b *backends, log *slog.Logger) error {
 			return err
 		}
 		b.closer = append(b.closer, l.Close)
+		if err := importLegacyLog(context.Background(), c, l, log); err != nil {
+			return err
+		}
 		b.log, b.stream, b.embedded = l, l, true
 		log.Info("embedded event log opened", "partitions", b.partitions, "took", time.Since(start).Round(time.Millisecond))
 		return nil
