@@ -21,6 +21,8 @@ type DB struct {
 
 	catalogOnce sync.Once
 	catalog     *Catalog
+	viewsOnce   sync.Once
+	views       *Views
 }
 
 // storeOptions are the Pebble options of the store: Bloom filters on every
@@ -68,8 +70,12 @@ func (d *DB) Ping() error {
 	return err
 }
 
-// Views returns the view store.
-func (d *DB) Views() *Views { return newViews(d.db) }
+// Views returns the view store (one per DB: its apply lock and row cache
+// must be the only ones over these rows).
+func (d *DB) Views() *Views {
+	d.viewsOnce.Do(func() { d.views = newViews(d.db) })
+	return d.views
+}
 
 // Accounts returns the account store.
 func (d *DB) Accounts() *Accounts { return &Accounts{db: d.db} }

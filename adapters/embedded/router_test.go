@@ -2,7 +2,6 @@ package embedded_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -57,8 +56,11 @@ func TestFencedShardHoldsWritesUntilFlip(t *testing.T) {
 		t.Fatal(err)
 	}
 	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	go cat.Run(runCtx)
+	ran := make(chan struct{})
+	go func() { defer close(ran); cat.Run(runCtx) }()
+	// Registered after openDB's cleanup, so it runs first: the catalog's
+	// loop ends before the store closes.
+	t.Cleanup(func() { stop(); <-ran })
 
 	user := domain.UserID(domain.NewID(time.Now()))
 	shard := domain.ShardOf(user)
@@ -90,22 +92,21 @@ func TestFencedShardHoldsWritesUntilFlip(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	// Fenced: writers wait until the flip, then write to the new placement.
-	var (
-		wg  sync.WaitGroup
-		got string
-	)
-	wg.Go(func() {
+	got := make(chan string, 1)
+	go func() {
 		p, release, err := cat.AcquireWrite(ctx, user)
 		if err != nil {
 			t.Error(err)
-			return
+			p = ""
+		} else {
+			release()
 		}
-		got = p
-		release()
-	})
-	time.Sleep(300 * time.Millisecond)
-	if got != "" {
-		t.Fatal("a write went through a fenced shard")
+		got <- p
+	}()
+	select {
+	case p := <-got:
+		t.Fatalf("a write went through a fenced shard (to %q)", p)
+	case <-time.After(300 * time.Millisecond):
 	}
 	if _, _, err := ec.UpdateShard(ctx, shard, func(s *projections.ShardInfo) error {
 		s.State, s.Placement, s.Target = projections.ShardActive, "other", ""
@@ -113,8 +114,7 @@ func TestFencedShardHoldsWritesUntilFlip(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	wg.Wait()
-	if got != "other" {
-		t.Fatalf("after the flip the write went to %q, want other", got)
+	if p := <-got; p != "other" {
+		t.Fatalf("after the flip the write went to %q, want other", p)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -33,11 +34,12 @@ var _ projections.Store = (*Views)(nil)
 // each apply is atomic and idempotent, and the applied positions are in
 // the same batch as the rows they cover.
 type Views struct {
-	db *pebble.DB
-	mu sync.Mutex // serialises applies: their read-modify-writes and positions
+	db    *pebble.DB
+	mu    sync.Mutex // serialises applies: their read-modify-writes and positions
+	cache *rowCache  // message and conversation rows (views_cache.go)
 }
 
-func newViews(db *pebble.DB) *Views { return &Views{db: db} }
+func newViews(db *pebble.DB) *Views { return &Views{db: db, cache: newRowCache(cachedRows)} }
 
 type storedMessage struct {
 	ID          string    `json:"id"`
@@ -102,7 +104,15 @@ func posKey(partition int32) []byte {
 }
 
 func (v *Views) loadMessage(g getter, u domain.UserID, id domain.MessageID) (storedMessage, error) {
-	raw, err := get(g, msgKey(u, id))
+	var (
+		raw []byte
+		err error
+	)
+	if t, ok := g.(*txn); ok {
+		raw, err = t.getRow(msgKey(u, id))
+	} else {
+		raw, err = get(g, msgKey(u, id))
+	}
 	if errors.Is(err, pebble.ErrNotFound) {
 		return storedMessage{}, domain.ErrNotFound
 	}
@@ -134,8 +144,25 @@ func (v *Views) AppliedPositions(context.Context) (map[int32]int64, error) {
 
 // Reset implements projections.Store.
 func (v *Views) Reset(context.Context) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	defer v.cache.clear()
 	if err := v.db.DeleteRange([]byte("v/"), prefixEnd([]byte("v/")), pebble.Sync); err != nil {
 		return fmt.Errorf("drop views: %w", err)
 	}
 	return nil
+}
+
+// cached reads the views' committed rows through the row cache (queries).
+type cached struct{ v *Views }
+
+// Get implements getter.
+func (c cached) Get(key []byte) ([]byte, io.Closer, error) {
+	if val, known := c.v.cache.get(key); known {
+		if val == nil {
+			return nil, nil, pebble.ErrNotFound
+		}
+		return val, io.NopCloser(nil), nil
+	}
+	return c.v.db.Get(key)
 }

@@ -24,7 +24,7 @@ import (
 func (v *Views) ApplyBatch(_ context.Context, changes []projections.Change, positions map[int32]int64) ([]projections.FeedItem, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	b := newTxn(v.db)
+	b := newTxn(v.db, v.cache)
 	defer b.close()
 	var fed []projections.FeedItem
 	for _, c := range changes {
@@ -44,7 +44,7 @@ func (v *Views) ApplyBatch(_ context.Context, changes []projections.Change, posi
 	if b.b.Empty() {
 		return fed, nil
 	}
-	if err := b.b.Commit(pebble.NoSync); err != nil {
+	if err := b.commit(pebble.NoSync); err != nil {
 		return nil, fmt.Errorf("commit views batch: %w", err)
 	}
 	return fed, nil
@@ -80,12 +80,12 @@ func (v *Views) applyOne(ctx context.Context, ev domain.Event, u domain.UserID, 
 func (v *Views) RecordPosition(_ context.Context, pos domain.Position) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	b := newTxn(v.db)
+	b := newTxn(v.db, v.cache)
 	defer b.close()
 	if err := recordPosition(b, pos.Partition, pos.Offset); err != nil {
 		return err
 	}
-	return b.b.Commit(pebble.Sync)
+	return b.commit(pebble.Sync)
 }
 
 // Flush implements projections.Store: it syncs the write-ahead log.
@@ -155,7 +155,7 @@ func (v *Views) applySent(b *txn, e domain.MessageSent, u domain.UserID, pos dom
 	m := e.AsMessage()
 	raw := encodeMessage(toStored(m))
 	peer := m.Peer(u)
-	_ = b.Set(msgKey(u, m.ID), raw, nil)
+	_ = b.setRow(msgKey(u, m.ID), raw)
 	_ = b.Set(append(historyPrefix(u, peer), timeID(m.SentAt, m.ID)...), nil, nil)
 	unread := 0
 	if u == e.To {
@@ -187,14 +187,14 @@ func (v *Views) advance(b *txn, u domain.UserID, id domain.MessageID, s domain.S
 	if !m.Advance(s, at) {
 		return false, nil
 	}
-	return true, b.Set(msgKey(u, id), encodeMessage(toStored(m)), nil)
+	return true, b.setRow(msgKey(u, id), encodeMessage(toStored(m)))
 }
 
 // bumpConversation adds delta to the unread count of (u, peer) and makes m
 // its last message if m is newer than the current one.
 func (v *Views) bumpConversation(b *txn, u, peer domain.UserID, m domain.Message, delta int) error {
 	var c storedConversation
-	raw, err := get(b, convKey(u, peer))
+	raw, err := b.getRow(convKey(u, peer))
 	switch {
 	case err == nil:
 		if c, err = decodeConversation(raw); err != nil {
@@ -211,7 +211,7 @@ func (v *Views) bumpConversation(b *txn, u, peer domain.UserID, m domain.Message
 		c.LastID, c.LastAt = string(m.ID), m.SentAt
 		_ = b.Set(listKey(u, c.LastAt, peer), nil, nil)
 	}
-	return b.Set(convKey(u, peer), encodeConversation(c), nil)
+	return b.setRow(convKey(u, peer), encodeConversation(c))
 }
 
 func newer(t time.Time, id string, than time.Time, thanID string) bool {
@@ -222,17 +222,21 @@ func newer(t time.Time, id string, than time.Time, thanID string) bool {
 }
 
 // txn is one apply's write batch with the reads it needs: a read sees the
-// batch's own earlier writes (from an overlay map) and else the database.
-// It is much cheaper than a Pebble indexed batch, whose every read merges
-// the batch's skiplist with the database's iterators.
+// batch's own earlier writes (from an overlay map), else the row cache,
+// else the database. It is much cheaper than a Pebble indexed batch, whose
+// every read merges the batch's skiplist with the database's iterators.
+// Rows written with setRow (messages, conversations) and rows found
+// absent go into the cache once the batch commits.
 type txn struct {
-	db   *pebble.DB
-	b    *pebble.Batch
-	over map[string][]byte // written keys; a nil value is a deletion
+	db    *pebble.DB
+	cache *rowCache
+	b     *pebble.Batch
+	over  map[string][]byte // written keys; a nil value is a deletion
+	rows  map[string]bool   // keys to install in the cache on commit
 }
 
-func newTxn(db *pebble.DB) *txn {
-	return &txn{db: db, b: db.NewBatch(), over: map[string][]byte{}}
+func newTxn(db *pebble.DB, cache *rowCache) *txn {
+	return &txn{db: db, cache: cache, b: db.NewBatch(), over: map[string][]byte{}, rows: map[string]bool{}}
 }
 
 func (t *txn) close() { _ = t.b.Close() }
@@ -245,7 +249,25 @@ func (t *txn) Get(key []byte) ([]byte, io.Closer, error) {
 		}
 		return v, io.NopCloser(nil), nil
 	}
+	if v, known := t.cache.get(key); known {
+		if v == nil {
+			return nil, nil, pebble.ErrNotFound
+		}
+		return v, io.NopCloser(nil), nil
+	}
 	return t.db.Get(key)
+}
+
+// getRow is get for a cached row: a row absent from the database is
+// remembered as absent once the batch commits (unless the batch writes it).
+func (t *txn) getRow(key []byte) ([]byte, error) {
+	v, err := get(t, key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		if _, written := t.over[string(key)]; !written {
+			t.rows[string(key)] = true
+		}
+	}
+	return v, err
 }
 
 // Set writes key (value may be empty, never nil in the overlay).
@@ -254,8 +276,25 @@ func (t *txn) Set(key, value []byte, _ *pebble.WriteOptions) error {
 	return t.b.Set(key, value, nil)
 }
 
+// setRow writes a cached row.
+func (t *txn) setRow(key, value []byte) error {
+	t.rows[string(key)] = true
+	return t.Set(key, value, nil)
+}
+
 // Delete deletes key.
 func (t *txn) Delete(key []byte, _ *pebble.WriteOptions) error {
 	t.over[string(key)] = nil
 	return t.b.Delete(key, nil)
+}
+
+// commit commits the batch, then installs its rows in the cache.
+func (t *txn) commit(opts *pebble.WriteOptions) error {
+	if err := t.b.Commit(opts); err != nil {
+		return err
+	}
+	for k := range t.rows {
+		t.cache.put(k, t.over[k]) // nil when absent
+	}
+	return nil
 }

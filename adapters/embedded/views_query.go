@@ -14,7 +14,7 @@ import (
 
 // Message implements projections.Reader.
 func (v *Views) Message(_ context.Context, user domain.UserID, id domain.MessageID) (domain.Message, error) {
-	sm, err := v.loadMessage(v.db, user, id)
+	sm, err := v.loadMessage(cached{v}, user, id)
 	if err != nil {
 		return domain.Message{}, err
 	}
