@@ -94,62 +94,68 @@ func (e MessageSent) AsMessage() Message {
 	return Message{ID: e.ID, From: e.From, To: e.To, Text: e.Text, ClientMsgID: e.ClientMsgID, SentAt: e.SentAt, Status: StatusSent}
 }
 
+// envelope is how an event is stored: {"type":..., "v":..., "data":{...}}.
 type envelope struct {
-	Type string          `json:"type"`
-	V    int             `json:"v"`
-	Data json.RawMessage `json:"data"`
+	Type string `json:"type"`
+	V    int    `json:"v"`
+	Data Event  `json:"data"`
+}
+
+// eventFields is the union of every event type's fields, so an envelope
+// decodes in one pass (the type is known only once "type" is read).
+type eventFields struct {
+	ID          MessageID `json:"id"`
+	From        UserID    `json:"from"`
+	To          UserID    `json:"to"`
+	Text        string    `json:"text"`
+	ClientMsgID string    `json:"client_msg_id"`
+	SentAt      time.Time `json:"sent_at"`
+	DeliveredAt time.Time `json:"delivered_at"`
+	ReadAt      time.Time `json:"read_at"`
+	Status      *Status   `json:"status"`
+	At          time.Time `json:"at"`
+}
+
+type decodedEnvelope struct {
+	Type string      `json:"type"`
+	V    int         `json:"v"`
+	Data eventFields `json:"data"`
 }
 
 // MarshalEvent encodes ev in its self-describing JSON envelope
 // {"type":..., "v":..., "data":{...}}.
 func MarshalEvent(ev Event) ([]byte, error) {
-	data, err := json.Marshal(ev)
+	b, err := json.Marshal(envelope{Type: ev.Type(), V: EventVersion, Data: ev})
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", ev.Type(), err)
 	}
-	return json.Marshal(envelope{Type: ev.Type(), V: EventVersion, Data: data})
+	return b, nil
 }
 
 // UnmarshalEvent decodes an envelope written by MarshalEvent. Unknown types
 // and versions newer than EventVersion are errors: a reader must never
 // silently skip an event it does not understand.
 func UnmarshalEvent(b []byte) (Event, error) {
-	var env envelope
+	var env decodedEnvelope
 	if err := json.Unmarshal(b, &env); err != nil {
 		return nil, fmt.Errorf("decode event envelope: %w", err)
 	}
 	if env.V < 1 || env.V > EventVersion {
 		return nil, fmt.Errorf("event %s: unsupported version %d", env.Type, env.V)
 	}
-	var (
-		ev  Event
-		err error
-	)
+	d := env.Data
 	switch env.Type {
 	case TypeMessageSent:
-		var e MessageSent
-		err = json.Unmarshal(env.Data, &e)
-		ev = e
+		return MessageSent{ID: d.ID, From: d.From, To: d.To, Text: d.Text, ClientMsgID: d.ClientMsgID, SentAt: d.SentAt}, nil
 	case TypeMessageDelivered:
-		var e MessageDelivered
-		err = json.Unmarshal(env.Data, &e)
-		ev = e
+		return MessageDelivered{ID: d.ID, From: d.From, To: d.To, SentAt: d.SentAt, DeliveredAt: d.DeliveredAt}, nil
 	case TypeMessageRead:
-		var e MessageRead
-		err = json.Unmarshal(env.Data, &e)
-		ev = e
+		return MessageRead{ID: d.ID, From: d.From, To: d.To, SentAt: d.SentAt, ReadAt: d.ReadAt}, nil
 	case TypeMessageReceipt:
-		var e MessageReceipt
-		err = json.Unmarshal(env.Data, &e)
-		if err == nil && e.Status != StatusDelivered && e.Status != StatusRead {
-			err = fmt.Errorf("receipt status %d", e.Status)
+		if d.Status == nil || (*d.Status != StatusDelivered && *d.Status != StatusRead) {
+			return nil, fmt.Errorf("decode %s: receipt status missing or not delivered/read", env.Type)
 		}
-		ev = e
-	default:
-		return nil, fmt.Errorf("unknown event type %q", env.Type)
+		return MessageReceipt{ID: d.ID, From: d.From, To: d.To, SentAt: d.SentAt, Status: *d.Status, At: d.At}, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("decode %s: %w", env.Type, err)
-	}
-	return ev, nil
+	return nil, fmt.Errorf("unknown event type %q", env.Type)
 }
