@@ -100,16 +100,50 @@ func Scan(ctx context.Context, log Stream, from map[int32]int64, handle BatchHan
 	return next, total, nil
 }
 
+// replayBatch is how many changes Replay applies in one store write. Much
+// larger than a live batch: the rows a replay rereads (a message's read
+// and receipt, a conversation's next message) are mostly in the same
+// write then, where the store finds them without a lookup.
+const replayBatch = 8 << 10
+
 // Replay applies every record of log, from the start, to store, recording
 // the positions with the views (so a server started afterwards resumes
 // after them). Run it on empty views (Store.Reset); applying over existing
-// views is harmless too, every apply being idempotent.
+// views is harmless too, every apply being idempotent. The partitions are
+// read concurrently and their records applied together in large batches
+// (the store converges whatever the interleaving of partitions).
 func Replay(ctx context.Context, log Stream, store Store, progress Progress) (int64, error) {
+	var (
+		mu        sync.Mutex
+		pending   []Change
+		positions = map[int32]int64{}
+	)
+	flush := func(ctx context.Context) error {
+		if len(pending) == 0 && len(positions) == 0 {
+			return nil
+		}
+		if _, err := store.ApplyBatch(ctx, pending, positions); err != nil {
+			return err
+		}
+		pending, positions = pending[:0], map[int32]int64{}
+		return nil
+	}
 	_, n, err := Scan(ctx, log, nil, func(ctx context.Context, b Batch) error {
-		_, err := store.ApplyBatch(ctx, ChangesOf(b), map[int32]int64{b.Partition: b.Last()})
-		return err
+		mu.Lock()
+		defer mu.Unlock()
+		pending = append(pending, ChangesOf(b)...)
+		positions[b.Partition] = b.Last()
+		if len(pending) >= replayBatch {
+			return flush(ctx)
+		}
+		return nil
 	}, progress)
 	if err != nil {
+		return n, err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if err := flush(ctx); err != nil {
 		return n, err
 	}
 	return n, store.Flush(ctx)

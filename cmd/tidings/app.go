@@ -165,6 +165,13 @@ func withBackends(ctx context.Context, name string, args []string, fn func(b *ba
 		return err
 	}
 	log := c.logger()
+	if c.CPUProfile != "" {
+		stop, err := startCPUProfile(c.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	b, err := openBackends(ctx, c, log)
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 	"github.com/tidings-chat/tidings/adapters/webui"
 	"github.com/tidings-chat/tidings/adapters/ws"
 	"github.com/tidings-chat/tidings/commands"
+	"github.com/tidings-chat/tidings/domain"
 	"github.com/tidings-chat/tidings/projections"
 )
 
@@ -48,7 +49,21 @@ func serve(ctx context.Context, args []string) error {
 	}()
 
 	metrics := httpapi.NewMetrics()
-	tracker := projections.NewTracker(b.views)
+	// With the embedded log this process applies every partition itself,
+	// so its tracker learns of every position at once; with Kafka, other
+	// nodes project some partitions and the tracker polls the views.
+	var polled projections.PositionSource
+	if !b.embedded {
+		polled = b.views
+	}
+	tracker := projections.NewTracker(polled)
+	applied, err := b.views.AppliedPositions(ctx)
+	if err != nil {
+		return fmt.Errorf("read applied positions: %w", err)
+	}
+	for p, off := range applied {
+		tracker.Advance(domain.Position{Partition: p, Offset: off})
+	}
 	vs := projections.NewViewSync(tracker, b.partitions, c.ConsistencyWait)
 	appender := countingLog{vs.Log(b.log), metrics}
 	var limiter *commands.RateLimiter
@@ -87,10 +102,6 @@ func serve(ctx context.Context, args []string) error {
 	if b.embedded {
 		pipe.Push = fan.Applied
 	} else {
-		applied, err := b.views.AppliedPositions(ctx)
-		if err != nil {
-			return fmt.Errorf("read applied positions: %w", err)
-		}
 		for p := range b.partitions {
 			from := int64(0)
 			if off, ok := applied[p]; ok {
