@@ -2,6 +2,7 @@ package domain
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -158,4 +159,53 @@ func UnmarshalEvent(b []byte) (Event, error) {
 		return MessageReceipt{ID: d.ID, From: d.From, To: d.To, SentAt: d.SentAt, Status: *d.Status, At: d.At}, nil
 	}
 	return nil, fmt.Errorf("unknown event type %q", env.Type)
+}
+
+// ErrUnattributable marks an event that no command of tidings writes: a
+// field every command sets is missing or malformed. Such an event did not
+// come from the command path (a forged or corrupted record), so the views
+// refuse it instead of showing it.
+var ErrUnattributable = errors.New("event not written by a tidings command")
+
+// ValidateEvent checks that ev has every field the command that writes it
+// always sets: valid message and user ids, two different parties, a send
+// time, text and client_msg_id within the content rules, and the time (and
+// for a receipt the status) of what happened.
+func ValidateEvent(ev Event) error {
+	bad := func(why string) error { return fmt.Errorf("%w: %s %s", ErrUnattributable, ev.Type(), why) }
+	var from, to UserID
+	var sentAt time.Time
+	switch e := ev.(type) {
+	case MessageSent:
+		from, to, sentAt = e.From, e.To, e.SentAt
+		if ValidateText(e.Text) != nil || ValidateClientMsgID(e.ClientMsgID) != nil {
+			return bad("with text or client_msg_id outside the content rules")
+		}
+	case MessageDelivered:
+		from, to, sentAt = e.From, e.To, e.SentAt
+		if e.DeliveredAt.IsZero() {
+			return bad("without delivered_at")
+		}
+	case MessageRead:
+		from, to, sentAt = e.From, e.To, e.SentAt
+		if e.ReadAt.IsZero() {
+			return bad("without read_at")
+		}
+	case MessageReceipt:
+		from, to, sentAt = e.From, e.To, e.SentAt
+		if (e.Status != StatusDelivered && e.Status != StatusRead) || e.At.IsZero() {
+			return bad("without a delivered/read status and its time")
+		}
+	default:
+		return bad("of an unknown type")
+	}
+	switch {
+	case !ValidID(string(ev.Message())):
+		return bad("without a valid message id")
+	case !ValidID(string(from)) || !ValidID(string(to)) || from == to:
+		return bad("without two valid, different parties")
+	case sentAt.IsZero():
+		return bad("without sent_at")
+	}
+	return nil
 }

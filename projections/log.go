@@ -13,15 +13,24 @@ type Record struct {
 }
 
 // Batch is a run of consecutive records of one partition, in log order:
-// Records[i+1].Pos.Offset == Records[i].Pos.Offset+1. It is never empty.
+// Records[i+1].Pos.Offset == Records[i].Pos.Offset+1. A log never hands
+// out an empty one.
 type Batch struct {
 	Partition int32
 	Records   []Record
+	// last, when set, is the offset the batch ends at although its last
+	// records were dropped (Pipeline.attributable).
+	last int64
 }
 
 // First and Last return the offsets of the batch's first and last records.
 func (b Batch) First() int64 { return b.Records[0].Pos.Offset }
-func (b Batch) Last() int64  { return b.Records[len(b.Records)-1].Pos.Offset }
+func (b Batch) Last() int64 {
+	if n := len(b.Records); n > 0 && b.Records[n-1].Pos.Offset >= b.last {
+		return b.Records[n-1].Pos.Offset
+	}
+	return b.last
+}
 
 // BatchHandler processes one batch. Its error means the batch was not (or
 // not fully) applied.

@@ -37,6 +37,11 @@ type Pipeline struct {
 	Tracker *Tracker    // may be nil
 	Push    PushFunc    // may be nil: nothing is pushed from here
 	Observe func(Batch) // may be nil: called after each applied batch (metrics)
+	// Rejected is told of every record the pipeline refuses to apply
+	// because no tidings command writes such an event
+	// (domain.ValidateEvent): a forged or corrupted record is logged and
+	// skipped, never shown. May be nil.
+	Rejected func(Record, error)
 }
 
 // PushFunc hands applied feed items, in order, to the connections of
@@ -49,12 +54,13 @@ const maxReceiptAppends = 64
 // Handle applies one batch. An error means it was not (fully) applied and
 // must be handed out again; applying it again is harmless.
 func (p *Pipeline) Handle(ctx context.Context, b Batch) error {
+	b = p.attributable(b)
 	if err := p.appendReceipts(ctx, b); err != nil {
 		return err
 	}
 	fed, err := p.Store.ApplyBatch(ctx, ChangesOf(b), map[int32]int64{b.Partition: b.Last()})
 	if err != nil {
-		return fmt.Errorf("apply batch %d-%d..%d: %w", b.Partition, b.First(), b.Last(), err)
+		return fmt.Errorf("apply batch of %d records up to %d-%d: %w", len(b.Records), b.Partition, b.Last(), err)
 	}
 	if p.Tracker != nil {
 		p.Tracker.Advance(domain.Position{Partition: b.Partition, Offset: b.Last()})
@@ -66,6 +72,29 @@ func (p *Pipeline) Handle(ctx context.Context, b Batch) error {
 		p.Observe(b)
 	}
 	return nil
+}
+
+// attributable returns b without the records no command writes. The
+// batch keeps its partition and last offset, so the position still moves
+// past them.
+func (p *Pipeline) attributable(b Batch) Batch {
+	for i, r := range b.Records {
+		if domain.ValidateEvent(r.Event) == nil {
+			continue
+		}
+		kept := append([]Record(nil), b.Records[:i]...)
+		for _, r := range b.Records[i:] {
+			if err := domain.ValidateEvent(r.Event); err != nil {
+				if p.Rejected != nil {
+					p.Rejected(r, err)
+				}
+				continue
+			}
+			kept = append(kept, r)
+		}
+		return Batch{Partition: b.Partition, Records: kept, last: b.Last()}
+	}
+	return b
 }
 
 // ReceiptOf returns the MessageReceipt that ev calls for, if any.

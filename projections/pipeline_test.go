@@ -47,12 +47,19 @@ func newViews(t *testing.T) projections.Store {
 	return db.Views()
 }
 
+// Ids as the commands make them.
+var (
+	at    = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	alice = domain.UserID(domain.NewID(at))
+	bob   = domain.UserID(domain.NewID(at))
+	m1    = domain.MessageID(domain.NewID(at))
+)
+
 func TestPipelineAppliesReceiptsAndPushesOnce(t *testing.T) {
 	ctx := context.Background()
-	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	sent := domain.MessageSent{ID: "m1", From: "alice", To: "bob", Text: "hi", SentAt: at}
-	delivered := domain.MessageDelivered{ID: "m1", From: "alice", To: "bob", SentAt: at, DeliveredAt: at.Add(time.Second)}
-	read := domain.MessageRead{ID: "m1", From: "alice", To: "bob", SentAt: at, ReadAt: at.Add(2 * time.Second)}
+	sent := domain.MessageSent{ID: m1, From: alice, To: bob, Text: "hi", SentAt: at}
+	delivered := domain.MessageDelivered{ID: m1, From: alice, To: bob, SentAt: at, DeliveredAt: at.Add(time.Second)}
+	read := domain.MessageRead{ID: m1, From: alice, To: bob, SentAt: at, ReadAt: at.Add(2 * time.Second)}
 	log := &recordingLog{}
 	views := newViews(t)
 	tracker := projections.NewTracker(nil)
@@ -66,8 +73,8 @@ func TestPipelineAppliesReceiptsAndPushesOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantReceipts := []domain.Event{
-		domain.MessageReceipt{ID: "m1", From: "alice", To: "bob", SentAt: at, Status: domain.StatusDelivered, At: delivered.DeliveredAt},
-		domain.MessageReceipt{ID: "m1", From: "alice", To: "bob", SentAt: at, Status: domain.StatusRead, At: read.ReadAt},
+		domain.MessageReceipt{ID: m1, From: alice, To: bob, SentAt: at, Status: domain.StatusDelivered, At: delivered.DeliveredAt},
+		domain.MessageReceipt{ID: m1, From: alice, To: bob, SentAt: at, Status: domain.StatusRead, At: read.ReadAt},
 	}
 	if len(log.got) != 2 || !containsAll(log.got, wantReceipts) {
 		t.Fatalf("receipts appended %v, want %v", log.got, wantReceipts)
@@ -82,8 +89,8 @@ func TestPipelineAppliesReceiptsAndPushesOnce(t *testing.T) {
 	if err := tracker.Wait(ctx, domain.Position{Partition: 3, Offset: 3}, time.Millisecond); err != nil {
 		t.Fatalf("tracker: %v", err)
 	}
-	for _, u := range []domain.UserID{"alice", "bob"} {
-		m, err := views.Message(ctx, u, "m1")
+	for _, u := range []domain.UserID{alice, bob} {
+		m, err := views.Message(ctx, u, m1)
 		if err != nil || m.Status != domain.StatusRead {
 			t.Fatalf("%s's copy: %+v, %v", u, m, err)
 		}
@@ -101,20 +108,19 @@ func TestPipelineAppliesReceiptsAndPushesOnce(t *testing.T) {
 
 func TestPipelineDoesNotApplyWhenAReceiptCannotBeAppended(t *testing.T) {
 	ctx := context.Background()
-	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	log := &recordingLog{fail: errors.New("log down")}
 	views := newViews(t)
 	p := &projections.Pipeline{Store: views, Log: log}
 	err := p.Handle(ctx, batchOf(0, 0,
-		domain.MessageSent{ID: "m1", From: "alice", To: "bob", Text: "hi", SentAt: at},
-		domain.MessageRead{ID: "m1", From: "alice", To: "bob", SentAt: at, ReadAt: at}))
+		domain.MessageSent{ID: m1, From: alice, To: bob, Text: "hi", SentAt: at},
+		domain.MessageRead{ID: m1, From: alice, To: bob, SentAt: at, ReadAt: at}))
 	if err == nil {
 		t.Fatal("Handle succeeded without its receipt")
 	}
 	if pos, _ := views.AppliedPositions(ctx); len(pos) != 0 {
 		t.Fatalf("positions recorded for a batch that failed: %v", pos)
 	}
-	if _, err := views.Message(ctx, "bob", "m1"); !errors.Is(err, domain.ErrNotFound) {
+	if _, err := views.Message(ctx, bob, m1); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("the failed batch was applied: %v", err)
 	}
 }
@@ -132,4 +138,48 @@ func containsAll(got, want []domain.Event) bool {
 		}
 	}
 	return true
+}
+
+// An event no command writes (here: forged onto the log with names for
+// parties, or without its text) is refused and reported, never shown, and
+// the partition moves past it.
+func TestPipelineRefusesEventsNoCommandWrites(t *testing.T) {
+	ctx := context.Background()
+	views := newViews(t)
+	var rejected []int64
+	var pushed []projections.FeedItem
+	p := &projections.Pipeline{Store: views, Log: &recordingLog{},
+		Push:     func(_ context.Context, items []projections.FeedItem) { pushed = append(pushed, items...) },
+		Rejected: func(r projections.Record, err error) { rejected = append(rejected, r.Pos.Offset) }}
+	m2 := domain.MessageID(domain.NewID(at))
+	tests := []domain.Event{
+		domain.MessageSent{ID: m1, From: "mallory", To: bob, Text: "pay me", SentAt: at}, // not an id
+		domain.MessageSent{ID: m1, From: alice, To: bob, Text: "", SentAt: at},           // no text
+		domain.MessageSent{ID: m1, From: alice, To: bob, Text: "no time"},                // no sent_at
+		domain.MessageRead{ID: m1, From: alice, To: bob, SentAt: at},                     // no read_at
+		domain.MessageReceipt{ID: m1, From: alice, To: bob, SentAt: at, At: at},          // no status
+		domain.MessageSent{ID: m2, From: alice, To: bob, Text: "genuine", SentAt: at},    // kept
+	}
+	if err := p.Handle(ctx, batchOf(0, 0, tests...)); err != nil {
+		t.Fatal(err)
+	}
+	if len(rejected) != 5 || rejected[4] != 4 {
+		t.Fatalf("rejected offsets %v, want 0..4", rejected)
+	}
+	if len(pushed) != 1 || pushed[0].Message.ID != m2 {
+		t.Fatalf("pushed %+v, want only the genuine message", pushed)
+	}
+	if _, err := views.Message(ctx, bob, m1); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("a forged message is in the views: %v", err)
+	}
+	if pos, _ := views.AppliedPositions(ctx); pos[0] != 5 {
+		t.Fatalf("position %v, want 5", pos)
+	}
+	// A batch of nothing but forged records still moves the position.
+	if err := p.Handle(ctx, batchOf(0, 6, tests[0])); err != nil {
+		t.Fatal(err)
+	}
+	if pos, _ := views.AppliedPositions(ctx); pos[0] != 6 {
+		t.Fatalf("position %v after a forged-only batch, want 6", pos)
+	}
 }

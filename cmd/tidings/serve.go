@@ -96,7 +96,11 @@ func serve(ctx context.Context, args []string) error {
 	// partition that waits for the views, so a user connected to any node
 	// hears of events that any node projected.
 	fan := &projections.Fanout{Tracker: tracker, Push: hub.Push, Log: log}
-	pipe := &projections.Pipeline{Store: b.views, Log: appender, Tracker: tracker, Observe: observeBatch(metrics)}
+	pipe := &projections.Pipeline{Store: b.views, Log: appender, Tracker: tracker, Observe: observeBatch(metrics),
+		Rejected: func(r projections.Record, err error) {
+			log.Error("event refused: no tidings command writes it; check who can write to the log",
+				"pos", r.Pos.String(), "type", r.Event.Type(), "err", err)
+		}}
 	bg := newLoops(log)
 	defer bg.stop()
 	if b.embedded {
