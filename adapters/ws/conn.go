@@ -2,7 +2,8 @@ package ws
 
 import (
 	"context"
-	"fmt"
+	"hash/maphash"
+	"net/http"
 	"sync"
 	"time"
 
@@ -13,26 +14,40 @@ import (
 	"github.com/tidings-chat/tidings/projections"
 )
 
-// conn is one device's connection. Three goroutines serve it: the reader
-// (the HTTP handler's own, which also runs the commands of client frames),
-// the writer (the only one that writes data frames, from the queue out)
-// and the pinger. kill asks the writer to close the connection; it never
-// blocks, so the hub can call it while pushing.
+// conn is one device's connection. An idle connection has one goroutine,
+// the reader, parked until the client sends something (sock.waitReadable,
+// holding no buffer); it runs the commands of client frames. A writer
+// goroutine runs only while frames are queued (writer.go); pings are a
+// timer (ping.go). kill closes the connection without blocking, so the
+// hub can call it while pushing.
 type conn struct {
 	hub  *Hub
 	user domain.UserID
 	ws   *websocket.Conn
-	out  chan []byte
+	sock *sock
 
-	once   sync.Once
-	done   chan struct{} // closed by kill
-	code   websocket.StatusCode
-	reason string
+	// mu guards the fields below.
+	mu         sync.Mutex
+	dead       bool // killed: nothing more is queued or written
+	code       websocket.StatusCode
+	reason     string
+	stopResume context.CancelFunc // ends the backlog's reads while resuming
 
-	// Feed items: mu guards them. Until the backlog is sent (resuming),
-	// live items wait in pending; last is the cursor offset of the last
-	// item queued, and items at or before it are dropped.
-	mu       sync.Mutex
+	// Pings (ping.go).
+	ticker   *time.Timer // the next ping, or the end of the wait for its pong
+	pingDue  bool        // the writer is to write a ping
+	awaiting bool        // a ping is out and its pong has not come
+
+	// The send queue (writer.go).
+	queue   [][]byte      // frames to write, oldest first
+	pushes  int           // frames in queue that are not acks
+	acks    int           // ack frames in queue
+	writing bool          // a writer goroutine runs (or has closed c)
+	room    chan struct{} // closed when the writer takes the queue; made by a waiter
+
+	// Feed items. Until the backlog is sent (resuming), live items wait in
+	// pending; last is the cursor offset of the last item queued, and items
+	// at or before it are dropped.
 	resuming bool
 	pending  []pendingItem
 	last     int64
@@ -40,174 +55,162 @@ type conn struct {
 }
 
 type pendingItem struct {
-	key    string
+	key    uint64
 	offset int64
 	frame  []byte
 }
 
+var keySeed = maphash.MakeSeed()
+
 // itemKey names what an item tells, so the same news at another cursor (a
 // retried send appended twice, a receipt derived twice) is written once.
-func itemKey(it projections.FeedItem) string {
-	return fmt.Sprintf("%d/%s/%d", it.Kind, it.Message.ID, it.Status)
+// It is a 64-bit hash: two different items share one with a chance of
+// about 2^-64 per pair.
+func itemKey(it projections.FeedItem) uint64 {
+	var h maphash.Hash
+	h.SetSeed(keySeed)
+	_ = h.WriteByte(byte(it.Kind))
+	_ = h.WriteByte(byte(it.Status))
+	_, _ = h.WriteString(string(it.Message.ID))
+	return h.Sum64()
 }
 
-// recent remembers the last recentSize keys.
+// recent remembers the last recentSize keys. It holds nothing until the
+// first key and grows with the keys it holds.
 type recent struct {
-	set  map[string]struct{}
-	ring []string
+	set  map[uint64]struct{}
+	ring []uint64
 	next int
 }
 
 const recentSize = 4096
 
 // add records key and reports whether it was new.
-func (r *recent) add(key string) bool {
-	if r.set == nil {
-		r.set, r.ring = map[string]struct{}{}, make([]string, recentSize)
-	}
+func (r *recent) add(key uint64) bool {
 	if _, ok := r.set[key]; ok {
 		return false
 	}
-	if old := r.ring[r.next]; old != "" {
-		delete(r.set, old)
+	if r.set == nil {
+		r.set = map[uint64]struct{}{}
 	}
-	r.ring[r.next], r.set[key] = key, struct{}{}
-	r.next = (r.next + 1) % recentSize
+	if len(r.ring) < recentSize {
+		r.ring = append(r.ring, key)
+	} else {
+		delete(r.set, r.ring[r.next])
+		r.ring[r.next] = key
+		r.next = (r.next + 1) % recentSize
+	}
+	r.set[key] = struct{}{}
 	return true
 }
 
-func newConn(h *Hub, user domain.UserID, wc *websocket.Conn) *conn {
+// accept upgrades the request to a WebSocket with a socket of its own
+// (socket.go) and returns the connection, not yet registered nor served.
+func accept(h *Hub, w http.ResponseWriter, r *http.Request, user domain.UserID) (*conn, error) {
+	hj := &hijacker{ResponseWriter: w}
+	c := &conn{hub: h, user: user, resuming: true, last: -1}
+	wc, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
+		Subprotocols:   []string{Subprotocol},
+		OriginPatterns: h.cfg.OriginPatterns,
+		// Pongs the library reads itself (sock.skipPongs takes most).
+		OnPongReceived: func(context.Context, []byte) { c.ponged() },
+	})
+	if err != nil {
+		return nil, err
+	}
 	wc.SetReadLimit(h.cfg.ReadLimit)
-	return &conn{hub: h, user: user, ws: wc, out: make(chan []byte, h.cfg.SendQueue), done: make(chan struct{}),
-		resuming: true, last: -1}
+	c.ws, c.sock = wc, hj.sock
+	return c, nil
 }
 
 // push queues a live feed item unless it is not newer than the last one,
 // or tells what an item already queued told. While the backlog is being
-// sent, live items wait (at most a queue's worth; more closes the
+// sent, live items wait (at most SendQueue of them; more closes the
 // connection as a slow consumer).
-func (c *conn) push(key string, cursor domain.Position, frame []byte) {
+func (c *conn) push(key uint64, cursor domain.Position, frame []byte) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cursor.Offset <= c.last {
-		return
-	}
-	if c.resuming {
-		if len(c.pending) >= cap(c.out) {
-			c.kill(CloseSlowConsumer, "slow consumer, reconnect")
-			return
+	killed := false
+	switch {
+	case cursor.Offset <= c.last:
+	case c.resuming:
+		if len(c.pending) >= c.hub.cfg.SendQueue {
+			killed = c.killLocked(CloseSlowConsumer, "slow consumer, reconnect")
+			break
 		}
 		c.pending = append(c.pending, pendingItem{key, cursor.Offset, frame})
-		return
-	}
-	c.last = cursor.Offset
-	if c.seen.add(key) {
-		c.enqueue(frame)
-	}
-}
-
-// enqueue queues a frame for writing without blocking. When the queue is
-// full the connection is killed with CloseSlowConsumer and the frame is
-// dropped.
-func (c *conn) enqueue(frame []byte) {
-	select {
-	case <-c.done:
-		return
 	default:
+		c.last = cursor.Offset
+		if c.seen.add(key) {
+			killed = c.enqueueLocked(frame)
+		}
 	}
-	select {
-	case c.out <- frame:
-	default:
-		c.hub.log.Info("websocket slow consumer", "user", c.user, "queue", cap(c.out))
-		c.kill(CloseSlowConsumer, "slow consumer, reconnect")
-	}
-}
-
-// enqueueWait queues a frame, waiting for room: the backlog is paced by
-// the client instead of overflowing the queue.
-func (c *conn) enqueueWait(ctx context.Context, frame []byte) error {
-	select {
-	case c.out <- frame:
-		return nil
-	case <-c.done:
-		return context.Canceled
-	case <-ctx.Done():
-		return ctx.Err()
+	c.mu.Unlock()
+	if killed {
+		c.hub.remove(c)
 	}
 }
 
 // kill removes c from the hub at once (no more pushes) and has the writer
-// close the connection with code. Only the first call counts.
+// close the connection with code. Only the first call counts. It never
+// blocks.
 func (c *conn) kill(code websocket.StatusCode, reason string) {
-	c.once.Do(func() {
-		c.code, c.reason = code, reason
-		close(c.done)
+	c.mu.Lock()
+	killed := c.killLocked(code, reason)
+	c.mu.Unlock()
+	if killed {
 		c.hub.remove(c)
-	})
+	}
 }
 
-// serve runs c until the connection ends: it sends the backlog after since
-// (or the unread messages when since is empty), then live items, while
-// reading client frames.
+// killLocked marks c dead, drops what is queued and starts the writer that
+// closes the connection. It reports whether this call killed c; the caller
+// then removes c from the hub, after unlocking c.mu.
+func (c *conn) killLocked(code websocket.StatusCode, reason string) bool {
+	if c.dead {
+		return false
+	}
+	c.dead, c.code, c.reason = true, code, reason
+	c.queue, c.pushes, c.acks, c.pending = nil, 0, 0, nil
+	c.wakeLocked()
+	if c.ticker != nil {
+		c.ticker.Stop()
+	}
+	if c.stopResume != nil {
+		c.stopResume()
+	}
+	c.startWriterLocked()
+	return true
+}
+
+// serve starts c's reader and pinger, then sends the backlog after since
+// (or the unread messages when since is empty) and returns; the reader
+// goes on until the connection ends. The caller must hold a count of
+// hub.active, which serve adds to for the reader.
 func (c *conn) serve(since string) {
-	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() { defer wg.Done(); c.writeLoop() }()
-	go func() { defer wg.Done(); c.pingLoop() }()
-	go func() { defer wg.Done(); c.resume(since) }()
-	c.readLoop()
-	c.kill(websocket.StatusNormalClosure, "")
-	wg.Wait()
+	c.hub.active.Add(1)
+	go c.readLoop()
+	c.startPings()
+	c.resume(since)
 }
 
-func (c *conn) writeLoop() {
-	defer func() { _ = c.ws.Close(c.code, c.reason) }()
-	for {
-		// A killed connection writes nothing more, even with frames queued.
-		select {
-		case <-c.done:
-			return
-		default:
-		}
-		select {
-		case <-c.done:
-			return
-		case frame := <-c.out:
-			ctx, cancel := context.WithTimeout(context.Background(), c.hub.cfg.WriteTimeout)
-			err := c.ws.Write(ctx, websocket.MessageText, frame)
-			cancel()
-			if err != nil {
-				// The library has closed the connection.
-				c.kill(CloseInternal, "write failed")
-				return
-			}
-		}
-	}
-}
-
-func (c *conn) pingLoop() {
-	t := time.NewTicker(c.hub.cfg.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-t.C:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), c.hub.cfg.PingTimeout)
-		err := c.ws.Ping(ctx)
-		cancel()
-		if err != nil {
-			c.kill(ClosePingTimeout, "ping timeout, reconnect")
-			return
-		}
-	}
-}
-
-// readLoop reads client frames until the connection fails or closes. The
-// library closes it itself with CloseMessageTooBig for an oversize frame.
+// readLoop reads client frames until the connection fails or closes, or c
+// is killed. Between frames it waits with a shallow stack and no buffer,
+// and takes pongs itself. The library closes the connection itself with
+// CloseMessageTooBig for an oversize frame.
 func (c *conn) readLoop() {
-	for {
+	defer c.hub.active.Done()
+	defer c.kill(websocket.StatusNormalClosure, "")
+	for !c.killed() {
+		if err := c.sock.waitReadable(); err != nil {
+			return
+		}
+		pongs, more := c.sock.skipPongs()
+		if pongs > 0 {
+			c.ponged()
+		}
+		if !more {
+			continue
+		}
 		typ, b, err := c.ws.Read(context.Background())
 		if err != nil {
 			return
@@ -220,7 +223,11 @@ func (c *conn) readLoop() {
 	}
 }
 
-func (c *conn) reply(a ackFrame) { c.enqueue(encode(a)) }
+func (c *conn) killed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dead
+}
 
 // handle runs the command of one client frame and returns its ack.
 func (c *conn) handle(b []byte) ackFrame {

@@ -30,9 +30,11 @@ type Config struct {
 	// MaxConnsPerUser bounds the connections of one user on this node; the
 	// next one is closed with CloseTooManyConnections.
 	MaxConnsPerUser int
-	// SendQueue is how many frames may wait to be written to one
-	// connection; when it is full the connection is closed with
-	// CloseSlowConsumer.
+	// SendQueue is how many pushed frames may wait to be written to one
+	// connection; a push that finds it full closes the connection with
+	// CloseSlowConsumer. Acks of client frames wait beside them, up to as
+	// many again: while that many do, the server stops reading the
+	// client's frames (a pipelining client is paced, not closed).
 	SendQueue int
 	// ReadLimit is the largest client frame in bytes; a larger one closes
 	// the connection with CloseMessageTooBig.
@@ -41,8 +43,9 @@ type Config struct {
 	// waits for the pong before closing with ClosePingTimeout.
 	PingInterval time.Duration
 	PingTimeout  time.Duration
-	// WriteTimeout bounds writing one frame; a connection that cannot take
-	// a frame in that time is dropped.
+	// WriteTimeout bounds one socket write (the frames queued for the
+	// connection, written together, up to 64 KiB); a connection that
+	// cannot take it in that time is dropped.
 	WriteTimeout time.Duration
 	// CommandTimeout bounds one command run for a client frame.
 	CommandTimeout time.Duration
@@ -124,7 +127,7 @@ type Hub struct {
 	mu     sync.RWMutex
 	conns  map[domain.UserID]map[*conn]struct{}
 	closed bool
-	active sync.WaitGroup // ServeHTTP calls running
+	active sync.WaitGroup // ServeHTTP calls and connection readers and writers running
 }
 
 // NewHub returns a hub with no connections.
@@ -236,8 +239,8 @@ func (h *Hub) wait(limit time.Duration) {
 	}
 }
 
-// ServeHTTP upgrades an authenticated request to a WebSocket and serves it
-// until it closes.
+// ServeHTTP upgrades an authenticated request to a WebSocket, sends its
+// backlog and returns; the connection is served until it closes.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	closed := h.closed
@@ -255,22 +258,21 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
-	wc, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		Subprotocols:   []string{Subprotocol},
-		OriginPatterns: h.cfg.OriginPatterns,
-	})
+	c, err := accept(h, w, r, u.ID)
 	if err != nil {
 		// Accept has answered the request (400, 403, 426).
 		h.log.Debug("websocket upgrade refused", "user", u.ID, "err", err)
 		return
 	}
-	c := newConn(h, u.ID, wc)
 	if code, ok := h.add(c); !ok {
 		h.log.Info("websocket refused", "user", u.ID, "code", int(code))
-		_ = wc.Close(code, refuseReason(code))
+		_ = c.ws.Close(code, refuseReason(code))
 		return
 	}
-	defer h.remove(c)
+	// serve returns once the backlog is sent; the connection's reader goes
+	// on in a goroutine of its own (counted in h.active), so that an idle
+	// connection keeps neither this deep stack nor the HTTP server's
+	// per-request state.
 	c.serve(r.URL.Query().Get("since"))
 }
 

@@ -1,9 +1,15 @@
 package ws
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -11,6 +17,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/tidings-chat/tidings/adapters/httpapi"
 	"github.com/tidings-chat/tidings/commands"
 	"github.com/tidings-chat/tidings/domain"
 )
@@ -349,4 +356,355 @@ func TestConfigValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// frameReader reads a connection's frames in a goroutine until it ends.
+type frameReader struct {
+	frames chan frame
+	code   websocket.StatusCode // how the connection ended; set before frames closes
+}
+
+func readFrames(c *websocket.Conn) *frameReader {
+	r := &frameReader{frames: make(chan frame, 64)}
+	go func() {
+		defer close(r.frames)
+		for {
+			typ, b, err := c.Read(context.Background())
+			if err != nil {
+				r.code = websocket.CloseStatus(err)
+				return
+			}
+			var f frame
+			if typ != websocket.MessageText || json.Unmarshal(b, &f) != nil {
+				f = frame{Type: "undecodable " + string(b)}
+			}
+			r.frames <- f
+		}
+	}()
+	return r
+}
+
+func TestPipelinedFramesOfAPromptClientAreAllAcked(t *testing.T) {
+	// Each frame's ack is queued for the client; a client that writes
+	// frames without waiting for their acks but reads as fast as it can is
+	// paced, never closed (issue 13 point 3). The sends go to a user who is
+	// not connected, so the acks are all bob is sent.
+	missing := domain.NewID(time.Now())
+	tests := []struct {
+		name  string
+		cfg   Config
+		frame string // argument 1: the frame's number; 2: carol's id
+		ok    bool
+	}{
+		{"sends, queue of 1", Config{SendQueue: 1}, `{"type":"send","ref":"r%d","to":%q,"text":"hi"}`, true},
+		{"acks of unknown messages, queue of 1", Config{SendQueue: 1}, `{"type":"ack","ref":"r%[1]d","id":"` + missing + `"}`, false},
+		{"acks of unknown messages, default queue", Config{}, `{"type":"ack","ref":"r%[1]d","id":"` + missing + `"}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, tt.cfg, nil)
+			bob, carol := e.register(t, "bob"), e.register(t, "carol")
+			b := e.dial(t, bob)
+			eventually(t, 2*time.Second, "registered", func() bool { return e.hub.Connections(bob.id) == 1 })
+			const total = 2000
+			acks := readFrames(b)
+			wrote := make(chan error, 1)
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				for i := range total {
+					if err := b.Write(ctx, websocket.MessageText, fmt.Appendf(nil, tt.frame, i, carol.id)); err != nil {
+						wrote <- err
+						return
+					}
+				}
+				wrote <- nil
+			}()
+			timeout := time.After(30 * time.Second)
+			for i := range total {
+				select {
+				case f, ok := <-acks.frames:
+					if !ok {
+						t.Fatalf("bob's connection ended after %d acks (close code %d)", i, acks.code)
+					}
+					if f.Type != TypeAck || f.OK != tt.ok || f.Ref != fmt.Sprintf("r%d", i) {
+						t.Fatalf("frame %d = %+v (error %+v), want the ack of r%d", i, f, f.Error, i)
+					}
+				case <-timeout:
+					t.Fatalf("%d acks of %d within 30 s", i, total)
+				}
+			}
+			if err := <-wrote; err != nil {
+				t.Fatalf("write: %v", err)
+			}
+			if e.hub.Connections(bob.id) != 1 {
+				t.Fatal("the prompt client was disconnected")
+			}
+		})
+	}
+}
+
+// countingListener counts the Write calls on the connections it accepts:
+// each is one write syscall, bar partial writes to a full socket.
+type countingListener struct {
+	net.Listener
+	writes *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{TCPConn: c.(*net.TCPConn), writes: l.writes}, nil
+}
+
+// countingConn embeds the *net.TCPConn so that it keeps its methods
+// (SyscallConn among them).
+type countingConn struct {
+	*net.TCPConn
+	writes *atomic.Int64
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.TCPConn.Write(p)
+}
+
+// countingServer serves e's hub to u alone, on a listener that counts the
+// server's socket writes, and returns the /ws URL.
+func (e *env) countingServer(t *testing.T, u user) (string, *atomic.Int64) {
+	t.Helper()
+	who, err := e.cmds.Authenticate.Handle(context.Background(), u.token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := new(atomic.Int64)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.hub.ServeHTTP(w, r.WithContext(httpapi.WithUser(r.Context(), who)))
+	}))
+	srv.Listener = countingListener{Listener: srv.Listener, writes: writes}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", writes
+}
+
+// connsOf returns user's connections on the hub.
+func (h *Hub) connsOf(user domain.UserID) []*conn {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var out []*conn
+	for c := range h.conns[user] {
+		out = append(out, c)
+	}
+	return out
+}
+
+func TestQueuedFramesGoOutInOneWrite(t *testing.T) {
+	e := newEnv(t, Config{}, nil)
+	alice, bob := e.register(t, "alice"), e.register(t, "bob")
+	url, writes := e.countingServer(t, alice)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{Subprotocol}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.CloseNow() })
+	untilReady(t, c)
+	eventually(t, 2*time.Second, "registered", func() bool { return e.hub.Connections(alice.id) == 1 })
+	sc := e.hub.connsOf(alice.id)[0]
+	eventually(t, 2*time.Second, "writer idle", func() bool {
+		sc.mu.Lock()
+		defer sc.mu.Unlock()
+		return !sc.writing
+	})
+
+	// Hold the writer back, as if it were busy with an earlier write, while
+	// pushes queue up; then let it go.
+	sc.mu.Lock()
+	sc.writing = true
+	sc.mu.Unlock()
+	const n = 50
+	now := time.Now().UTC()
+	for i := range n {
+		ev := domain.MessageSent{ID: domain.MessageID(domain.NewID(now)), From: bob.id, To: alice.id, Text: fmt.Sprint("m", i), SentAt: now}
+		pushEvent(e.hub, ev, domain.Position{Offset: 1000 + int64(i)})
+	}
+	before := writes.Load()
+	sc.mu.Lock()
+	if len(sc.queue) != n {
+		t.Errorf("%d frames queued, want %d", len(sc.queue), n)
+	}
+	sc.writing = false
+	sc.startWriterLocked()
+	sc.mu.Unlock()
+	for i := range n {
+		if f := read(t, c); f.Type != TypeMessage || f.Message["text"] != fmt.Sprint("m", i) {
+			t.Fatalf("frame %d = %+v, want message m%d", i, f, i)
+		}
+	}
+	if got := writes.Load() - before; got != 1 {
+		t.Fatalf("%d frames took %d socket writes, want 1", n, got)
+	}
+}
+
+func TestIdleConnectionsHoldOneGoroutineEach(t *testing.T) {
+	e := newEnv(t, Config{}, nil)
+	const n = 20
+	var users []user
+	for i := range n {
+		users = append(users, e.register(t, fmt.Sprint("u", i)))
+	}
+	base := runtime.NumGoroutine()
+	for _, u := range users {
+		e.dial(t, u) // reads up to ready, then nothing: idle
+	}
+	eventually(t, 5*time.Second, "at most one goroutine per idle connection", func() bool {
+		return runtime.NumGoroutine()-base <= n
+	})
+}
+
+func TestFrameSentWithTheUpgradeRequestIsRead(t *testing.T) {
+	// A client may send its first frame without waiting for the 101: the
+	// HTTP server has read it already when the connection is upgraded.
+	e := newEnv(t, Config{}, nil)
+	_, br := e.rawDial(t, e.register(t, "alice"), maskedFrame(0x1, `{"type":"ack","id":"nope","ref":"early"}`))
+	for {
+		op, b := readServerFrame(t, br)
+		if f := decodeText(t, op, b); f.Type == TypeAck {
+			if f.Ref != "early" || f.OK || f.Error == nil || f.Error.Code != domain.CodeNotFound {
+				t.Fatalf("ack = %+v, want not_found for ref early", f)
+			}
+			return
+		}
+	}
+}
+
+func TestPongsAndFramesInOneWriteAreAllTaken(t *testing.T) {
+	// Pongs come between the client's frames, several frames come in one
+	// TCP segment, and a frame may be shorter than any read buffer: each
+	// frame is read and acked at once, and each pong counts.
+	e := newEnv(t, Config{PingInterval: 20 * time.Millisecond, PingTimeout: 500 * time.Millisecond}, nil)
+	nc, br := e.rawDial(t, e.register(t, "alice"), nil)
+	// pings holds the payloads of the pings read and not answered yet;
+	// next returns the next text frame, keeping the pings before it.
+	var pings []string
+	next := func() frame {
+		t.Helper()
+		for {
+			op, b := readServerFrame(t, br)
+			if op == 0x9 {
+				pings = append(pings, string(b))
+				continue
+			}
+			return decodeText(t, op, b)
+		}
+	}
+	for f := next(); f.Type != TypeReady; f = next() {
+	}
+	for round := range 10 {
+		for len(pings) == 0 {
+			if op, b := readServerFrame(t, br); op == 0x9 {
+				pings = append(pings, string(b))
+			} else {
+				t.Fatalf("round %d: frame %x %q, want a ping", round, op, b)
+			}
+		}
+		echo := pings[len(pings)-1]
+		pings = pings[:0]
+		var burst []byte
+		burst = append(burst, maskedFrame(0xA, echo)...)
+		burst = append(burst, maskedFrame(0x1, fmt.Sprintf(`{"type":"ack","id":"nope","ref":"a%d"}`, round))...)
+		burst = append(burst, maskedFrame(0xA, "unsolicited")...)
+		burst = append(burst, maskedFrame(0x1, `{}`)...) // 8 bytes in all
+		burst = append(burst, maskedFrame(0x1, `{}`)...)
+		if _, err := nc.Write(burst); err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []string{fmt.Sprintf("a%d", round), "", ""} {
+			if f := next(); f.Type != TypeAck || f.Ref != want {
+				t.Fatalf("round %d: frame %d = %+v, want the ack of %q", round, i, f, want)
+			}
+		}
+	}
+}
+
+// rawDial upgrades a bare TCP connection to /ws as u, sending first bytes
+// right after the request, and returns it past the 101 response.
+func (e *env) rawDial(t *testing.T, u user, first []byte) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	nc, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = nc.Close() })
+	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
+	req := "GET /ws HTTP/1.1\r\nHost: tidings\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+		"Sec-WebSocket-Protocol: " + Subprotocol + ", bearer." + u.token + "\r\n\r\n"
+	if _, err := nc.Write(append([]byte(req), first...)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(nc)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	return nc, br
+}
+
+// maskedFrame is a final, masked client frame (payload under 126 bytes).
+func maskedFrame(opcode byte, payload string) []byte {
+	mask := [4]byte{1, 2, 3, 4}
+	f := append([]byte{0x80 | opcode, 0x80 | byte(len(payload))}, mask[:]...)
+	for i := range len(payload) {
+		f = append(f, payload[i]^mask[i%4])
+	}
+	return f
+}
+
+// readServerFrame reads one unmasked, final server frame.
+func readServerFrame(t *testing.T, br *bufio.Reader) (opcode byte, payload []byte) {
+	t.Helper()
+	var h [2]byte
+	if _, err := io.ReadFull(br, h[:]); err != nil {
+		t.Fatalf("read frame header: %v", err)
+	}
+	if h[0]&0xF0 != 0x80 || h[1]&0x80 != 0 {
+		t.Fatalf("frame header %x %x, want a final unmasked frame", h[0], h[1])
+	}
+	n := int(h[1])
+	if n == 126 {
+		var ext [2]byte
+		if _, err := io.ReadFull(br, ext[:]); err != nil {
+			t.Fatal(err)
+		}
+		n = int(ext[0])<<8 | int(ext[1])
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(br, b); err != nil {
+		t.Fatal(err)
+	}
+	return h[0] & 0x0F, b
+}
+
+// readText reads a server frame that must be a text frame.
+func readText(t *testing.T, br *bufio.Reader) frame {
+	t.Helper()
+	op, b := readServerFrame(t, br)
+	return decodeText(t, op, b)
+}
+
+// decodeText decodes a text frame; any other frame fails the test.
+func decodeText(t *testing.T, opcode byte, b []byte) frame {
+	t.Helper()
+	if opcode != 0x1 {
+		t.Fatalf("frame %x %q, want a text frame", opcode, b)
+	}
+	var f frame
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
+	return f
 }

@@ -28,38 +28,45 @@ const (
 func (c *conn) resume(since string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	go func() {
-		select {
-		case <-c.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	c.mu.Lock()
+	if c.dead {
+		c.mu.Unlock()
+		return
+	}
+	c.stopResume = cancel // kill ends the backlog's reads
+	c.mu.Unlock()
 	part := domain.PartitionOf(c.user, c.hub.d.Partitions)
 	cursor, reset, err := c.start(ctx, part, since)
 	if err == nil {
 		err = c.backlog(ctx, cursor)
 	}
 	if err != nil {
-		if ctx.Err() == nil {
+		if !c.killed() { // else kill ended the reads
 			c.hub.log.Error("websocket resume failed", "user", c.user, "err", err)
 			c.kill(CloseInternal, "resume failed, reconnect")
 		}
 		return
 	}
 	c.mu.Lock()
+	killed := false
 	for _, p := range c.pending {
-		if p.offset > c.last {
+		if p.offset > c.last && !killed {
 			c.last = p.offset
 			if c.seen.add(p.key) {
-				c.enqueue(p.frame)
+				killed = c.enqueueLocked(p.frame)
 			}
 		}
 	}
-	c.pending, c.resuming = nil, false
+	// The backlog is sent: its state goes.
+	c.pending, c.resuming, c.stopResume = nil, false, nil
 	last := c.last
+	if !killed {
+		killed = c.enqueueLocked(encode(readyFrame{Type: TypeReady, Cursor: domain.Position{Partition: part, Offset: last}.String(), Reset: reset}))
+	}
 	c.mu.Unlock()
-	c.enqueue(encode(readyFrame{Type: TypeReady, Cursor: domain.Position{Partition: part, Offset: last}.String(), Reset: reset}))
+	if killed {
+		c.hub.remove(c)
+	}
 }
 
 // start returns the cursor the backlog follows. A cursor from another

@@ -51,6 +51,7 @@ func TestConnectWithoutCursorGetsUnreadThenLive(t *testing.T) {
 	e := newEnv(t, Config{}, nil)
 	alice, bob := e.register(t, "alice"), e.register(t, "bob")
 	m1, m2 := e.send(t, bob, alice, "one"), e.send(t, bob, alice, "two")
+	e.waitFeed(t, alice, projections.FeedMessage, m2) // the views apply after the append returns
 	c := e.dialRaw(t, alice)
 	backlog, ready := untilReady(t, c)
 	if len(backlog) != 2 || backlog[0].Message["id"] != string(m1) || backlog[1].Message["id"] != string(m2) {
@@ -154,6 +155,8 @@ func TestResumeUnderLiveTrafficMissesNothing(t *testing.T) {
 		}
 	}
 	<-done
+	// The sends are appended; the views apply them moments later, in order.
+	e.waitFeed(t, alice, projections.FeedMessage, sent[len(sent)-1])
 	c = e.dialSince(t, alice, cursor)
 	backlog, _ := untilReady(t, c)
 	for _, f := range backlog {
