@@ -3,6 +3,7 @@ package ws
 import (
 	"context"
 	"hash/maphash"
+	"math"
 	"net/http"
 	"sync"
 	"time"
@@ -275,5 +276,9 @@ func (c *conn) errorAck(ref string, err error) ackFrame {
 	if internal {
 		c.hub.log.Error("websocket command failed", "user", c.user, "err", err)
 	}
-	return ackFrame{Type: TypeAck, Ref: ref, OK: false, Error: &errorJSON{Code: de.Code, Message: de.Message}}
+	e := &errorJSON{Code: de.Code, Message: de.Message}
+	if de.RetryAfter > 0 {
+		e.RetryAfter = int(math.Ceil(de.RetryAfter.Seconds()))
+	}
+	return ackFrame{Type: TypeAck, Ref: ref, OK: false, Error: e}
 }

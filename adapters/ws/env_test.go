@@ -47,6 +47,13 @@ type user struct {
 // tune, when not nil, adjusts the http.Server before it starts.
 func newEnv(t *testing.T, cfg Config, tune func(*http.Server)) *env {
 	t.Helper()
+	return newEnvWith(t, cfg, tune, nil)
+}
+
+// newEnvWith is newEnv with deps, when not nil, adjusting the commands'
+// ports (say, a rate limiter) before they are built.
+func newEnvWith(t *testing.T, cfg Config, tune func(*http.Server), deps func(*commands.Deps)) *env {
+	t.Helper()
 	db, err := embedded.OpenInMemory()
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +68,11 @@ func newEnv(t *testing.T, cfg Config, tune func(*http.Server)) *env {
 	}
 	tracker := projections.NewTracker(views)
 	vs := projections.NewViewSync(tracker, 1, 2*time.Second)
-	cmds, err := commands.New(commands.Deps{Log: vs.Log(elog), Accounts: db.Accounts(), SendLog: db.SendLog(), Messages: views, Sync: vs})
+	d := commands.Deps{Log: vs.Log(elog), Accounts: db.Accounts(), SendLog: db.SendLog(), Messages: views, Sync: vs}
+	if deps != nil {
+		deps(&d)
+	}
+	cmds, err := commands.New(d)
 	if err != nil {
 		t.Fatal(err)
 	}

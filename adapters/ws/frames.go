@@ -76,6 +76,9 @@ type ackFrame struct {
 type errorJSON struct {
 	Code    domain.Code `json:"code"`
 	Message string      `json:"message"`
+	// RetryAfter is set with rate_limited: whole seconds to wait before
+	// sending again (REST says the same in its Retry-After header).
+	RetryAfter int `json:"retry_after,omitempty"`
 }
 
 // decodeFrame parses one client frame strictly (no unknown fields, one

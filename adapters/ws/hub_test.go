@@ -708,3 +708,40 @@ func decodeText(t *testing.T, opcode byte, b []byte) frame {
 	}
 	return f
 }
+
+// A send over the limit is refused with rate_limited and says, like REST's
+// Retry-After, how many seconds to wait (issue 13.9).
+func TestRateLimitedAckSaysWhenToRetry(t *testing.T) {
+	e := newEnvWith(t, Config{}, nil, func(d *commands.Deps) {
+		d.Limiter = commands.NewRateLimiter(0.2, 1, nil) // one now, the next in 5 s
+	})
+	alice, bob := e.register(t, "alice"), e.register(t, "bob")
+	c := e.dial(t, bob)
+	for i, want := range []bool{true, false} {
+		write(t, c, fmt.Sprintf(`{"type":"send","ref":"r%d","to":%q,"text":"hi"}`, i, alice.id))
+		var ack map[string]any
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, b, err := c.Read(ctx)
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(b, &ack); err != nil {
+				t.Fatal(err)
+			}
+			if ack["type"] == TypeAck {
+				break
+			}
+		}
+		if ack["ok"] != want {
+			t.Fatalf("send %d: ack %v, want ok=%v", i, ack, want)
+		}
+		if !want {
+			errObj, _ := ack["error"].(map[string]any)
+			if errObj["code"] != string(domain.CodeRateLimited) || errObj["retry_after"] == nil || errObj["retry_after"].(float64) < 1 {
+				t.Fatalf("rate-limited ack %v: want code rate_limited and retry_after >= 1", ack)
+			}
+		}
+	}
+}
