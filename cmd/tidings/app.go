@@ -70,11 +70,14 @@ func openBackends(ctx context.Context, c *config, log *slog.Logger) (_ *backends
 	if err := os.MkdirAll(c.Data, 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	unlock, err := lockData(c.Data)
-	if err != nil {
-		return nil, err
+	if len(c.brokers()) == 0 || c.PostgresURL == "" || c.CassandraHosts == "" {
+		// Something lives in the data directory: one process owns it.
+		unlock, err := lockData(c.Data)
+		if err != nil {
+			return nil, err
+		}
+		b.closer = append(b.closer, unlock)
 	}
-	b.closer = append(b.closer, unlock)
 	if err := openEventLog(c, b, log); err != nil {
 		return nil, err
 	}
