@@ -30,6 +30,7 @@ const (
 	CodeNotFound             Code = "not_found"
 	CodeMethodNotAllowed     Code = "method_not_allowed"
 	CodeBodyTooLarge         Code = "body_too_large"
+	CodeHeadersTooLarge      Code = "headers_too_large"
 	CodeUnsupportedMediaType Code = "unsupported_media_type"
 	CodeRegistrationClosed   Code = "registration_closed"
 	CodeForbidden            Code = "forbidden"

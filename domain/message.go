@@ -3,6 +3,7 @@ package domain
 import (
 	"fmt"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -76,34 +77,50 @@ func (m Message) Peer(user UserID) UserID {
 func (m Message) Involves(user UserID) bool { return m.From == user || m.To == user }
 
 // ValidateText checks message text against the content rules: valid UTF-8,
-// not empty (or only white space), at most MaxTextRunes code points.
+// not blank (see isBlank), at most MaxTextRunes code points.
 func ValidateText(text string) error {
 	if !utf8.ValidString(text) {
 		return Errorf(CodeInvalidUTF8, "text is not valid UTF-8")
 	}
-	n := 0
 	blank := true
 	for _, r := range text {
-		n++
-		if !isSpace(r) {
+		if !isBlank(r) {
 			blank = false
+			break
 		}
 	}
 	if blank {
-		return Errorf(CodeEmptyText, "text is empty")
+		return Errorf(CodeEmptyText, "text is empty or only blank characters")
 	}
-	if n > MaxTextRunes {
+	if n := utf8.RuneCountInString(text); n > MaxTextRunes {
 		return Errorf(CodeTextTooLong, "text has %d characters; the limit is %d", n, MaxTextRunes)
 	}
 	return nil
 }
 
-func isSpace(r rune) bool {
-	switch r {
-	case ' ', '\t', '\n', '\r', '\v', '\f', 0x85, 0xA0, 0x200B, 0x3000:
-		return true
+// isBlank reports whether r shows as nothing: Unicode White_Space (U+2003,
+// U+2028, U+3000, ...), a control character, a Default_Ignorable_Code_Point
+// (invisible format characters such as U+200B..U+200F, U+2060, U+FEFF,
+// U+180E, bidi controls, variation selectors, tags, and the Hangul fillers
+// U+115F, U+1160, U+3164, U+FFA0), or the Braille blank U+2800. Text made
+// only of these is empty_text.
+func isBlank(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r <= ' ' || r == 0x7f
 	}
-	return false
+	return unicode.IsSpace(r) || unicode.Is(unicode.Cc, r) || r == 0x2800 || defaultIgnorable(r)
+}
+
+// defaultIgnorable is Unicode's derived Default_Ignorable_Code_Point:
+// Other_Default_Ignorable_Code_Point, format characters (Cf) and variation
+// selectors, less the format characters that are drawn (the interlinear
+// annotation marks, the Egyptian hieroglyph format controls and the
+// prepended concatenation marks such as U+0600 ARABIC NUMBER SIGN).
+func defaultIgnorable(r rune) bool {
+	if (r >= 0xfff9 && r <= 0xfffb) || (r >= 0x13430 && r <= 0x1343f) || unicode.Is(unicode.Prepended_Concatenation_Mark, r) {
+		return false
+	}
+	return unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector)
 }
 
 // ValidateClientMsgID checks a client-chosen idempotency key: empty (none)

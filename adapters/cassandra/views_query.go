@@ -113,12 +113,44 @@ func collect(iter *gocql.Iter, withReadAt bool, out []domain.Message, want int) 
 
 // messagePage cuts out (which holds up to limit+1 messages) to limit and
 // returns the cursor of its last message when a further one exists.
-func messagePage(out []domain.Message, limit int, kind byte) ([]domain.Message, []byte) {
+func messagePage(out []domain.Message, limit int, l listing) ([]domain.Message, []byte) {
 	if len(out) <= limit {
 		return out, nil
 	}
 	last := out[limit-1]
-	return out[:limit], cursor{at: last.SentAt, key: string(last.ID)}.encode(kind)
+	return out[:limit], l.seal(cursor{at: last.SentAt, key: string(last.ID)})
+}
+
+// listing names what a query pages through. Its cursors carry it
+// (domain.SealCursor around the store's cursor), so a cursor of another
+// listing, user or peer is refused with CodeInvalidCursor, as is any
+// cursor of the layout before it (a bare kind, time and key).
+type listing struct {
+	kind       byte // the store's cursor kind: cursorUnread, ...
+	user, peer domain.UserID
+}
+
+// listingKinds maps the store's cursor kinds to the envelope's.
+var listingKinds = map[byte]domain.CursorKind{
+	cursorUnread:        domain.CursorUnread,
+	cursorHistory:       domain.CursorHistory,
+	cursorConversations: domain.CursorConversations,
+}
+
+func (l listing) seal(c cursor) []byte {
+	return domain.SealCursor(listingKinds[l.kind], l.user, l.peer, c.encode(l.kind))
+}
+
+// open decodes a cursor of l; nil is the start (ok false).
+func (l listing) open(b []byte) (c cursor, ok bool, err error) {
+	if b == nil {
+		return cursor{}, false, nil
+	}
+	inner, err := domain.OpenCursor(listingKinds[l.kind], l.user, l.peer, b)
+	if err != nil {
+		return cursor{}, false, err
+	}
+	return decodeCursor(l.kind, inner)
 }
 
 // Unread implements projections.Reader: it walks the months that still
@@ -128,7 +160,8 @@ func (v *Views) Unread(ctx context.Context, user domain.UserID, p projections.Pa
 	if err := checkLimit(p.Limit); err != nil {
 		return nil, nil, err
 	}
-	after, hasAfter, err := decodeCursor(cursorUnread, p.After)
+	unread := listing{kind: cursorUnread, user: user}
+	after, hasAfter, err := unread.open(p.After)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -178,7 +211,7 @@ func (v *Views) Unread(ctx context.Context, user domain.UserID, p projections.Pa
 			break
 		}
 	}
-	msgs, next := messagePage(out, p.Limit, cursorUnread)
+	msgs, next := messagePage(out, p.Limit, unread)
 	return msgs, next, nil
 }
 
@@ -189,7 +222,8 @@ func (v *Views) History(ctx context.Context, user, peer domain.UserID, p project
 	if err := checkLimit(p.Limit); err != nil {
 		return nil, nil, err
 	}
-	after, hasAfter, err := decodeCursor(cursorHistory, p.After)
+	history := listing{kind: cursorHistory, user: user, peer: peer}
+	after, hasAfter, err := history.open(p.After)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -224,7 +258,7 @@ func (v *Views) History(ctx context.Context, user, peer domain.UserID, p project
 			break
 		}
 	}
-	msgs, next := messagePage(out, p.Limit, cursorHistory)
+	msgs, next := messagePage(out, p.Limit, history)
 	return msgs, next, nil
 }
 
@@ -243,7 +277,8 @@ func (v *Views) Conversations(ctx context.Context, user domain.UserID, p project
 	if err := checkLimit(p.Limit); err != nil {
 		return nil, nil, err
 	}
-	after, hasAfter, err := decodeCursor(cursorConversations, p.After)
+	convs := listing{kind: cursorConversations, user: user}
+	after, hasAfter, err := convs.open(p.After)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -292,7 +327,7 @@ func (v *Views) Conversations(ctx context.Context, user domain.UserID, p project
 	var next []byte
 	if start+p.Limit < len(rows) {
 		r := page[len(page)-1]
-		next = cursor{at: r.lastAt, key: r.peer}.encode(cursorConversations)
+		next = convs.seal(cursor{at: r.lastAt, key: r.peer})
 	}
 	return out, next, nil
 }

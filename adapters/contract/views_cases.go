@@ -2,6 +2,7 @@ package contract
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"testing"
 	"time"
@@ -179,6 +180,104 @@ func testPaging(t *testing.T, s projections.Store) {
 	page, next, err := s.Unread(context.Background(), bob, projections.Page{Limit: 7})
 	if err != nil || len(page) != 7 || next != nil {
 		t.Fatalf("an exact last page: %d rows, next=%q, err=%v", len(page), next, err)
+	}
+	t.Run("CursorsBelongToTheirListing", func(t *testing.T) { testCursorScope(t, s) })
+}
+
+// testCursorScope: a cursor pages only the listing that gave it out (the
+// same kind, user and peer); on any other it is invalid_cursor, as are
+// cursors of the layouts stores used before cursors named their listing.
+func testCursorScope(t *testing.T, s projections.Store) {
+	ctx := context.Background()
+	f := newFixture(t)
+	alice, bob, carol := f.user(), f.user(), f.user()
+	var evs []domain.Event
+	var fromAlice []domain.MessageSent
+	for i := 0; i < 3; i++ {
+		a, c := f.sent(alice, bob, "a"), f.sent(carol, bob, "c")
+		fromAlice = append(fromAlice, a)
+		evs = append(evs, a, c, f.sent(alice, carol, "x"))
+	}
+	apply(t, s, f.log(evs...))
+	first := projections.Page{Limit: 1}
+	_, unread, err := s.Unread(ctx, bob, first)
+	if err != nil || unread == nil {
+		t.Fatalf("Unread(bob) first page: next=%q, err=%v", unread, err)
+	}
+	_, convs, err := s.Conversations(ctx, bob, first)
+	if err != nil || convs == nil {
+		t.Fatalf("Conversations(bob) first page: next=%q, err=%v", convs, err)
+	}
+	_, hist, err := s.History(ctx, bob, alice, first)
+	if err != nil || hist == nil {
+		t.Fatalf("History(bob, alice) first page: next=%q, err=%v", hist, err)
+	}
+
+	// Each cursor still pages its own listing.
+	page, _, err := s.History(ctx, bob, alice, projections.Page{After: hist, Limit: 1})
+	if err != nil || len(page) != 1 || page[0].ID != fromAlice[1].ID {
+		t.Fatalf("History(bob, alice) second page = %v, %v; want %s", ids(page), err, fromAlice[1].ID)
+	}
+	page, _, err = s.Unread(ctx, bob, projections.Page{After: unread, Limit: 1})
+	if err != nil || len(page) != 1 {
+		t.Fatalf("Unread(bob) second page = %v, %v; want one message", ids(page), err)
+	}
+	if _, _, err := s.Conversations(ctx, bob, projections.Page{After: convs, Limit: 1}); err != nil {
+		t.Fatalf("Conversations(bob) second page: %v", err)
+	}
+
+	// Layouts of earlier cursors: 8 bytes of time and an id (embedded), a
+	// kind byte, 8 bytes of milliseconds and a key (Cassandra).
+	m := fromAlice[0]
+	legacyTimeID := binary.BigEndian.AppendUint64(nil, uint64(m.SentAt.UnixNano()))
+	legacyTimeID = append(legacyTimeID, m.ID...)
+	legacyKind := func(kind byte) []byte {
+		b := binary.BigEndian.AppendUint64([]byte{kind}, uint64(m.SentAt.UnixMilli()))
+		return append(b, m.ID...)
+	}
+	unreadOf := func(u domain.UserID) func([]byte) error {
+		return func(c []byte) error { _, _, err := s.Unread(ctx, u, projections.Page{After: c, Limit: 1}); return err }
+	}
+	historyOf := func(u, peer domain.UserID) func([]byte) error {
+		return func(c []byte) error {
+			_, _, err := s.History(ctx, u, peer, projections.Page{After: c, Limit: 1})
+			return err
+		}
+	}
+	conversationsOf := func(u domain.UserID) func([]byte) error {
+		return func(c []byte) error {
+			_, _, err := s.Conversations(ctx, u, projections.Page{After: c, Limit: 1})
+			return err
+		}
+	}
+	tests := []struct {
+		name   string
+		cursor []byte
+		use    func([]byte) error
+	}{
+		{"unread cursor on history", unread, historyOf(bob, alice)},
+		{"unread cursor on conversations", unread, conversationsOf(bob)},
+		{"unread cursor of another user", unread, unreadOf(carol)},
+		{"conversations cursor on unread", convs, unreadOf(bob)},
+		{"conversations cursor on history", convs, historyOf(bob, alice)},
+		{"conversations cursor of another user", convs, conversationsOf(alice)},
+		{"history cursor on unread", hist, unreadOf(bob)},
+		{"history cursor on conversations", hist, conversationsOf(bob)},
+		{"history cursor on another peer's history", hist, historyOf(bob, carol)},
+		{"history cursor on the peer's side", hist, historyOf(alice, bob)},
+		{"legacy time-and-id cursor on unread", legacyTimeID, unreadOf(bob)},
+		{"legacy time-and-id cursor on history", legacyTimeID, historyOf(bob, alice)},
+		{"legacy kind cursor on unread", legacyKind('u'), unreadOf(bob)},
+		{"legacy kind cursor on history", legacyKind('h'), historyOf(bob, alice)},
+		{"legacy kind cursor on conversations", legacyKind('c'), conversationsOf(bob)},
+		{"bytes no store made", []byte("not-a-cursor"), unreadOf(bob)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := domain.CodeOf(tc.use(tc.cursor)); got != domain.CodeInvalidCursor {
+				t.Fatalf("code %q, want %q", got, domain.CodeInvalidCursor)
+			}
+		})
 	}
 }
 

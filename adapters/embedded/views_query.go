@@ -24,19 +24,28 @@ func (v *Views) Message(_ context.Context, user domain.UserID, id domain.Message
 // Unread implements projections.Reader.
 func (v *Views) Unread(_ context.Context, user domain.UserID, p projections.Page) ([]domain.Message, []byte, error) {
 	prefix := []byte(userPrefix(user) + "u/")
-	return scanMessages(v, user, prefix, p, false)
+	return scanMessages(v, listing{domain.CursorUnread, user, ""}, prefix, p, false)
 }
 
 // History implements projections.Reader.
 func (v *Views) History(_ context.Context, user, peer domain.UserID, p projections.Page) ([]domain.Message, []byte, error) {
-	return scanMessages(v, user, historyPrefix(user, peer), p, true)
+	return scanMessages(v, listing{domain.CursorHistory, user, peer}, historyPrefix(user, peer), p, true)
+}
+
+// listing names what a scan pages through; its cursors name it too
+// (domain.SealCursor), so a cursor of another listing is refused.
+type listing struct {
+	kind       domain.CursorKind
+	user, peer domain.UserID
 }
 
 // scanMessages walks index keys under prefix whose suffix is timeID,
-// loading each message. The cursor is the suffix of the last key returned.
-func scanMessages(v *Views, user domain.UserID, prefix []byte, p projections.Page, reverse bool) ([]domain.Message, []byte, error) {
+// loading each message. The cursor holds the suffix of the last key
+// returned.
+func scanMessages(v *Views, l listing, prefix []byte, p projections.Page, reverse bool) ([]domain.Message, []byte, error) {
+	user := l.user
 	var out []domain.Message
-	next, err := scan(v.db, prefix, p, reverse, func(suffix []byte) error {
+	next, err := scan(v.db, l, prefix, p, reverse, func(suffix []byte) error {
 		if len(suffix) < 9 {
 			return fmt.Errorf("corrupt index key under %q", prefix)
 		}
@@ -53,7 +62,8 @@ func scanMessages(v *Views, user domain.UserID, prefix []byte, p projections.Pag
 // Conversations implements projections.Reader.
 func (v *Views) Conversations(_ context.Context, user domain.UserID, p projections.Page) ([]projections.Conversation, []byte, error) {
 	var out []projections.Conversation
-	next, err := scan(v.db, []byte(userPrefix(user)+"l/"), p, false, func(suffix []byte) error {
+	l := listing{domain.CursorConversations, user, ""}
+	next, err := scan(v.db, l, []byte(userPrefix(user)+"l/"), p, false, func(suffix []byte) error {
 		if len(suffix) < 9 {
 			return errors.New("corrupt conversation list key")
 		}
@@ -80,11 +90,20 @@ func (v *Views) Conversations(_ context.Context, user domain.UserID, p projectio
 // starting after the cursor p.After, and returns the cursor of the next
 // page, or nil when no key is left.
 //
-// Every cursor of this store is a timeID: 8 bytes of time and an id; any
-// other cursor is refused with CodeInvalidCursor.
-func scan(db *pebble.DB, prefix []byte, p projections.Page, reverse bool, fn func(suffix []byte) error) ([]byte, error) {
-	if p.After != nil && (len(p.After) != 8+26 || !domain.ValidID(string(p.After[8:]))) {
-		return nil, domain.Errorf(domain.CodeInvalidCursor, "cursor is not one this server gave out")
+// Every cursor of this store is the listing l's envelope
+// (domain.SealCursor) around a key suffix of 8 bytes (a time) and an id;
+// any other cursor, also one of another listing, is refused with
+// CodeInvalidCursor.
+func scan(db *pebble.DB, l listing, prefix []byte, p projections.Page, reverse bool, fn func(suffix []byte) error) ([]byte, error) {
+	var after []byte
+	if p.After != nil {
+		var err error
+		if after, err = domain.OpenCursor(l.kind, l.user, l.peer, p.After); err != nil {
+			return nil, err
+		}
+		if len(after) != 8+26 || !domain.ValidID(string(after[8:])) {
+			return nil, domain.Errorf(domain.CodeInvalidCursor, "cursor is not one this server gave out")
+		}
 	}
 	if p.Limit < 1 {
 		return nil, domain.Errorf(domain.CodeInvalidLimit, "limit must be at least 1")
@@ -96,23 +115,23 @@ func scan(db *pebble.DB, prefix []byte, p projections.Page, reverse bool, fn fun
 	defer it.Close()
 	var ok bool
 	switch {
-	case p.After == nil && !reverse:
+	case after == nil && !reverse:
 		ok = it.First()
-	case p.After == nil:
+	case after == nil:
 		ok = it.Last()
 	case !reverse:
-		ok = it.SeekGE(append(append([]byte(nil), prefix...), p.After...))
-		if ok && bytes.Equal(it.Key()[len(prefix):], p.After) {
+		ok = it.SeekGE(append(append([]byte(nil), prefix...), after...))
+		if ok && bytes.Equal(it.Key()[len(prefix):], after) {
 			ok = it.Next()
 		}
 	default:
-		ok = it.SeekLT(append(append([]byte(nil), prefix...), p.After...))
+		ok = it.SeekLT(append(append([]byte(nil), prefix...), after...))
 	}
 	n := 0
 	var last []byte
 	for ; ok; ok = step(it, reverse) {
 		if n == p.Limit {
-			return last, it.Error()
+			return domain.SealCursor(l.kind, l.user, l.peer, last), it.Error()
 		}
 		suffix := append([]byte(nil), it.Key()[len(prefix):]...)
 		if err := fn(suffix); err != nil {

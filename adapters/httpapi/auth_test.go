@@ -7,25 +7,36 @@ import (
 )
 
 func TestBearer(t *testing.T) {
+	handshake := func(h http.Header) http.Header {
+		h.Set("Connection", "keep-alive, Upgrade")
+		h.Set("Upgrade", "WebSocket")
+		return h
+	}
 	tests := []struct {
-		name   string
-		header http.Header
-		want   string
+		name          string
+		method        string
+		header        http.Header
+		rest, upgrade string // want of bearer, of handshakeBearer
 	}{
-		{"none", http.Header{}, ""},
-		{"authorization", http.Header{"Authorization": {"Bearer tdg_abc"}}, "tdg_abc"},
-		{"authorization any case", http.Header{"Authorization": {"bearer  tdg_abc "}}, "tdg_abc"},
-		{"other scheme", http.Header{"Authorization": {"Basic dXNlcg=="}}, ""},
-		{"subprotocol", http.Header{"Sec-Websocket-Protocol": {"tidings.v1, bearer.tdg_abc"}}, "tdg_abc"},
-		{"subprotocol in its own header line", http.Header{"Sec-Websocket-Protocol": {"tidings.v1", "bearer.tdg_abc"}}, "tdg_abc"},
-		{"subprotocol without token", http.Header{"Sec-Websocket-Protocol": {"tidings.v1"}}, ""},
-		{"authorization wins", http.Header{"Authorization": {"Bearer tdg_a"}, "Sec-Websocket-Protocol": {"bearer.tdg_b"}}, "tdg_a"},
+		{"none", "GET", http.Header{}, "", ""},
+		{"authorization", "GET", http.Header{"Authorization": {"Bearer tdg_abc"}}, "tdg_abc", "tdg_abc"},
+		{"authorization any case", "GET", http.Header{"Authorization": {"bearer  tdg_abc "}}, "tdg_abc", "tdg_abc"},
+		{"other scheme", "GET", http.Header{"Authorization": {"Basic dXNlcg=="}}, "", ""},
+		{"subprotocol on a handshake", "GET", handshake(http.Header{"Sec-Websocket-Protocol": {"tidings.v1, bearer.tdg_abc"}}), "", "tdg_abc"},
+		{"subprotocol in its own header line", "GET", handshake(http.Header{"Sec-Websocket-Protocol": {"tidings.v1", "bearer.tdg_abc"}}), "", "tdg_abc"},
+		{"subprotocol without token", "GET", handshake(http.Header{"Sec-Websocket-Protocol": {"tidings.v1"}}), "", ""},
+		{"subprotocol without an upgrade", "GET", http.Header{"Sec-Websocket-Protocol": {"bearer.tdg_abc"}}, "", ""},
+		{"subprotocol on a POST upgrade", "POST", handshake(http.Header{"Sec-Websocket-Protocol": {"bearer.tdg_abc"}}), "", ""},
+		{"authorization wins", "GET", handshake(http.Header{"Authorization": {"Bearer tdg_a"}, "Sec-Websocket-Protocol": {"bearer.tdg_b"}}), "tdg_a", "tdg_a"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &http.Request{Header: tt.header}
-			if got := bearer(r); got != tt.want {
-				t.Fatalf("bearer() = %q, want %q", got, tt.want)
+			r := &http.Request{Method: tt.method, Header: tt.header}
+			if got := bearer(r); got != tt.rest {
+				t.Errorf("bearer() = %q, want %q", got, tt.rest)
+			}
+			if got := handshakeBearer(r); got != tt.upgrade {
+				t.Errorf("handshakeBearer() = %q, want %q", got, tt.upgrade)
 			}
 		})
 	}

@@ -9,7 +9,6 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/tidings-chat/tidings/domain"
 )
@@ -33,35 +32,14 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		}
 		return domain.Errorf(domain.CodeMalformedJSON, "cannot read request body")
 	}
-	if !utf8.Valid(body) {
-		// encoding/json would silently turn invalid bytes into U+FFFD.
-		return domain.Errorf(domain.CodeInvalidUTF8, "request body is not valid UTF-8")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
-	}
-	if dec.More() {
-		return domain.Errorf(domain.CodeMalformedJSON, "request body holds more than one JSON value")
-	}
-	return nil
+	return domain.DecodeStrict(body, v, "request body")
 }
 
-func jsonError(err error) error {
-	var (
-		syntax *json.SyntaxError
-		typ    *json.UnmarshalTypeError
-	)
-	switch {
-	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return domain.Errorf(domain.CodeMalformedJSON, "request body is not valid JSON")
-	case errors.As(err, &typ):
-		return domain.Errorf(domain.CodeInvalidField, "field %q must be a %s", typ.Field, typ.Type)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return domain.Errorf(domain.CodeUnknownField, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
-	}
-	return domain.Errorf(domain.CodeMalformedJSON, "request body is not valid JSON")
+// jsonBytes is v as jsonEncode writes it.
+func jsonBytes(v any) ([]byte, error) {
+	var b bytes.Buffer
+	err := jsonEncode(&b, v)
+	return b.Bytes(), err
 }
 
 func jsonEncode(w io.Writer, v any) error {

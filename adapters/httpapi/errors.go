@@ -30,6 +30,7 @@ var statusOf = map[domain.Code]int{
 	domain.CodeNotFound:             http.StatusNotFound,
 	domain.CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
 	domain.CodeBodyTooLarge:         http.StatusRequestEntityTooLarge,
+	domain.CodeHeadersTooLarge:      http.StatusRequestHeaderFieldsTooLarge,
 	domain.CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
 	domain.CodeRateLimited:          http.StatusTooManyRequests,
 	domain.CodeUnavailable:          http.StatusServiceUnavailable,

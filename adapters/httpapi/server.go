@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -26,6 +27,10 @@ type Config struct {
 	// MetricsToken, when set, is the bearer token GET /metrics requires;
 	// when empty, /metrics answers only peers on the loopback interface.
 	MetricsToken string
+	// Partitions is the event log's partition count: a position naming a
+	// partition at or past it is refused with invalid_position instead of
+	// waited for. Zero: not known, not checked.
+	Partitions int32
 }
 
 // SetDefaults fills zero fields.
@@ -67,7 +72,9 @@ type Deps struct {
 	Ready    Readiness
 	Metrics  *Metrics // nil: no metrics
 	Logger   *slog.Logger
-	// Extra mounts more routes on the authenticated router (e.g. /ws).
+	// Extra mounts the WebSocket routes (GET /ws). They authenticate as
+	// REST routes do and also, on a WebSocket handshake, by a
+	// "bearer.<token>" subprotocol, which no REST route takes.
 	Extra func(r chi.Router)
 	// UI serves the web client at "/" and "/static/*" (nil: not served).
 	UI http.Handler
@@ -83,13 +90,11 @@ func New(cfg Config, d Deps) *Server {
 	r := chi.NewRouter()
 	// No RealIP: forwarded-for headers are the client's to forge, and
 	// nothing here trusts an address but the metrics guard below.
-	r.Use(s.recoverer, s.instrument)
+	r.Use(s.recoverer, s.instrument, s.limitHeaders)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, domain.Errorf(domain.CodeNotFound, "no such endpoint"))
 	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, domain.Errorf(domain.CodeMethodNotAllowed, "method %s not allowed here", r.Method))
-	})
+	r.MethodNotAllowed(s.methodNotAllowed)
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	if d.Metrics != nil {
@@ -101,7 +106,7 @@ func New(cfg Config, d Deps) *Server {
 		r.Handle("/static/*", d.UI)
 	}
 	r.Group(func(r chi.Router) {
-		r.Use(s.authenticate, s.awaitPosition)
+		r.Use(s.authenticate(bearer), s.awaitPosition)
 		r.Get("/me", s.me)
 		r.Get("/users", s.userByName)
 		r.Get("/users/{id}", s.userByID)
@@ -112,15 +117,39 @@ func New(cfg Config, d Deps) *Server {
 		r.Put("/messages/{id}", s.markRead)
 		r.Get("/conversations", s.conversations)
 		r.Get("/conversations/{peer}/messages", s.history)
-		if d.Extra != nil {
-			d.Extra(r)
-		}
 	})
+	if d.Extra != nil {
+		r.Group(func(r chi.Router) {
+			r.Use(s.authenticate(handshakeBearer), s.awaitPosition)
+			d.Extra(r)
+		})
+	}
 	s.router = r
 	return s
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+// routeMethods are the methods a 405's Allow header may name, in its order.
+var routeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodOptions}
+
+// methodNotAllowed answers 405 with an Allow header that lists the
+// methods the path's route takes (RFC 9110 section 15.5.6).
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.RawPath // what chi routes on, when set
+	if path == "" {
+		path = r.URL.Path
+	}
+	var allow []string
+	for _, m := range routeMethods {
+		if m != r.Method && s.router.Match(chi.NewRouteContext(), m, path) {
+			allow = append(allow, m)
+		}
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	s.writeError(w, r, domain.Errorf(domain.CodeMethodNotAllowed, "method %s is not allowed here; allowed: %s", r.Method, strings.Join(allow, ", ")))
+}
 
 func (s *Server) recoverer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -3,8 +3,6 @@ package ws
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -95,21 +93,8 @@ func decodeFrame(b []byte) (clientFrame, error) {
 	if json.Unmarshal(b, &probe) == nil && len(probe.Ref) <= MaxRefLen {
 		f.Ref = probe.Ref
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(&f)
-	if err == nil && dec.More() {
-		err = errors.New("more than one value")
-	}
-	if err != nil {
-		var typ *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &typ):
-			return f, domain.Errorf(domain.CodeInvalidField, "field %q must be a %s", typ.Field, typ.Type)
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			return f, domain.Errorf(domain.CodeUnknownField, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
-		}
-		return f, domain.Errorf(domain.CodeMalformedJSON, "frame is not one JSON object")
+	if err := domain.DecodeStrict(b, &f, "frame"); err != nil {
+		return f, err
 	}
 	if len(f.Ref) > MaxRefLen {
 		f.Ref = ""

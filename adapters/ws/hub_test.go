@@ -103,6 +103,8 @@ func TestBadFramesGetErrorAcks(t *testing.T) {
 		{name: "malformed JSON", frame: `{"type":"send",`, want: domain.CodeMalformedJSON},
 		{name: "not an object", frame: `[1,2]`, want: domain.CodeInvalidField},
 		{name: "two values", frame: `{"type":"ack","id":"x"} {}`, want: domain.CodeMalformedJSON},
+		{name: "a brace after the object", frame: `{"type":"ack","ref":"g1","id":"x"}}`, wantRef: "g1", want: domain.CodeMalformedJSON},
+		{name: "a bracket after the object", frame: `{"type":"ack","ref":"g2","id":"x"}]`, wantRef: "g2", want: domain.CodeMalformedJSON},
 		{name: "unknown type", frame: `{"type":"dance","ref":"u1"}`, wantRef: "u1", want: domain.CodeInvalidField},
 		{name: "no type", frame: `{"ref":"n1"}`, wantRef: "n1", want: domain.CodeMissingField},
 		{name: "unknown field", frame: `{"type":"send","ref":"f1","shout":true}`, wantRef: "f1", want: domain.CodeUnknownField},

@@ -83,7 +83,7 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	api := httpapi.New(httpapi.Config{OpenRegistration: c.OpenRegistration, ConsistencyWait: c.ConsistencyWait, MetricsToken: c.MetricsToken}, httpapi.Deps{
+	api := httpapi.New(httpapi.Config{OpenRegistration: c.OpenRegistration, ConsistencyWait: c.ConsistencyWait, MetricsToken: c.MetricsToken, Partitions: b.partitions}, httpapi.Deps{
 		Commands: cmds, Views: b.views, Users: b.accounts, Tracker: tracker, Ready: b.ping, Metrics: metrics, Logger: log,
 		Extra: hub.Mount, UI: webui.Handler(),
 	})
@@ -143,12 +143,12 @@ func serve(ctx context.Context, args []string) error {
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    16 << 10,
+		MaxHeaderBytes:    httpapi.ServerMaxHeaderBytes, // plus net/http's 4 KiB slack: 16 KiB
 	}
 	// Shutdown does not track upgraded connections: tell them to reconnect.
 	srv.RegisterOnShutdown(hub.Close)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(httpapi.Listener(ln)) }()
 	log.Info("tidings listening", "addr", ln.Addr().String(), "data", c.Data, "open_registration", c.OpenRegistration)
 
 	select {
