@@ -50,11 +50,12 @@ func New(d Deps) (Commands, error) {
 	}
 	// Times are kept to the millisecond: every store can hold that exactly.
 	now := func() time.Time { return clock().UTC().Truncate(time.Millisecond) }
+	recent := newRecentMarks(recentMarksSize)
 	return Commands{
 		RegisterUser:  RegisterUserHandler{accounts: d.Accounts, now: now},
 		Authenticate:  AuthenticateHandler{accounts: d.Accounts},
 		SendMessage:   SendMessageHandler{log: d.Log, accounts: d.Accounts, sends: d.SendLog, messages: d.Messages, limiter: d.Limiter, now: now},
-		MarkRead:      MarkReadHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
-		MarkDelivered: MarkDeliveredHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
+		MarkRead:      MarkReadHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
+		MarkDelivered: MarkDeliveredHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
 	}, nil
 }

@@ -20,6 +20,7 @@ type MarkDeliveredHandler struct {
 	log      EventLog
 	messages MessageReader
 	sync     ViewSync
+	recent   *recentMarks
 	now      func() time.Time
 }
 
@@ -31,19 +32,11 @@ func (h MarkDeliveredHandler) Handle(ctx context.Context, cmd MarkDelivered) (Ma
 }
 
 // HandleAll marks several messages of one recipient delivered, each as
-// Handle does, but lets the views catch up with the user's partition once
-// for all of them, and appends up to 16 events at a time. The results and
-// errors are in the order of ids; one failure does not stop the others.
+// Handle does (ids the views just listed: no catching up is needed), and
+// appends up to 16 events at a time. The results and errors are in the
+// order of ids; one failure does not stop the others.
 func (h MarkDeliveredHandler) HandleAll(ctx context.Context, user domain.UserID, ids []domain.MessageID) ([]Marked, []error) {
 	out, errs := make([]Marked, len(ids)), make([]error, len(ids))
-	if h.sync != nil {
-		if err := h.sync.Sync(ctx, user); err != nil && ctx.Err() != nil {
-			for i := range errs {
-				errs[i] = ctx.Err()
-			}
-			return out, errs
-		}
-	}
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
 	for i, id := range ids {
@@ -62,7 +55,7 @@ func (h MarkDeliveredHandler) mark(ctx context.Context, vs ViewSync, user domain
 	if err != nil {
 		return Marked{}, err
 	}
-	if m.Status >= domain.StatusDelivered {
+	if m.Status >= domain.StatusDelivered || h.recent.apply(&m, domain.StatusDelivered) {
 		return Marked{Message: m}, nil
 	}
 	ev := domain.MessageDelivered{ID: m.ID, From: m.From, To: m.To, SentAt: m.SentAt, DeliveredAt: h.now()}
@@ -70,6 +63,7 @@ func (h MarkDeliveredHandler) mark(ctx context.Context, vs ViewSync, user domain
 	if err != nil {
 		return Marked{}, fmt.Errorf("append %s %s: %w", ev.Type(), ev.ID, err)
 	}
-	m.Status, m.DeliveredAt = domain.StatusDelivered, ev.DeliveredAt
+	h.recent.add(m.ID, domain.StatusDelivered, ev.DeliveredAt)
+	m.Advance(domain.StatusDelivered, ev.DeliveredAt)
 	return Marked{Message: m, Position: &pos}, nil
 }

@@ -27,6 +27,7 @@ type MarkReadHandler struct {
 	log      EventLog
 	messages MessageReader
 	sync     ViewSync
+	recent   *recentMarks
 	now      func() time.Time
 }
 
@@ -38,7 +39,9 @@ func (h MarkReadHandler) Handle(ctx context.Context, cmd MarkRead) (Marked, erro
 	if err != nil {
 		return Marked{}, err
 	}
-	if m.Status >= domain.StatusRead {
+	if m.Status >= domain.StatusRead || h.recent.apply(&m, domain.StatusRead) {
+		// Read already, or its MessageRead was just appended here and the
+		// views have not applied it yet.
 		return Marked{Message: m}, nil
 	}
 	ev := domain.MessageRead{ID: m.ID, From: m.From, To: m.To, SentAt: m.SentAt, ReadAt: h.now()}
@@ -46,28 +49,29 @@ func (h MarkReadHandler) Handle(ctx context.Context, cmd MarkRead) (Marked, erro
 	if err != nil {
 		return Marked{}, fmt.Errorf("append %s %s: %w", ev.Type(), ev.ID, err)
 	}
-	m.Status, m.ReadAt = domain.StatusRead, ev.ReadAt
-	if m.DeliveredAt.IsZero() {
-		// Reading implies delivery; the views record the same.
-		m.DeliveredAt = ev.ReadAt
-	}
+	h.recent.add(m.ID, domain.StatusRead, ev.ReadAt)
+	m.Advance(domain.StatusRead, ev.ReadAt) // as the views will
 	return Marked{Message: m, Position: &pos}, nil
 }
 
 // recipientMessage returns message id if user is its recipient, and
 // domain.ErrNotFound otherwise, so a sender or a stranger learns nothing.
-// With a ViewSync it first lets the views catch up with the user's
-// partition, where every earlier receipt of the user's messages sits.
+// When the views do not hold the message and sync is set, it lets the
+// views catch up with the user's partition (the message may be appended
+// but not applied yet) and looks again. It never waits for a message the
+// views hold: a repeated mark is caught by recentMarks instead, so one
+// client's marks do not queue behind the views' lag.
 func recipientMessage(ctx context.Context, r MessageReader, sync ViewSync, user domain.UserID, id domain.MessageID) (domain.Message, error) {
 	if !domain.ValidID(string(id)) {
 		return domain.Message{}, domain.ErrNotFound
 	}
-	if sync != nil {
+	m, err := r.Message(ctx, user, id)
+	if errors.Is(err, domain.ErrNotFound) && sync != nil {
 		if err := sync.Sync(ctx, user); err != nil && ctx.Err() != nil {
 			return domain.Message{}, ctx.Err()
 		}
+		m, err = r.Message(ctx, user, id)
 	}
-	m, err := r.Message(ctx, user, id)
 	if errors.Is(err, domain.ErrNotFound) || (err == nil && m.To != user) {
 		return domain.Message{}, domain.ErrNotFound
 	}
