@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"syscall"
 
 	"github.com/tidings-chat/tidings/domain"
 )
@@ -80,6 +82,16 @@ func (c *conn) CloseWrite() error {
 		return cw.CloseWrite()
 	}
 	return nil
+}
+
+// SyscallConn exposes the underlying connection's file descriptor, so
+// code that waits for readability without a read buffer (the WebSocket
+// reader of an idle connection) keeps working through the wrapper.
+func (c *conn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errors.ErrUnsupported
 }
 
 // ReadFrom keeps the underlying connection's fast path (sendfile, splice).

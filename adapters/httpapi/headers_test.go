@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -116,4 +117,34 @@ func TestHeaderLimitIsExactAndJSON(t *testing.T) {
 			t.Fatalf("statuses %d, %d, want 200, 200", res[0].StatusCode, res[1].StatusCode)
 		}
 	})
+}
+
+// The wrapper Listener puts on each connection keeps the descriptor
+// reachable (syscall.Conn): the WebSocket reader of an idle connection
+// waits for readability through it instead of holding a read buffer.
+func TestListenerKeepsTheFileDescriptor(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapped := httpapi.Listener(ln)
+	defer wrapped.Close()
+	go func() {
+		if c, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+			defer c.Close()
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	c, err := wrapped.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		t.Fatal("an accepted connection does not implement syscall.Conn")
+	}
+	if _, err := sc.SyscallConn(); err != nil {
+		t.Fatalf("SyscallConn: %v", err)
+	}
 }
