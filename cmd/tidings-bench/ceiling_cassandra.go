@@ -15,30 +15,29 @@ import (
 )
 
 // ceilingCassandra measures the raw write rate of the Cassandra view store
-// (adapters/cassandra.Views, the code the projector uses): -concurrency
-// goroutines each apply one MessageSent for both parties (message, history,
-// history bucket, unread, unread bucket, feed item and two conversation
-// rows), then record the position, exactly as BenchmarkApplySent does for
-// Pebble, for -duration. The rows go to a fresh keyspace
+// (adapters/cassandra.Views, the code the views pipeline uses):
+// -concurrency goroutines each apply one MessageSent for both parties with
+// its position, through Store.ApplyBatch with a batch of one record, for
+// -duration. The rows go to a fresh keyspace
 // bench_ceiling_<id> (created with Migrate, replication factor 1) on
 // -cassandra-hosts, or on the host scripts/services.sh env names.
-func ceilingCassandra(ctx context.Context, c *config) error {
+func ceilingCassandra(ctx context.Context, c *config) (*ceilingResult, error) {
 	hosts := c.CassandraHosts
 	if hosts == "" {
 		root, err := moduleRoot()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		env, err := servicesEnv(ctx, root)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if hosts = env["TIDINGS_CASSANDRA_HOSTS"]; hosts == "" {
-			return fmt.Errorf("no -cassandra-hosts and scripts/services.sh env names none")
+			return nil, fmt.Errorf("no -cassandra-hosts and scripts/services.sh env names none")
 		}
 	}
 	if err := loopbackHosts("-cassandra-hosts", hosts); err != nil {
-		return err
+		return nil, err
 	}
 	id := make([]byte, 4)
 	_, _ = rand.Read(id)
@@ -46,30 +45,22 @@ func ceilingCassandra(ctx context.Context, c *config) error {
 	mctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if err := cassandra.Migrate(mctx, cfg); err != nil {
-		return err
+		return nil, err
 	}
 	views, err := cassandra.Open(mctx, cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer views.Close()
 
 	h := hammer(ctx, c, func(i int64, ev domain.MessageSent) error {
-		pos := domain.Position{Partition: domain.PartitionOf(ev.To, 16), Offset: i}
-		for _, u := range projections.Parties(ev) {
-			if err := projections.ApplyFor(context.Background(), views, ev, u, pos); err != nil {
-				return err
-			}
-		}
-		return views.RecordPosition(context.Background(), pos)
+		pos := domain.Position{Partition: domain.PartitionOf(ev.To, producePartitions), Offset: i}
+		b := projections.Batch{Partition: pos.Partition, Records: []projections.Record{{Pos: pos, Event: ev}}}
+		_, err := views.ApplyBatch(context.Background(), projections.ChangesOf(b), map[int32]int64{pos.Partition: pos.Offset})
+		return err
 	})
-	s := h.lat.Summary()
-	fmt.Printf("ceiling cassandra (%s, keyspace %s, %d goroutines): %.0f messages/s (both parties' rows + position) over %.1f s, failed %d; per-message latency ms p50 %.2f p99 %.2f max %.2f\n",
-		hosts, cfg.Keyspace, c.Concurrency, h.rate(), h.secs, h.failed, s.P50, s.P99, s.Max)
-	if h.firstErr != nil {
-		fmt.Printf("first error: %v\n", h.firstErr)
-	}
-	return nil
+	target := fmt.Sprintf("Cassandra %s, keyspace %s, both parties' rows + position per message", hosts, cfg.Keyspace)
+	return h.result("cassandra", target, "messages", c.Concurrency), nil
 }
 
 // loopbackHosts refuses host:port lists that leave this machine.

@@ -32,15 +32,28 @@ type config struct {
 	ServerPID   int
 	ServerArgs  string
 	Quiet       bool
-	Ceiling     string // "", produce, cassandra
+	Ceiling     string // "", produce, cassandra, http, ws
 	Concurrency int
 	Brokers     string
+	// WithCeilings runs the bare-HTTP ceiling before the load phase of a
+	// full run and reports the run's rate as a fraction of it.
+	WithCeilings bool
+	// Idle, when > 0, measures the server's memory and goroutines per idle
+	// WebSocket connection with that many connections, instead of a load run.
+	Idle int
+	// CPUProfile is where the tool writes its own CPU profile.
+	CPUProfile string
 	// CassandraHosts is where -ceiling cassandra writes (empty: scripts/services.sh env).
 	CassandraHosts string
 
-	// Test hooks: drop or duplicate the Nth message frame received (1-based).
-	dropFrame int
-	dupFrame  int
+	// Test hooks: drop or duplicate the Nth message frame received, drop
+	// the Nth answer to a read, the Nth read receipt (1-based); how long
+	// -with-ceilings measures (0: 5 s).
+	dropFrame   int
+	dupFrame    int
+	dropReadAck int
+	dropReceipt int
+	ceilingsFor time.Duration
 }
 
 func (c *config) flags(fs *flag.FlagSet) {
@@ -62,13 +75,20 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Fault, "fault", "", "with -spawn: comma-separated faults, spread evenly over -duration: kill = SIGKILL the server and restart it on the same data; "+
 		"broker, cassandra (with -backends real) = restart that service with scripts/services.sh down NAME && up NAME")
 	fs.StringVar(&c.ServerBin, "server-bin", "", "with -spawn: the tidings binary (default: go build ./cmd/tidings)")
-	fs.IntVar(&c.ServerPID, "server-pid", 0, "without -spawn: pid of the server, for CPU per message")
+	fs.IntVar(&c.ServerPID, "server-pid", 0, "without -spawn: pid of the server, for its CPU per message and -idle's RSS")
 	fs.StringVar(&c.ServerArgs, "server-args", "", "with -spawn: extra space-separated flags for tidings serve")
 	fs.BoolVar(&c.Quiet, "quiet", false, "no live progress line")
-	fs.StringVar(&c.Ceiling, "ceiling", "", "measure a raw ceiling instead: produce = event-log appends from -concurrency goroutines against -brokers (empty: the embedded broker); "+
-		"cassandra = Cassandra view-store writes of one message (both parties + position) from -concurrency goroutines")
-	fs.IntVar(&c.Concurrency, "concurrency", 64, "with -ceiling: concurrent callers")
-	fs.StringVar(&c.Brokers, "brokers", "", "with -ceiling produce: Kafka brokers, loopback only (empty: start the embedded broker)")
+	fs.StringVar(&c.Ceiling, "ceiling", "", "measure one raw ceiling for -duration instead of a load run (-out writes it as JSON): "+
+		"produce = event-log appends from -concurrency goroutines (the embedded log on a temp dir, 16 partitions; or Kafka with -brokers); "+
+		"cassandra = Cassandra view writes of one message (both parties + position) from -concurrency goroutines; "+
+		"http = a bare net/http POST handler in this process (decode a ~150-byte JSON body, answer a small JSON object) hammered by the run's REST client over -concurrency keep-alive connections; "+
+		"ws = a bare WebSocket server in this process pushing message-shaped frames to -concurrency clients that read them with the run's frame reader")
+	fs.IntVar(&c.Concurrency, "concurrency", 64, "with -ceiling and -with-ceilings: concurrent callers, connections or WebSocket clients")
+	fs.BoolVar(&c.WithCeilings, "with-ceilings", false, "before the load phase, measure -ceiling http for 5 s (with -concurrency connections) and report the run's accepted msg/s as a fraction of it")
+	fs.IntVar(&c.Idle, "idle", 0, "instead of a load run: connect N idle WebSocket devices (N users × 1 device), wait for every ready frame, settle 5 s, "+
+		"and report the server's RSS (KB) and goroutines (GET /metrics go_goroutines) per connection; needs -spawn or -server-pid")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write the tool's own CPU profile (go tool pprof) to this file")
+	fs.StringVar(&c.Brokers, "brokers", "", "with -ceiling produce: Kafka brokers, loopback only (empty: the embedded event log on a temp dir)")
 	fs.StringVar(&c.CassandraHosts, "cassandra-hosts", "", "with -ceiling cassandra: Cassandra host:port, loopback only (empty: from scripts/services.sh env)")
 }
 
@@ -118,6 +138,28 @@ func (c *config) validate() error {
 	if !c.Spawn {
 		if err := loopbackOnly(c.Addr); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	switch c.Ceiling {
+	case "", "produce", "cassandra", "http", "ws":
+	default:
+		errs = append(errs, fmt.Errorf("-ceiling %q: want produce, cassandra, http or ws", c.Ceiling))
+	}
+	if (c.Ceiling != "" || c.WithCeilings) && c.Concurrency < 1 {
+		errs = append(errs, fmt.Errorf("-concurrency %d must be at least 1", c.Concurrency))
+	}
+	if c.Ceiling != "" && (c.WithCeilings || c.Idle > 0) {
+		errs = append(errs, errors.New("-ceiling runs alone: drop -with-ceilings and -idle"))
+	}
+	if c.Idle < 0 {
+		errs = append(errs, fmt.Errorf("-idle %d must not be negative", c.Idle))
+	}
+	if c.Idle > 0 {
+		if !c.Spawn && c.ServerPID <= 0 {
+			errs = append(errs, errors.New("-idle needs -spawn or -server-pid (it reads the server's RSS from /proc/PID/status)"))
+		}
+		if c.Fault != "" || c.WithCeilings {
+			errs = append(errs, errors.New("-idle runs alone: drop -fault and -with-ceilings"))
 		}
 	}
 	for _, b := range strings.Split(c.Brokers, ",") {

@@ -1,11 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,48 +28,30 @@ type device struct {
 	conn    *websocket.Conn
 	cursor  string
 	up      chan struct{} // closed once the current connection is ready
-	waiters map[string]chan inFrame
+	waiters map[string]chan ack
 	reads   map[string]string // ref of an unacknowledged read → message id
-}
 
-// inFrame is every field of the server frames the tool reads.
-type inFrame struct {
-	Type    string       `json:"type"`
-	Cursor  string       `json:"cursor"`
-	Ref     string       `json:"ref"`
-	OK      bool         `json:"ok"`
-	Status  string       `json:"status"`
-	ID      string       `json:"id"`
-	Message *restMessage `json:"message"`
-	Error   *apiError    `json:"error"`
+	ackTimer *time.Timer // send's, reused for every message
 }
 
 func newDevice(r *runner, owner user, userIdx, d int, frames *atomic.Int64) *device {
 	return &device{run: r, owner: owner, user: userIdx, index: userIdx*r.cfg.Devices + d, first: d == 0,
-		frames: frames, up: make(chan struct{}), waiters: map[string]chan inFrame{}, reads: map[string]string{}}
+		frames: frames, up: make(chan struct{}), waiters: map[string]chan ack{}, reads: map[string]string{}}
+}
+
+// ready returns a channel closed once the current connection is ready.
+func (d *device) ready() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.up
 }
 
 // connect dials once; the first connection of a run must succeed.
 func (d *device) connect(ctx context.Context) (*websocket.Conn, error) {
-	u := strings.Replace(d.run.base, "http", "ws", 1) + "/ws"
 	d.mu.Lock()
-	if d.cursor != "" {
-		u += "?since=" + url.QueryEscape(d.cursor)
-	}
+	cursor := d.cursor
 	d.mu.Unlock()
-	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	c, resp, err := websocket.Dial(dctx, u, &websocket.DialOptions{
-		Subprotocols: []string{"tidings.v1", "bearer." + d.owner.Token},
-	})
-	if err != nil {
-		if resp != nil {
-			return nil, fmt.Errorf("dial /ws: %d: %w", resp.StatusCode, err)
-		}
-		return nil, fmt.Errorf("dial /ws: %w", err)
-	}
-	c.SetReadLimit(1 << 20)
-	return c, nil
+	return dialWS(ctx, d.run.base, d.owner.Token, cursor)
 }
 
 // serve reads frames until ctx ends, reconnecting after failures. c is the
@@ -80,9 +60,14 @@ func (d *device) serve(ctx context.Context, c *websocket.Conn) {
 	backoff := 50 * time.Millisecond
 	for {
 		d.mu.Lock()
+		if ctx.Err() != nil { // closeAll ran: it cancels ctx before it looks at d.conn
+			d.mu.Unlock()
+			_ = c.CloseNow()
+			return
+		}
 		d.conn = c
 		d.mu.Unlock()
-		d.readLoop(ctx, c)
+		d.readLoop(c)
 		d.disconnected()
 		_ = c.CloseNow()
 		for {
@@ -101,91 +86,136 @@ func (d *device) serve(ctx context.Context, c *websocket.Conn) {
 	}
 }
 
-func (d *device) readLoop(ctx context.Context, c *websocket.Conn) {
+func (d *device) readLoop(c *websocket.Conn) {
+	hooks := d.run.cfg.dropFrame > 0 || d.run.cfg.dupFrame > 0 || d.run.cfg.dropReadAck > 0 || d.run.cfg.dropReceipt > 0
+	var f inFrame
 	for {
-		_, b, err := c.Read(ctx)
-		if err != nil {
+		if err := readFrame(c, &f); err == errBadFrame {
+			d.run.errs.add("bad_frame")
+			continue
+		} else if err != nil {
 			return
 		}
 		now := time.Now()
-		var f inFrame
-		if err := json.Unmarshal(b, &f); err != nil {
-			d.run.errs.add("bad_frame")
-			continue
-		}
 		switch f.Type {
 		case "message":
+			if !hooks {
+				d.onMessage(c, &f, now)
+				continue
+			}
 			n := d.frames.Add(1)
 			if int(n) == d.run.cfg.dropFrame {
 				continue // test hook: the client "loses" this frame
 			}
-			d.onMessage(ctx, f, now)
+			d.onMessage(c, &f, now)
 			if int(n) == d.run.cfg.dupFrame {
-				d.onMessage(ctx, f, now) // test hook: the frame is processed twice
-			}
-		case "receipt":
-			if f.Status == "read" {
-				d.run.ledger.receipt(d.index, f.ID, now)
+				d.onMessage(c, &f, now) // test hook: the frame is processed twice
 			}
 		case "ready":
-			d.mu.Lock()
-			if f.Cursor != "" {
-				d.cursor = f.Cursor
-			}
-			close(d.up)
-			pending := make(map[string]string, len(d.reads))
-			for ref, id := range d.reads {
-				pending[ref] = id
-			}
-			d.mu.Unlock()
-			for ref, id := range pending {
-				d.write(ctx, map[string]string{"type": "read", "ref": ref, "id": id})
-			}
+			d.onReady(c, &f)
 		case "ack":
-			d.onAck(f)
-		}
-		if f.Cursor != "" && f.Type != "ready" {
-			d.mu.Lock()
-			d.cursor = f.Cursor
-			d.mu.Unlock()
+			if hooks && strings.HasPrefix(f.Ref, "r") && int(d.run.hookReadAcks.Add(1)) == d.run.cfg.dropReadAck {
+				continue // test hook: the answer to a read is "lost"
+			}
+			d.onAck(&f)
+		case "receipt":
+			if f.Status == "read" {
+				if hooks && int(d.run.hookReceipts.Add(1)) == d.run.cfg.dropReceipt {
+					continue // test hook: a read receipt is "lost"
+				}
+				d.run.ledger.receipt(d.index, f.ID, now)
+			}
+			d.setCursor(f.Cursor)
+		default:
+			d.setCursor(f.Cursor)
 		}
 	}
 }
 
-func (d *device) onMessage(ctx context.Context, f inFrame, at time.Time) {
-	if f.Message == nil || f.Message.ClientMsgID == nil {
-		d.run.errs.add("message_without_client_msg_id")
+// setCursor remembers the cursor of a frame the device has processed.
+func (d *device) setCursor(cursor string) {
+	if cursor == "" {
 		return
 	}
-	r := d.run.ledger.received(d.index, *f.Message.ClientMsgID, f.Message.ID, at)
-	if r == nil || !d.first || !d.run.shouldRead(r.seq) {
-		return
-	}
-	ref := "r" + f.Message.ID
 	d.mu.Lock()
-	d.reads[ref] = f.Message.ID
+	d.cursor = cursor
 	d.mu.Unlock()
-	d.run.ledger.readSent(f.Message.ID, time.Now())
-	d.write(ctx, map[string]string{"type": "read", "ref": ref, "id": f.Message.ID})
 }
 
-func (d *device) onAck(f inFrame) {
+// onReady marks the connection ready and resends the reads that were not
+// acknowledged on an earlier one.
+func (d *device) onReady(c *websocket.Conn, f *inFrame) {
+	d.mu.Lock()
+	if f.Cursor != "" {
+		d.cursor = f.Cursor
+	}
+	select {
+	case <-d.up: // a second ready on one connection: nothing new to signal
+	default:
+		close(d.up)
+	}
+	pending := make(map[string]string, len(d.reads))
+	for ref, id := range d.reads {
+		pending[ref] = id
+	}
+	d.mu.Unlock()
+	for ref, id := range pending {
+		d.writeRead(c, ref, id)
+	}
+}
+
+func (d *device) onMessage(c *websocket.Conn, f *inFrame, at time.Time) {
+	if !f.HasMessage || !f.HasClientMsgID {
+		d.run.errs.add("message_without_client_msg_id")
+		d.setCursor(f.Cursor)
+		return
+	}
+	var read func(seq int) bool
+	if d.first {
+		read = d.run.shouldRead
+	}
+	if !d.run.ledger.received(d.index, f.ClientMsgID, f.MessageID, at, read) {
+		d.setCursor(f.Cursor)
+		return
+	}
+	id := f.MessageID
+	ref := "r" + id
+	d.mu.Lock()
+	d.reads[ref] = id
+	if f.Cursor != "" {
+		d.cursor = f.Cursor
+	}
+	d.mu.Unlock()
+	d.writeRead(c, ref, id)
+}
+
+func (d *device) onAck(f *inFrame) {
 	d.mu.Lock()
 	w, isSend := d.waiters[f.Ref]
 	delete(d.waiters, f.Ref)
 	id, isRead := d.reads[f.Ref]
-	if isRead && (f.OK || f.Error == nil || f.Error.Code != "internal") {
-		delete(d.reads, f.Ref)
+	if isRead && (f.OK || f.ErrorCode != "internal") {
+		delete(d.reads, f.Ref) // an internal error is retried on the next connection
 	}
 	d.mu.Unlock()
 	switch {
 	case isSend:
-		w <- f
+		w <- ack{ok: f.OK, id: f.MessageID, hasMessage: f.HasMessage, code: f.ErrorCode}
 	case isRead && f.OK:
 		d.run.ledger.readAcked(id)
 	case isRead:
-		d.run.errs.add("read_" + f.Error.Code)
+		code := cmp.Or(f.ErrorCode, "unknown")
+		d.run.errs.add("read_" + code)
+		if code != "internal" {
+			d.run.ledger.readFailed(id, code)
+		}
 	}
+}
+
+// ack is what send needs of the ack of its frame.
+type ack struct {
+	ok, hasMessage bool
+	id, code       string
 }
 
 // disconnected fails the sends waiting for acks (they retry on the next
@@ -205,57 +235,94 @@ func (d *device) disconnected() {
 	d.conn = nil
 }
 
-func (d *device) write(ctx context.Context, frame any) {
-	b, _ := json.Marshal(frame)
-	d.mu.Lock()
-	c := d.conn
-	d.mu.Unlock()
-	if c == nil {
-		return // the next ready resends reads; sends retry
+// outBufs holds the buffers frames are encoded into: c.Write copies the
+// frame, so the buffer goes back at once.
+var outBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// writeFrame encodes a frame with build and writes it to c, ignoring
+// errors: a failed write shows as a dropped connection to readLoop, the
+// next ready resends reads, and sends retry. The write has no deadline of
+// its own (no timer per frame): it ends when c is closed, which the reader
+// does when the connection fails and closeAll does at the end of the run.
+func writeFrame(c *websocket.Conn, build func(b []byte) []byte) {
+	bp := outBufs.Get().(*[]byte)
+	b := build((*bp)[:0])
+	_ = c.Write(context.Background(), websocket.MessageText, b)
+	if cap(b) <= maxPooledFrame {
+		*bp = b
+		outBufs.Put(bp)
 	}
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	_ = c.Write(wctx, websocket.MessageText, b)
+}
+
+// writeRead writes {"type":"read","ref":ref,"id":id}.
+func (d *device) writeRead(c *websocket.Conn, ref, id string) {
+	writeFrame(c, func(b []byte) []byte {
+		b = append(b, `{"type":"read","ref":`...)
+		b = appendJSONString(b, ref)
+		b = append(b, `,"id":`...)
+		b = appendJSONString(b, id)
+		return append(b, '}')
+	})
 }
 
 // send sends a message over the socket and waits for its ack, retrying on
-// the next connection (same client_msg_id) when this one drops.
+// the next connection (same client_msg_id) when this one drops. One
+// goroutine at a time may call it per device (it owns d.ackTimer).
 func (d *device) send(ctx context.Context, to, text, cid string) (string, error) {
 	ref := "s" + cid
+	if d.ackTimer == nil {
+		d.ackTimer = time.NewTimer(time.Hour)
+	}
 	for {
-		d.mu.Lock()
-		up := d.up
-		d.mu.Unlock()
+		up := d.ready()
 		select {
 		case <-ctx.Done():
 			return "", ctx.Err()
 		case <-up:
 		}
-		w := make(chan inFrame, 1)
+		w := make(chan ack, 1)
 		d.mu.Lock()
+		c := d.conn
+		if c == nil || up != d.up { // dropped since: wait for the next ready
+			d.mu.Unlock()
+			continue
+		}
 		d.waiters[ref] = w
 		d.mu.Unlock()
-		d.write(ctx, map[string]string{"type": "send", "ref": ref, "to": to, "text": text, "client_msg_id": cid})
+		writeFrame(c, func(b []byte) []byte {
+			b = append(b, `{"type":"send","ref":`...)
+			b = appendJSONString(b, ref)
+			b = append(b, `,"to":`...)
+			b = appendJSONString(b, to)
+			b = append(b, `,"text":`...)
+			b = appendJSONString(b, text)
+			b = append(b, `,"client_msg_id":`...)
+			b = appendJSONString(b, cid)
+			return append(b, '}')
+		})
+		d.ackTimer.Reset(ackTimeout)
 		select {
 		case <-ctx.Done():
+			d.ackTimer.Stop()
 			return "", ctx.Err()
-		case <-time.After(15 * time.Second):
+		case <-d.ackTimer.C:
 			d.mu.Lock()
 			delete(d.waiters, ref)
 			d.mu.Unlock()
 			d.run.errs.add("ack_timeout")
-		case f, ok := <-w:
+		case a, ok := <-w:
+			d.ackTimer.Stop()
 			switch {
 			case !ok:
 				d.run.errs.add("disconnected")
-			case f.OK && f.Message != nil:
-				return f.Message.ID, nil
-			case f.Error != nil && f.Error.Code == "rate_limited":
-				d.run.errs.add(f.Error.Code)
+			case a.ok && a.hasMessage && a.id != "":
+				return a.id, nil
+			case a.code == "rate_limited":
+				d.run.errs.add(a.code)
 				return "", errRateLimited
-			case f.Error != nil && f.Error.Code != "internal":
-				d.run.errs.add(f.Error.Code)
-				return "", errors.New(f.Error.Code)
+			case !a.ok && a.code != "" && a.code != "internal":
+				d.run.errs.add(a.code)
+				return "", errors.New(a.code)
 			default:
 				d.run.errs.add("internal")
 			}
@@ -264,3 +331,7 @@ func (d *device) send(ctx context.Context, to, text, cid string) (string, error)
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// ackTimeout is how long send waits for the ack of its frame before it
+// sends it again.
+const ackTimeout = 15 * time.Second

@@ -27,20 +27,21 @@ type ledger struct {
 
 // record is one message of the run.
 type record struct {
-	cid       string
-	sender    int
-	recipient int
-	seq       int
-	scheduled time.Time
-	accepted  time.Time // zero until a send succeeds
-	id        string
-	otherIDs  []string // ids that differ from id (a retry made a second message)
-	recv      []int    // message frames per recipient device
-	recvAt    []time.Time
-	wrongID   []string // frames carrying this client_msg_id with another id
-	readAcked bool
-	readSent  time.Time
-	receipts  []int // read receipts per sender device
+	cid        string
+	sender     int
+	recipient  int
+	seq        int
+	scheduled  time.Time
+	accepted   time.Time // zero until a send succeeds
+	id         string
+	otherIDs   []string // ids that differ from id (a retry made a second message)
+	recv       []int    // message frames per recipient device
+	recvAt     []time.Time
+	wrongID    []string // frames carrying this client_msg_id with another id
+	readAcked  bool
+	readSent   time.Time // zero until the recipient sends its read
+	readFailed string    // the error code of a read the server refused
+	receipts   []int     // read receipts per sender device
 }
 
 // counters are the run's running totals.
@@ -119,10 +120,11 @@ func (l *ledger) recordE2E(d time.Duration) {
 	l.win.e2e.Record(d)
 }
 
-// received records a message frame on a device (user*devices+d). It
-// returns the record when the frame is the first of its message on that
-// device (so the caller may mark it read), else nil.
-func (l *ledger) received(device int, cid, id string, at time.Time) *record {
+// received records a message frame on a device (user*devices+d). When
+// the frame is the first of its message on that device and read says the
+// device marks seq read (read may be nil: never), it records the read as
+// sent at at and returns true: the caller sends the read frame.
+func (l *ledger) received(device int, cid, id string, at time.Time, read func(seq int) bool) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.stats.Received++
@@ -130,11 +132,11 @@ func (l *ledger) received(device int, cid, id string, at time.Time) *record {
 	r := l.byCID[cid]
 	if r == nil {
 		l.foreign++
-		return nil
+		return false
 	}
 	if r.id != "" && r.id != id {
 		r.wrongID = append(r.wrongID, id)
-		return nil
+		return false
 	}
 	if r.id == "" {
 		// Pushed before the send's response: remember the id now.
@@ -143,7 +145,7 @@ func (l *ledger) received(device int, cid, id string, at time.Time) *record {
 	d := device % l.devices
 	r.recv[d]++
 	if r.recv[d] > 1 {
-		return nil
+		return false
 	}
 	if last, ok := l.lastSeq[device][r.sender]; ok && r.seq <= last {
 		l.outOfOrder = append(l.outOfOrder, fmtOrder(r, device, last))
@@ -154,18 +156,26 @@ func (l *ledger) received(device int, cid, id string, at time.Time) *record {
 	} else {
 		l.recordE2E(max(at.Sub(r.accepted), 0))
 	}
-	return r
+	if read == nil || !read(r.seq) {
+		return false
+	}
+	if r.readSent.IsZero() {
+		r.readSent = at
+	}
+	return true
 }
 
-// readSent and readAcked track the recipient's read frame of a message.
-func (l *ledger) readSent(id string, at time.Time) {
+// readFailed records that the server refused the recipient's read of
+// message id with code (not internal: that one is retried).
+func (l *ledger) readFailed(id, code string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if r := l.byID[id]; r != nil && r.readSent.IsZero() {
-		r.readSent = at
+	if r := l.byID[id]; r != nil && r.readFailed == "" {
+		r.readFailed = code
 	}
 }
 
+// readAcked records that the recipient's read of message id was acknowledged.
 func (l *ledger) readAcked(id string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -216,13 +226,17 @@ func (l *ledger) takeWindow() window {
 }
 
 // settled reports whether every accepted message reached every device of
-// its recipient and every acked read reached every device of its sender.
+// its recipient, every read sent was answered, and every acked read
+// reached every device of its sender.
 func (l *ledger) settled() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, r := range l.byCID {
 		if r.id == "" {
 			continue
+		}
+		if !r.readSent.IsZero() && !r.readAcked && r.readFailed == "" {
+			return false
 		}
 		for d := range r.recv {
 			if r.recv[d] == 0 || (r.readAcked && r.receipts[d] == 0) {

@@ -14,8 +14,16 @@
 //	go run ./cmd/tidings-bench -spawn -backends real -fault kill,broker,cassandra
 //	                                                       # also restart Kafka and Cassandra under it
 //	go run ./cmd/tidings-bench -addr http://127.0.0.1:8080 # a running server (--send-rate 0)
-//	go run ./cmd/tidings-bench -ceiling produce            # raw event-log append rate
+//	go run ./cmd/tidings-bench -spawn -with-ceilings       # and the bare-HTTP ceiling, same invocation
+//	go run ./cmd/tidings-bench -spawn -idle 10000          # server memory per idle WebSocket
+//	go run ./cmd/tidings-bench -ceiling produce            # raw embedded event-log append rate
+//	go run ./cmd/tidings-bench -ceiling produce -brokers 127.0.0.1:19092   # the same on Kafka
 //	go run ./cmd/tidings-bench -ceiling cassandra          # raw Cassandra view-write rate
+//	go run ./cmd/tidings-bench -ceiling http               # bare net/http JSON POST, this process
+//	go run ./cmd/tidings-bench -ceiling ws                 # bare WebSocket push, this process
+//
+// Every result carries the date, the git commit and the load average
+// before and after; -cpuprofile profiles the tool itself.
 //
 // It only ever talks to loopback addresses, and every run is bounded by
 // -duration plus -drain.
@@ -28,6 +36,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
@@ -47,12 +56,41 @@ func main() {
 		fmt.Fprintf(os.Stderr, "tidings-bench: invalid flags:\n%v\n", err)
 		os.Exit(2)
 	}
-	if c.Ceiling != "" {
+	os.Exit(execute(ctx, c))
+}
+
+// execute runs what the flags ask for and returns the exit status.
+func execute(ctx context.Context, c *config) int {
+	if c.CPUProfile != "" {
+		stop, err := startCPUProfile(c.CPUProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "tidings-bench:", err)
+			return 2
+		}
+		defer stop()
+	}
+	switch {
+	case c.Ceiling != "":
 		if err := runCeiling(ctx, c); err != nil {
 			fmt.Fprintln(os.Stderr, "tidings-bench:", err)
-			os.Exit(1)
+			return 1
 		}
-		return
+		return 0
+	case c.Idle > 0:
+		res, err := runIdle(ctx, c, os.Stderr)
+		if res != nil {
+			res.print(os.Stdout)
+			if c.Out != "" {
+				if werr := writeJSON(c.Out, res); werr != nil {
+					fmt.Fprintln(os.Stderr, "tidings-bench:", werr)
+				}
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "tidings-bench:", err)
+			return 1
+		}
+		return 0
 	}
 	res, err := run(ctx, c, os.Stderr)
 	if res != nil {
@@ -70,10 +108,29 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tidings-bench:", err)
-		os.Exit(1)
+		return 1
 	}
 	if !res.Verification.OK {
 		fmt.Fprintln(os.Stderr, "tidings-bench: VERIFICATION FAILED (see above)")
-		os.Exit(1)
+		return 1
 	}
+	return 0
+}
+
+// startCPUProfile profiles this process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "tidings-bench: -cpuprofile:", err)
+		}
+	}, nil
 }

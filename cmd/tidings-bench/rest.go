@@ -51,30 +51,43 @@ type apiError struct {
 
 func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Msg) }
 
-// do sends one JSON request and decodes a 2xx answer into out.
-func (a *api) do(ctx context.Context, method, path, token string, body, out any) error {
+// answerBufs holds the buffers answers are read into.
+var answerBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// roundTrip sends one request with body (nil: none) and hands the body of
+// a 2xx answer to read, which must not keep it; any other answer is an
+// *apiError.
+func (a *api) roundTrip(ctx context.Context, method, path, token string, body []byte, read func(answer []byte) error) error {
 	var rd io.Reader
 	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
+		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, a.base+path, rd)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		req.Header["Content-Type"] = jsonContentType
+	}
 	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header["Authorization"] = []string{"Bearer " + token}
 	}
 	resp, err := a.hc.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
+	buf := answerBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= maxPooledFrame {
+			answerBufs.Put(buf)
+		}
+	}()
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		return err
 	}
+	b := buf.Bytes()
 	if resp.StatusCode/100 != 2 {
 		var e struct {
 			Error apiError `json:"error"`
@@ -86,43 +99,60 @@ func (a *api) do(ctx context.Context, method, path, token string, body, out any)
 		}
 		return &e.Error
 	}
-	if out != nil && len(b) > 0 {
-		return json.Unmarshal(b, out)
+	if read == nil {
+		return nil
 	}
-	return nil
+	return read(b)
 }
 
-// register signs up n users named <prefix>-<i>, 16 at a time.
+var jsonContentType = []string{"application/json"}
+
+// do sends one JSON request and decodes a 2xx answer into out (nil: drop
+// it).
+func (a *api) do(ctx context.Context, method, path, token string, body, out any) error {
+	var b []byte
+	if body != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
+			return err
+		}
+	}
+	return a.roundTrip(ctx, method, path, token, b, func(answer []byte) error {
+		if out != nil && len(answer) > 0 {
+			return json.Unmarshal(answer, out)
+		}
+		return nil
+	})
+}
+
+// register signs up n users named <prefix>-<i>, connectWorkers at a
+// time.
 func (a *api) register(ctx context.Context, prefix string, n int) ([]user, error) {
 	users := make([]user, n)
-	errc := make(chan error, n)
-	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			name := fmt.Sprintf("%s-%d", prefix, i)
-			if err := a.do(ctx, http.MethodPost, "/users", "", map[string]string{"name": name}, &users[i]); err != nil {
-				errc <- fmt.Errorf("register %s: %w", name, err)
-			}
-		})
-	}
-	wg.Wait()
-	close(errc)
-	return users, <-errc
+	err := forEach(ctx, n, connectWorkers, func(ctx context.Context, i int) error {
+		name := fmt.Sprintf("%s-%d", prefix, i)
+		if err := a.do(ctx, http.MethodPost, "/users", "", map[string]string{"name": name}, &users[i]); err != nil {
+			return fmt.Errorf("register %s: %w", name, err)
+		}
+		return nil
+	})
+	return users, err
 }
 
 // send posts one message and retries transport failures and 5xx with the
 // same client_msg_id until it succeeds or ctx ends. It returns the id.
 func (a *api) send(ctx context.Context, from user, to, text, cid string, retried func()) (string, error) {
-	body := map[string]string{"to": to, "text": text, "client_msg_id": cid}
+	body := appendSendBody(make([]byte, 0, 64+len(to)+len(text)+len(cid)), to, text, cid)
 	backoff := 20 * time.Millisecond
 	for {
-		var m restMessage
-		err := a.do(ctx, http.MethodPost, "/messages", from.Token, body, &m)
+		var id string
+		err := a.roundTrip(ctx, http.MethodPost, "/messages", from.Token, body, func(answer []byte) error {
+			var err error
+			id, err = answerID(answer)
+			return err
+		})
 		if err == nil {
-			return m.ID, nil
+			return id, nil
 		}
 		var ae *apiError
 		if errors.As(err, &ae) {
@@ -147,6 +177,39 @@ func (a *api) send(ctx context.Context, from user, to, text, cid string, retried
 		}
 		backoff = min(backoff*2, time.Second)
 	}
+}
+
+// appendSendBody appends the POST /messages body
+// {"to":…,"text":…,"client_msg_id":…}.
+func appendSendBody(b []byte, to, text, cid string) []byte {
+	b = append(b, `{"to":`...)
+	b = appendJSONString(b, to)
+	b = append(b, `,"text":`...)
+	b = appendJSONString(b, text)
+	b = append(b, `,"client_msg_id":`...)
+	b = appendJSONString(b, cid)
+	return append(b, '}')
+}
+
+// answerID is the top-level "id" of a JSON object answer (the message of
+// POST /messages), decoding nothing else.
+func answerID(b []byte) (string, error) {
+	var id string
+	err := eachField(b, func(key []byte, esc bool, raw []byte) (err error) {
+		if esc {
+			if key, err = unescapedKey(key); err != nil {
+				return err
+			}
+		}
+		if string(key) == "id" {
+			id, _, err = rawString(raw)
+		}
+		return err
+	})
+	if err == nil && id == "" {
+		err = errors.New("answer without id")
+	}
+	return id, err
 }
 
 // errorCounts counts errors by code. Safe for concurrent use.

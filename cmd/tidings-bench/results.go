@@ -15,6 +15,7 @@ type results struct {
 	RunID   string    `json:"run_id"`
 	Started time.Time `json:"started"`
 	Target  string    `json:"target"`
+	Env     runEnv    `json:"env"`
 	Config  struct {
 		Users    int     `json:"users"`
 		Devices  int     `json:"devices"`
@@ -46,6 +47,16 @@ type results struct {
 		DataDir             string  `json:"data_dir,omitempty"`
 		Restarts            int     `json:"restarts"`
 	} `json:"server"`
+	// Client is the bench process itself over the load phase (sending and
+	// draining): with the server on the same cores, its CPU is CPU the
+	// server did not get.
+	Client struct {
+		CPUSeconds          float64 `json:"cpu_seconds"`
+		CPUMicrosPerMessage float64 `json:"cpu_us_per_message"`
+	} `json:"client"`
+	// Ceilings are the raw ceilings measured in the same invocation
+	// (-with-ceilings), with the run's rate as a fraction of each.
+	Ceilings     *ceilings    `json:"ceilings,omitempty"`
 	Faults       []faultEvent `json:"faults,omitempty"`
 	Verification verification `json:"verification"`
 	Series       []point      `json:"series"`
@@ -106,6 +117,11 @@ func printSummary(w io.Writer, r *results) {
 		}
 		fmt.Fprintf(w, ", restarts %d\n", r.Server.Restarts)
 	}
+	fmt.Fprintf(w, "client          CPU %.1f s = %.0f µs/message (this tool, sending and draining)\n", r.Client.CPUSeconds, r.Client.CPUMicrosPerMessage)
+	if c := r.Ceilings; c != nil && c.HTTP != nil {
+		fmt.Fprintf(w, "ceiling http    %.0f req/s bare net/http (same invocation, %d connections, %.0f s): this run's %.0f msg/s is %.1f %% of it\n",
+			c.HTTP.Rate, c.HTTP.Concurrency, c.HTTP.Seconds, r.Throughput, 100*c.FractionOfHTTP)
+	}
 	for _, f := range r.Faults {
 		state := "back"
 		if f.Error != "" {
@@ -118,14 +134,15 @@ func printSummary(w io.Writer, r *results) {
 	if !v.OK {
 		status = "FAILED"
 	}
-	fmt.Fprintf(w, "verification    %s: %d accepted, lost %d, duplicated %d, out of order %d, different id %d, missing read receipts %d (unacked but delivered %d, foreign %d)\n",
-		status, v.Accepted, v.Lost, v.Duplicated, v.OutOfOrder, v.DifferentID, v.MissingReadReceipts, v.UnackedDelivered, v.Foreign)
+	fmt.Fprintf(w, "verification    %s: %d accepted, lost %d, duplicated %d, out of order %d, different id %d, reads unanswered %d refused %d, missing read receipts %d (unacked but delivered %d, foreign %d)\n",
+		status, v.Accepted, v.Lost, v.Duplicated, v.OutOfOrder, v.DifferentID, v.UnansweredReads, v.FailedReads, v.MissingReadReceipts, v.UnackedDelivered, v.Foreign)
 	for _, p := range v.Problems {
 		fmt.Fprintln(w, "  ", p)
 	}
+	r.Env.print(w)
 }
 
-func writeJSON(path string, r *results) error {
+func writeJSON(path string, r any) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,12 +28,19 @@ type runner struct {
 	lag    *histogram
 	series []point
 	fatal  atomic.Pointer[error]
+	// devCtx is the devices' readers' context (they reconnect until it
+	// ends); closeAll ends it with stopDevs.
+	devCtx   context.Context
+	stopDevs context.CancelFunc
+	// Test hooks' counters (config.dropReadAck, dropReceipt).
+	hookReadAcks, hookReceipts atomic.Int64
 }
 
 // run executes the whole benchmark and returns its results; err is set
 // when the run could not be carried out (verification failures are in the
 // results).
 func run(ctx context.Context, c *config, out io.Writer) (*results, error) {
+	env := newRunEnv(ctx)
 	id := make([]byte, 4)
 	_, _ = rand.Read(id)
 	r := &runner{cfg: c, runID: hex.EncodeToString(id), base: strings.TrimSuffix(c.Addr, "/"), errs: &errorCounts{},
@@ -61,8 +69,16 @@ func run(ctx context.Context, c *config, out io.Writer) (*results, error) {
 	}
 	fmt.Fprintf(out, "registered %d users, %d devices connected\n", c.Users, c.Users*c.Devices)
 
+	var ceil *ceilings
+	if c.WithCeilings {
+		if ceil, err = r.measureCeilings(ctx, out); err != nil {
+			return nil, err
+		}
+	}
+
 	var cpu0 uint64
 	var size0 int64
+	self0 := selfCPU()
 	if r.srv != nil {
 		cpu0, size0 = r.srv.cpu(), dirSize(r.srv.dataDir)
 	} else if c.ServerPID > 0 {
@@ -97,9 +113,16 @@ func run(ctx context.Context, c *config, out io.Writer) (*results, error) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	drained := time.Since(sendEnd)
+	self1 := selfCPU()
 	close(stopProgress)
 	<-progressDone
 	res := r.results(start, sendEnd, drained)
+	res.Client.CPUSeconds = (self1 - self0).Seconds()
+	res.Client.CPUMicrosPerMessage = perMessage(float64((self1 - self0).Microseconds()), res.Counts.Accepted)
+	if ceil != nil {
+		ceil.fractions(res.Throughput)
+		res.Ceilings = ceil
+	}
 	if !r.ledger.settled() {
 		res.Verification.DrainTimedOut = true
 		res.Verification.Problems = append([]string{fmt.Sprintf(
@@ -123,15 +146,9 @@ func run(ctx context.Context, c *config, out io.Writer) (*results, error) {
 		res.Server.CPUSeconds = float64(cpu1-cpu0) / ticksPerSecond
 		res.Server.CPUMicrosPerMessage = perMessage(res.Server.CPUSeconds*1e6, res.Counts.Accepted)
 	}
-	for _, ds := range r.devs {
-		for _, d := range ds {
-			d.mu.Lock()
-			if d.conn != nil {
-				_ = d.conn.CloseNow()
-			}
-			d.mu.Unlock()
-		}
-	}
+	r.closeAll()
+	env.done()
+	res.Env = env
 	if p := r.fatal.Load(); p != nil {
 		return res, *p
 	}
@@ -147,37 +164,72 @@ func perMessage(total float64, msgs int64) float64 {
 	return total / float64(msgs)
 }
 
-// connectAll opens every device's socket and waits for its ready frame.
+// connectWorkers bounds the registrations and WebSocket handshakes in
+// flight at once.
+const connectWorkers = 32
+
+// connectAll opens every device's socket and waits for its ready frame,
+// connectWorkers at a time. Each device then keeps one goroutine, its
+// reader (device.serve).
 func (r *runner) connectAll(ctx context.Context) error {
 	var frames atomic.Int64
+	r.devCtx, r.stopDevs = context.WithCancel(context.WithoutCancel(ctx))
 	r.devs = make([][]*device, len(r.users))
-	sem := make(chan struct{}, 32)
-	errc := make(chan error, len(r.users)*r.cfg.Devices)
-	var wg sync.WaitGroup
+	var all []*device
 	for u, usr := range r.users {
 		for d := range r.cfg.Devices {
 			dev := newDevice(r, usr, u, d, &frames)
 			r.devs[u] = append(r.devs[u], dev)
-			wg.Go(func() {
-				sem <- struct{}{}
-				defer func() { <-sem }()
-				c, err := dev.connect(ctx)
-				if err != nil {
-					errc <- err
-					return
-				}
-				go dev.serve(context.WithoutCancel(ctx), c)
-				select {
-				case <-dev.up:
-				case <-time.After(30 * time.Second):
-					errc <- fmt.Errorf("device %d: no ready frame within 30 s", dev.index)
-				}
-			})
+			all = append(all, dev)
 		}
 	}
+	return forEach(ctx, len(all), connectWorkers, func(ctx context.Context, i int) error {
+		dev := all[i]
+		c, err := dev.connect(ctx)
+		if err != nil {
+			return fmt.Errorf("device %d: %w", dev.index, err)
+		}
+		go dev.serve(r.devCtx, c)
+		t := time.NewTimer(30 * time.Second)
+		defer t.Stop()
+		select {
+		case <-dev.ready():
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			return fmt.Errorf("device %d: no ready frame within 30 s", dev.index)
+		}
+	})
+}
+
+// forEach calls f(ctx, i) for i in [0, n) from at most workers goroutines
+// and returns the first error; after an error it starts no further calls
+// and ends the ctx of those running.
+func forEach(ctx context.Context, n, workers int, f func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := f(ctx, i); err != nil {
+					cancel(err)
+					return
+				}
+			}
+		})
+	}
 	wg.Wait()
-	close(errc)
-	return <-errc
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return ctx.Err()
 }
 
 // shouldRead says whether the recipient marks message seq read.
@@ -199,15 +251,20 @@ func (r *runner) sender(ctx, retryCtx context.Context, u int, start time.Time) {
 		offset = interval * time.Duration(u) / time.Duration(r.cfg.Users)
 	}
 	peers := min(r.cfg.Peers, r.cfg.Users-1)
+	retried := func() { r.ledger.count(func(s *counters) { s.Retries++ }) }
+	wait := time.NewTimer(time.Hour) // one timer for the whole schedule
+	defer wait.Stop()
+	var buf []byte
 	for seq := 0; ; seq++ {
 		at := time.Now()
 		if interval > 0 {
 			at = start.Add(offset + time.Duration(seq)*interval)
 			if d := time.Until(at); d > 0 {
+				wait.Reset(d)
 				select {
 				case <-ctx.Done():
 					return
-				case <-time.After(d):
+				case <-wait.C:
 				}
 			}
 		}
@@ -215,8 +272,15 @@ func (r *runner) sender(ctx, retryCtx context.Context, u int, start time.Time) {
 			return
 		}
 		to := (u + 1 + seq%peers) % r.cfg.Users
-		cid := fmt.Sprintf("%s-%d-%d", r.runID, u, seq)
-		text := padText(fmt.Sprintf("bench %s %d->%d #%d ", r.runID, u, to, seq), r.cfg.TextSize)
+		buf = strconv.AppendInt(append(append(buf[:0], r.runID...), '-'), int64(u), 10)
+		buf = strconv.AppendInt(append(buf, '-'), int64(seq), 10)
+		cid := string(buf)
+		buf = append(append(append(buf[:0], "bench "...), r.runID...), ' ')
+		buf = strconv.AppendInt(buf, int64(u), 10)
+		buf = strconv.AppendInt(append(buf, "->"...), int64(to), 10)
+		buf = strconv.AppendInt(append(buf, " #"...), int64(seq), 10)
+		buf = padBytes(append(buf, ' '), r.cfg.TextSize)
+		text := string(buf)
 		r.ledger.scheduled(cid, u, to, seq, at)
 		var (
 			id  string
@@ -225,8 +289,7 @@ func (r *runner) sender(ctx, retryCtx context.Context, u int, start time.Time) {
 		if r.cfg.Via == "ws" {
 			id, err = r.devs[u][0].send(retryCtx, r.users[to].ID, text, cid)
 		} else {
-			id, err = r.api.send(retryCtx, r.users[u], r.users[to].ID, text, cid,
-				func() { r.ledger.count(func(s *counters) { s.Retries++ }) })
+			id, err = r.api.send(retryCtx, r.users[u], r.users[to].ID, text, cid, retried)
 		}
 		if errors.Is(err, errRateLimited) {
 			r.setFatal(err)
@@ -239,6 +302,17 @@ func (r *runner) sender(ctx, retryCtx context.Context, u int, start time.Time) {
 			return
 		}
 	}
+}
+
+// padBytes pads or cuts b to n bytes with 'x' (appending in place).
+func padBytes(b []byte, n int) []byte {
+	if len(b) >= n {
+		return b[:n]
+	}
+	for len(b) < n {
+		b = append(b, 'x')
+	}
+	return b
 }
 
 func padText(s string, n int) string {

@@ -6,8 +6,8 @@ import (
 )
 
 // verification is the end-of-run check. OK is false on any lost,
-// duplicated, reordered or re-identified message and any missing read
-// receipt.
+// duplicated, reordered or re-identified message, any read the server did
+// not acknowledge and any missing read receipt.
 type verification struct {
 	OK                  bool `json:"ok"`
 	Accepted            int  `json:"accepted"`
@@ -16,6 +16,8 @@ type verification struct {
 	OutOfOrder          int  `json:"out_of_order"`
 	DifferentID         int  `json:"different_id"`
 	MissingReadReceipts int  `json:"missing_read_receipts"`
+	UnansweredReads     int  `json:"reads_never_answered"` // read frames the server never acked
+	FailedReads         int  `json:"reads_refused"`        // read frames the server refused
 	UnackedDelivered    int  `json:"unacknowledged_but_delivered"`
 	Foreign             int  `json:"foreign_frames"`
 	// DrainTimedOut says deliveries were still arriving when the drain
@@ -28,8 +30,9 @@ const maxProblems = 20
 
 // verify checks the ledger: each accepted message reached each device of
 // its recipient exactly once (by id), in order per sender→recipient pair;
-// no retry produced a second id; and every acknowledged read reached every
-// device of its sender.
+// no retry produced a second id; every read the recipient sent was
+// acknowledged; and every acknowledged read reached every device of its
+// sender.
 func (l *ledger) verify() verification {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -70,6 +73,14 @@ func (l *ledger) verify() verification {
 				add("NO READ RECEIPT: message %s (%s) was read but device %d of sender %d never heard", r.id, cid, d, r.sender)
 			}
 		}
+		switch {
+		case r.readFailed != "":
+			v.FailedReads++
+			add("READ REFUSED: message %s (%s): the recipient's read was answered %s", r.id, cid, r.readFailed)
+		case !r.readSent.IsZero() && !r.readAcked:
+			v.UnansweredReads++
+			add("READ NOT ANSWERED: message %s (%s): user %d sent a read the server never acknowledged", r.id, cid, r.recipient)
+		}
 		if len(r.otherIDs) > 0 || len(r.wrongID) > 0 {
 			v.DifferentID++
 			add("DIFFERENT ID: %s accepted as %s, also seen as %v %v", cid, r.id, r.otherIDs, r.wrongID)
@@ -79,7 +90,8 @@ func (l *ledger) verify() verification {
 	for _, s := range l.outOfOrder {
 		add("%s", s)
 	}
-	v.OK = v.Lost == 0 && v.Duplicated == 0 && v.OutOfOrder == 0 && v.DifferentID == 0 && v.MissingReadReceipts == 0
+	v.OK = v.Lost == 0 && v.Duplicated == 0 && v.OutOfOrder == 0 && v.DifferentID == 0 && v.MissingReadReceipts == 0 &&
+		v.UnansweredReads == 0 && v.FailedReads == 0
 	return v
 }
 

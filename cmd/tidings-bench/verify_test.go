@@ -12,8 +12,9 @@ import (
 
 // TestVerifierCatchesLostAndDuplicatedFrames runs the load generator
 // against a real embedded server and uses the client-side test hooks to
-// lose or duplicate one message frame: the verifier must report exactly
-// that, and a clean run must pass.
+// lose or duplicate one message frame, lose the answer to one read or one
+// read receipt: the verifier must report exactly that, and clean runs
+// (sending over REST and over the socket) must pass.
 func TestVerifierCatchesLostAndDuplicatedFrames(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a tidings server")
@@ -21,20 +22,33 @@ func TestVerifierCatchesLostAndDuplicatedFrames(t *testing.T) {
 	bin := buildServer(t)
 	tests := []struct {
 		name     string
+		via      string
+		ceilings bool // -with-ceilings
 		drop     int
 		dup      int
+		noAck    int // drop the answer to the Nth read
+		noRcpt   int // drop the Nth read receipt
 		wantOK   bool
 		wantText string
 	}{
-		{name: "clean", wantOK: true},
+		{name: "clean", wantOK: true, ceilings: true},
+		{name: "clean-ws", via: "ws", wantOK: true},
 		{name: "dropped-frame", drop: 5, wantText: "LOST"},
 		{name: "duplicated-frame", dup: 5, wantText: "DUPLICATE"},
+		{name: "unanswered-read", noAck: 5, wantText: "READ NOT ANSWERED"},
+		{name: "lost-read-receipt", noRcpt: 5, wantText: "NO READ RECEIPT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := testConfig(bin)
-			c.dropFrame, c.dupFrame = tt.drop, tt.dup
+			c.dropFrame, c.dupFrame, c.dropReadAck, c.dropReceipt = tt.drop, tt.dup, tt.noAck, tt.noRcpt
 			c.Drain = 4 * time.Second
+			if tt.via != "" {
+				c.Via = tt.via
+			}
+			if tt.ceilings {
+				c.WithCeilings, c.Concurrency, c.ceilingsFor = true, 4, 300*time.Millisecond
+			}
 			res, err := run(context.Background(), c, io.Discard)
 			if err != nil {
 				t.Fatalf("run: %v", err)
@@ -46,14 +60,27 @@ func TestVerifierCatchesLostAndDuplicatedFrames(t *testing.T) {
 			if v.OK != tt.wantOK {
 				t.Fatalf("verification ok = %v, want %v; problems: %v", v.OK, tt.wantOK, v.Problems)
 			}
+			if tt.wantOK && (v.MissingReadReceipts != 0 || res.Counts.Reads != int64(v.Accepted) || res.Counts.Receipts != int64(v.Accepted*c.Devices)) {
+				t.Errorf("%d accepted, %d reads acked, %d read receipts (missing %d): every message is read, each receipt reaches both devices",
+					v.Accepted, res.Counts.Reads, res.Counts.Receipts, v.MissingReadReceipts)
+			}
+			if res.Client.CPUMicrosPerMessage <= 0 || res.Env.Date == "" || res.Env.LoadAfter == "" {
+				t.Errorf("client CPU %.1f µs/message, env %+v: not recorded", res.Client.CPUMicrosPerMessage, res.Env)
+			}
+			if tt.ceilings {
+				if res.Ceilings == nil || res.Ceilings.HTTP == nil || res.Ceilings.HTTP.Ops == 0 || res.Ceilings.FractionOfHTTP <= 0 {
+					t.Errorf("-with-ceilings: %+v, want a bare-HTTP ceiling and the run's fraction of it", res.Ceilings)
+				}
+			}
 			if tt.wantOK {
 				return
 			}
 			if !hasProblem(v.Problems, tt.wantText) {
 				t.Errorf("problems %q, want one starting with %s", v.Problems, tt.wantText)
 			}
-			if got := v.Lost + v.Duplicated; got != 1 {
-				t.Errorf("lost %d + duplicated %d, want exactly 1", v.Lost, v.Duplicated)
+			if got := v.Lost + v.Duplicated + v.UnansweredReads + v.MissingReadReceipts; got != 1 {
+				t.Errorf("lost %d + duplicated %d + unanswered reads %d + missing receipts %d, want exactly 1",
+					v.Lost, v.Duplicated, v.UnansweredReads, v.MissingReadReceipts)
 			}
 		})
 	}
