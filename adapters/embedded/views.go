@@ -24,7 +24,6 @@ var _ projections.Store = (*Views)(nil)
 //	v/<user>/u/<sent_at><id>            unread inbox entry (recipient only)
 //	v/<user>/h/<peer>/<sent_at><id>     conversation history entry
 //	v/<user>/c/<peer>                   conversation row (JSON)
-//	v/<user>/l/<^last_at><peer>         conversation list, newest first
 //	v/<user>/f/<partition><offset>      feed item (see feed.go)
 //	v/<user>/r/<id>/<status>            receipt already in the feed
 //	v/~pos/<partition>                  highest applied offset
@@ -92,12 +91,6 @@ func historyPrefix(u, peer domain.UserID) []byte {
 }
 
 func convKey(u, peer domain.UserID) []byte { return []byte(userPrefix(u) + "c/" + string(peer)) }
-
-func listKey(u domain.UserID, lastAt time.Time, peer domain.UserID) []byte {
-	b := []byte(userPrefix(u) + "l/")
-	b = binary.BigEndian.AppendUint64(b, ^uint64(lastAt.UnixNano()))
-	return append(b, peer...)
-}
 
 func posKey(partition int32) []byte {
 	return binary.BigEndian.AppendUint32([]byte("v/~pos/"), uint32(partition))

@@ -205,11 +205,7 @@ func (v *Views) bumpConversation(b *txn, u, peer domain.UserID, m domain.Message
 	}
 	c.Unread = max(c.Unread+delta, 0)
 	if delta >= 0 && (c.LastID == "" || newer(m.SentAt, string(m.ID), c.LastAt, c.LastID)) {
-		if c.LastID != "" {
-			_ = b.Delete(listKey(u, c.LastAt, peer), nil)
-		}
 		c.LastID, c.LastAt = string(m.ID), m.SentAt
-		_ = b.Set(listKey(u, c.LastAt, peer), nil, nil)
 	}
 	return b.setRow(convKey(u, peer), encodeConversation(c))
 }
