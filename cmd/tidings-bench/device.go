@@ -117,7 +117,7 @@ func (d *device) readLoop(c *websocket.Conn) {
 			if hooks && strings.HasPrefix(f.Ref, "r") && int(d.run.hookReadAcks.Add(1)) == d.run.cfg.dropReadAck {
 				continue // test hook: the answer to a read is "lost"
 			}
-			d.onAck(&f)
+			d.onAck(c, &f)
 		case "receipt":
 			if f.Status == "read" {
 				if hooks && int(d.run.hookReceipts.Add(1)) == d.run.cfg.dropReceipt {
@@ -189,13 +189,13 @@ func (d *device) onMessage(c *websocket.Conn, f *inFrame, at time.Time) {
 	d.writeRead(c, ref, id)
 }
 
-func (d *device) onAck(f *inFrame) {
+func (d *device) onAck(c *websocket.Conn, f *inFrame) {
 	d.mu.Lock()
 	w, isSend := d.waiters[f.Ref]
 	delete(d.waiters, f.Ref)
 	id, isRead := d.reads[f.Ref]
 	if isRead && (f.OK || f.ErrorCode != "internal") {
-		delete(d.reads, f.Ref) // an internal error is retried on the next connection
+		delete(d.reads, f.Ref) // an internal error is retried (below)
 	}
 	d.mu.Unlock()
 	switch {
@@ -208,7 +208,20 @@ func (d *device) onAck(f *inFrame) {
 		d.run.errs.add("read_" + code)
 		if code != "internal" {
 			d.run.ledger.readFailed(id, code)
+			break
 		}
+		// A backend was away (say, Cassandra restarting): try again in a
+		// second on this connection, as a client app would; a new
+		// connection resends it anyway.
+		ref := f.Ref
+		time.AfterFunc(time.Second, func() {
+			d.mu.Lock()
+			_, still := d.reads[ref]
+			d.mu.Unlock()
+			if still {
+				d.writeRead(c, ref, id)
+			}
+		})
 	}
 }
 
