@@ -7,7 +7,6 @@ import (
 	"maps"
 	"slices"
 	"sync"
-	"sync/atomic"
 
 	"github.com/tidings-chat/tidings/domain"
 )
@@ -30,15 +29,12 @@ type Router struct {
 
 	mu     sync.Mutex
 	stores map[string]Store
-	dirty  map[Store]*atomic.Bool // written since its last flush (not home)
-
-	flushMu sync.Mutex // a RecordPosition that finds a store clean must wait for the flush that cleaned it
 }
 
 // NewRouter returns a router over catalog. home keeps the applied
 // positions; it is usually the default placement's store.
 func NewRouter(catalog *Catalog, open StoreOpener, home Store) *Router {
-	return &Router{catalog: catalog, open: open, home: home, stores: map[string]Store{}, dirty: map[Store]*atomic.Bool{}}
+	return &Router{catalog: catalog, open: open, home: home, stores: map[string]Store{}}
 }
 
 // Store returns the store of placement, opening it on first use.
@@ -53,9 +49,6 @@ func (r *Router) Store(ctx context.Context, placement string) (Store, error) {
 		return nil, fmt.Errorf("open placement %s: %w", placement, err)
 	}
 	r.stores[placement] = s
-	if s != r.home {
-		r.dirty[s] = &atomic.Bool{}
-	}
 	return s, nil
 }
 
@@ -65,29 +58,6 @@ func (r *Router) reader(ctx context.Context, user domain.UserID) (Store, error) 
 		return nil, err
 	}
 	return r.Store(ctx, p)
-}
-
-// write runs fn on the store of user's shard, holding the shard's entry.
-func (r *Router) write(ctx context.Context, user domain.UserID, fn func(Store) error) error {
-	p, release, err := r.catalog.AcquireWrite(ctx, user)
-	if err != nil {
-		return err
-	}
-	defer release()
-	s, err := r.Store(ctx, p)
-	if err != nil {
-		return err
-	}
-	if err := fn(s); err != nil {
-		return err
-	}
-	r.mu.Lock()
-	d := r.dirty[s]
-	r.mu.Unlock()
-	if d != nil {
-		d.Store(true) // after the write: a flush that sees it covers it
-	}
-	return nil
 }
 
 // Message implements Reader.
@@ -133,26 +103,6 @@ func (r *Router) Feed(ctx context.Context, user domain.UserID, after domain.Posi
 		return nil, err
 	}
 	return s.Feed(ctx, user, after, limit)
-}
-
-// ApplySent implements Store.
-func (r *Router) ApplySent(ctx context.Context, e domain.MessageSent, user domain.UserID, pos domain.Position) error {
-	return r.write(ctx, user, func(s Store) error { return s.ApplySent(ctx, e, user, pos) })
-}
-
-// ApplyDelivered implements Store.
-func (r *Router) ApplyDelivered(ctx context.Context, e domain.MessageDelivered, user domain.UserID, pos domain.Position) error {
-	return r.write(ctx, user, func(s Store) error { return s.ApplyDelivered(ctx, e, user, pos) })
-}
-
-// ApplyRead implements Store.
-func (r *Router) ApplyRead(ctx context.Context, e domain.MessageRead, user domain.UserID, pos domain.Position) error {
-	return r.write(ctx, user, func(s Store) error { return s.ApplyRead(ctx, e, user, pos) })
-}
-
-// ApplyReceipt implements Store.
-func (r *Router) ApplyReceipt(ctx context.Context, e domain.MessageReceipt, pos domain.Position) error {
-	return r.write(ctx, e.From, func(s Store) error { return s.ApplyReceipt(ctx, e, pos) })
 }
 
 // ApplyBatch implements Store. It holds the catalog entries of every shard
@@ -211,38 +161,11 @@ func (r *Router) ApplyBatch(ctx context.Context, changes []Change, positions map
 
 // RecordPosition implements Store: it makes the writes of every placement
 // durable, then records pos in the home store.
-//
-// Only stores written since their last flush are flushed: one event's
-// parties touch at most two placements, however many there are.
 func (r *Router) RecordPosition(ctx context.Context, pos domain.Position) error {
-	if err := r.flushWritten(ctx); err != nil {
+	if err := r.Flush(ctx); err != nil {
 		return err
 	}
 	return r.home.RecordPosition(ctx, pos)
-}
-
-func (r *Router) flushWritten(ctx context.Context) error {
-	r.flushMu.Lock()
-	defer r.flushMu.Unlock()
-	r.mu.Lock()
-	var written []Store
-	for s, d := range r.dirty {
-		// Cleared before the flush, so a write that ends during the flush
-		// marks the store again.
-		if d.Swap(false) {
-			written = append(written, s)
-		}
-	}
-	r.mu.Unlock()
-	for _, s := range written {
-		if err := s.Flush(ctx); err != nil {
-			r.mu.Lock()
-			r.dirty[s].Store(true)
-			r.mu.Unlock()
-			return err
-		}
-	}
-	return nil
 }
 
 // Flush implements Store: it flushes every store opened so far.

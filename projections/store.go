@@ -2,7 +2,6 @@ package projections
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/tidings-chat/tidings/domain"
 )
@@ -44,44 +43,36 @@ type Reader interface {
 	Feed(ctx context.Context, user domain.UserID, after domain.Position, limit int) ([]FeedItem, error)
 }
 
-// Store holds the views. Each Apply method writes the rows of ONE user,
-// user, which must be a party of the event (the sender or the recipient):
+// Store holds the views. Each change (ApplyBatch) writes the rows of ONE
+// user, Change.User, which must be a party of the event (the sender or the
+// recipient):
 // every row belongs to one user, so the two parties' rows may live in
-// different stores (shards). Apply methods are idempotent: applying an
+// different stores (shards). Changes are idempotent: applying an
 // event a second time, at any later point, changes nothing. Status only
 // moves forward (a late MessageDelivered never undoes a read). A user's
 // events arrive in log order (all events of a message, and of an inbox,
 // share the recipient's partition); events of different users may
-// interleave in any order and the views converge all the same. pos is the
-// event's position; the user whose partition carries the event also gets a
-// feed item there (FeedItemOf).
+// interleave in any order and the views converge all the same. The user
+// whose partition carries the event also gets a feed item at its position
+// (FeedItemOf).
 type Store interface {
 	Reader
-	ApplySent(ctx context.Context, e domain.MessageSent, user domain.UserID, pos domain.Position) error
-	ApplyDelivered(ctx context.Context, e domain.MessageDelivered, user domain.UserID, pos domain.Position) error
-	ApplyRead(ctx context.Context, e domain.MessageRead, user domain.UserID, pos domain.Position) error
-	// ApplyReceipt records a receipt in the sender's feed and moves the
-	// sender's copy of the message forward to the receipt's status (so a
-	// sender told "read" never reads "delivered"); a second receipt for
-	// the same message and status adds nothing.
-	ApplyReceipt(ctx context.Context, e domain.MessageReceipt, pos domain.Position) error
 	// ApplyBatch applies changes in their order, with the same effect as
-	// the Apply method of each change in turn, and records positions (the
+	// each change applied alone in turn, and records positions (the
 	// highest applied offset of each partition; may be nil) so that a
 	// recorded position never claims a change that is not written: in the
 	// same atomic write where the store can (Pebble), else after the
-	// changes are written (Cassandra). Like the Apply methods it may return
-	// before its writes reach the disk (Flush makes them durable); after a
+	// changes are written (Cassandra). It may return before its writes
+	// reach the disk (Flush makes them durable); after a
 	// crash the store holds some prefix of its writes, and the positions
 	// it then reports say how far that prefix goes. It returns the feed
 	// items the batch wrote that the store did not hold before, in order
-	// (a store that cannot tell returns every feed item of the batch; a
+	// for each user (a store that cannot tell returns every feed item of the batch; a
 	// connection drops what it has already seen).
 	ApplyBatch(ctx context.Context, changes []Change, positions map[int32]int64) ([]FeedItem, error)
 	// RecordPosition records that every row of the event at pos is
 	// written (the highest offset of a partition wins), and like Flush
-	// makes every write before it durable: Apply methods may return before
-	// their writes reach the disk.
+	// makes every write before it durable.
 	RecordPosition(ctx context.Context, pos domain.Position) error
 	// Flush makes every write before it durable.
 	Flush(ctx context.Context) error
@@ -127,17 +118,8 @@ func Parties(ev domain.Event) []domain.UserID {
 	return nil
 }
 
-// ApplyFor writes user's rows of ev to s.
+// ApplyFor writes user's rows of ev, at pos, to s: a batch of one change.
 func ApplyFor(ctx context.Context, s Store, ev domain.Event, user domain.UserID, pos domain.Position) error {
-	switch e := ev.(type) {
-	case domain.MessageSent:
-		return s.ApplySent(ctx, e, user, pos)
-	case domain.MessageDelivered:
-		return s.ApplyDelivered(ctx, e, user, pos)
-	case domain.MessageRead:
-		return s.ApplyRead(ctx, e, user, pos)
-	case domain.MessageReceipt:
-		return s.ApplyReceipt(ctx, e, pos)
-	}
-	return fmt.Errorf("unknown event type %s", ev.Type())
+	_, err := s.ApplyBatch(ctx, []Change{{Event: ev, User: user, Pos: pos}}, nil)
+	return err
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/gocql/gocql"
 
-	"github.com/tidings-chat/tidings/domain"
 	"github.com/tidings-chat/tidings/projections"
 )
 
@@ -24,6 +23,16 @@ import (
 // after every batch succeeded does it write positions, one row per
 // partition in one batch (the highest offset wins: it is the write
 // timestamp).
+//
+// Per event: a MessageSent writes user's message and history rows, the
+// conversation row, and for the recipient the unread row and the feed
+// item; for MessageDelivered and MessageRead the earliest time wins
+// (tsFirst), and a read takes the message out of the recipient's unread
+// inbox and count for good (its deletions carry tsRead, which a
+// redelivered MessageSent cannot beat); a MessageReceipt writes the
+// sender's feed item and moves the sender's copy to the receipt's status.
+// A receipt appended twice lands at two positions and makes two feed
+// items; clients de-duplicate by message id and status.
 //
 // The changes' order does not matter: every write carries a timestamp
 // taken from its event (keys.go). A failed ApplyBatch has written some of
@@ -44,12 +53,6 @@ func (v *Views) ApplyBatch(ctx context.Context, changes []projections.Change, po
 		return nil, err
 	}
 	return p.fed, nil
-}
-
-// applyOne applies one change (the Apply methods).
-func (v *Views) applyOne(ctx context.Context, ev domain.Event, u domain.UserID, pos domain.Position) error {
-	_, err := v.ApplyBatch(ctx, []projections.Change{{Event: ev, User: u, Pos: pos}}, nil)
-	return err
 }
 
 // recordPositions writes positions in one batch on the group's partition.

@@ -19,10 +19,10 @@ var _ projections.Store = (*Views)(nil)
 // it can address from the event itself, never reading first, with
 // timestamps taken from the event (see tsSent), so applying an event twice,
 // late, or interleaved with other partitions in any order leaves the same
-// views. An Apply is not atomic: a failed one has written some rows and
-// must be applied again (the projector does so), and readers may briefly
-// see a message in one view before another. Each Apply method is an
-// ApplyBatch of one change. Safe for concurrent use.
+// views. An ApplyBatch is not atomic: a failed one has written some rows
+// and must be applied again (the pipeline does so), and readers may
+// briefly see a message in one view before another. Safe for concurrent
+// use.
 type Views struct {
 	session    *gocql.Session
 	group      string // consumer group whose positions are recorded
@@ -103,35 +103,6 @@ func (v *Views) Flush(context.Context) error { return nil }
 // (it is the write timestamp).
 func (v *Views) RecordPosition(ctx context.Context, pos domain.Position) error {
 	return v.recordPositions(ctx, map[int32]int64{pos.Partition: pos.Offset})
-}
-
-// ApplySent implements projections.Store: user's message and history rows,
-// the conversation row, and for the recipient the unread row and the feed
-// item (see ApplyBatch).
-func (v *Views) ApplySent(ctx context.Context, e domain.MessageSent, u domain.UserID, pos domain.Position) error {
-	return v.applyOne(ctx, e, u, pos)
-}
-
-// ApplyDelivered implements projections.Store. The earliest delivery time
-// wins (tsFirst); the status becomes delivered unless the message is read.
-func (v *Views) ApplyDelivered(ctx context.Context, e domain.MessageDelivered, u domain.UserID, pos domain.Position) error {
-	return v.applyOne(ctx, e, u, pos)
-}
-
-// ApplyRead implements projections.Store. The earliest read time wins; for
-// the recipient the message leaves the unread inbox and count for good (the
-// deletions carry tsRead, which a redelivered MessageSent cannot beat).
-func (v *Views) ApplyRead(ctx context.Context, e domain.MessageRead, u domain.UserID, pos domain.Position) error {
-	return v.applyOne(ctx, e, u, pos)
-}
-
-// ApplyReceipt implements projections.Store: the receipt's feed item, and
-// the sender's copy of the message moves to the receipt's status (forward
-// only). A receipt appended twice (the receipts projector is at-least-once)
-// lands at two positions and makes two feed items; clients de-duplicate
-// by message id and status.
-func (v *Views) ApplyReceipt(ctx context.Context, e domain.MessageReceipt, pos domain.Position) error {
-	return v.applyOne(ctx, e, e.From, pos)
 }
 
 // AppliedPositions implements projections.Store.

@@ -50,31 +50,6 @@ func (v *Views) ApplyBatch(_ context.Context, changes []projections.Change, posi
 	return fed, nil
 }
 
-// ApplySent implements projections.Store.
-func (v *Views) ApplySent(ctx context.Context, e domain.MessageSent, u domain.UserID, pos domain.Position) error {
-	return v.applyOne(ctx, e, u, pos)
-}
-
-// ApplyDelivered implements projections.Store.
-func (v *Views) ApplyDelivered(ctx context.Context, e domain.MessageDelivered, u domain.UserID, pos domain.Position) error {
-	return v.applyOne(ctx, e, u, pos)
-}
-
-// ApplyRead implements projections.Store.
-func (v *Views) ApplyRead(ctx context.Context, e domain.MessageRead, u domain.UserID, pos domain.Position) error {
-	return v.applyOne(ctx, e, u, pos)
-}
-
-// ApplyReceipt implements projections.Store.
-func (v *Views) ApplyReceipt(ctx context.Context, e domain.MessageReceipt, pos domain.Position) error {
-	return v.applyOne(ctx, e, e.From, pos)
-}
-
-func (v *Views) applyOne(ctx context.Context, ev domain.Event, u domain.UserID, pos domain.Position) error {
-	_, err := v.ApplyBatch(ctx, []projections.Change{{Event: ev, User: u, Pos: pos}}, nil)
-	return err
-}
-
 // RecordPosition implements projections.Store: it records pos and syncs
 // the write-ahead log, which makes every write before it durable.
 func (v *Views) RecordPosition(_ context.Context, pos domain.Position) error {
