@@ -173,3 +173,11 @@ func (m *Message) Advance(s Status, at time.Time) bool {
 	}
 	return true
 }
+
+// TimeLayout is how every time reaches a client (REST and WebSocket): UTC,
+// always three fractional digits, so times sort as strings and parse as
+// RFC 3339 ("2026-12-02T17:01:14.070Z").
+const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// FormatTime renders t in TimeLayout, in UTC.
+func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }

@@ -62,8 +62,21 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		start := time.Now()
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		next.ServeHTTP(ww, r)
-		route := routeOf(r)
-		s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(ww.Status())).Inc()
-		s.metrics.latency.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
+		route, method := routeOf(r), methodLabel(r.Method)
+		s.metrics.requests.WithLabelValues(route, method, strconv.Itoa(ww.Status())).Inc()
+		if route != "/ws" { // a WebSocket lives for hours: not a request latency
+			s.metrics.latency.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+		}
 	})
+}
+
+// methodLabel keeps the method label to a closed set: a client chooses the
+// method, and every new label value is a series kept for ever.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
 }

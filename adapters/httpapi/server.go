@@ -44,6 +44,17 @@ func (c *Config) SetDefaults() {
 // accounts are usable.
 type Readiness func(ctx context.Context) error
 
+// NotReady is the error a Readiness returns to name the components that
+// are not ready. /readyz tells clients those names only; the causes (which
+// may hold hosts, users, addresses) go to the log.
+type NotReady struct {
+	Components []string
+	Err        error // the causes, for the log
+}
+
+func (e *NotReady) Error() string { return e.Err.Error() }
+func (e *NotReady) Unwrap() error { return e.Err }
+
 // Server is the REST API. Its ServeHTTP is safe for concurrent use.
 type Server struct {
 	cfg     Config
@@ -183,7 +194,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 		if err := s.ready(ctx); err != nil {
 			s.log.Warn("not ready", "err", err)
-			s.writeError(w, r, domain.Errorf(domain.CodeUnavailable, "not ready: %v", err))
+			what := "not ready"
+			var nr *NotReady
+			if errors.As(err, &nr) && len(nr.Components) > 0 {
+				what = "not ready: " + strings.Join(nr.Components, ", ")
+			}
+			s.writeError(w, r, domain.Errorf(domain.CodeUnavailable, "%s", what))
 			return
 		}
 	}

@@ -41,7 +41,7 @@ func toMessagesJSON(ms []domain.Message) []messageJSON {
 	return out
 }
 
-func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+func ts(t time.Time) string { return domain.FormatTime(t) }
 
 func optTS(t time.Time) *string {
 	if t.IsZero() {

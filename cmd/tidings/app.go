@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/tidings-chat/tidings/adapters/embedded"
@@ -49,13 +50,21 @@ func (b *backends) Close() error {
 
 // ping checks every backend (readiness).
 func (b *backends) ping(ctx context.Context) error {
-	var errs []error
+	var (
+		errs  []error
+		names []string
+	)
 	for name, check := range b.checks {
 		if err := check(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			names = append(names, name)
 		}
 	}
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	return &httpapi.NotReady{Components: names, Err: errors.Join(errs...)}
 }
 
 // openBackends starts or connects every backend that c names: a real one
