@@ -73,8 +73,15 @@ func CodeOf(err error) Code {
 // or is not visible to the asking user; callers must not tell the two apart.
 var ErrNotFound = errors.New("not found")
 
+// ErrUnavailable marks a failure of a backend that is expected to pass
+// (the event log is unreachable or did not acknowledge in time): clients
+// are told 503 unavailable with a Retry-After, not 500. Adapters wrap their
+// transient failures with it.
+var ErrUnavailable = errors.New("backend unavailable")
+
 // ClientError returns what a client may be told of err: its *Error, a
-// not_found error for ErrNotFound, and otherwise a bare "internal error"
+// not_found error for ErrNotFound, unavailable (with internal set, so it
+// is logged) for ErrUnavailable, and otherwise a bare "internal error"
 // with internal set, so the caller logs err (which never holds message
 // text) and shows nothing of it.
 func ClientError(err error) (e *Error, internal bool) {
@@ -83,6 +90,10 @@ func ClientError(err error) (e *Error, internal bool) {
 		return e, false
 	case errors.Is(err, ErrNotFound):
 		return &Error{Code: CodeNotFound, Message: "not found"}, false
+	case errors.Is(err, ErrUnavailable):
+		// Logged like an internal error (an operator wants to know), told
+		// to the client as what it is: try again shortly.
+		return &Error{Code: CodeUnavailable, Message: "a backend is unavailable; retry shortly", RetryAfter: time.Second}, true
 	}
 	return &Error{Code: CodeInternal, Message: "internal error"}, true
 }

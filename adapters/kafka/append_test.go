@@ -122,6 +122,10 @@ func TestAppendHonoursCtxWhileTheBrokerFails(t *testing.T) {
 		if err == nil || errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), sarama.ErrNotEnoughReplicas.Error()) {
 			t.Fatalf("Append against a failing broker = %v, want the broker's error", err)
 		}
+		// Clients are told to retry (503 with Retry-After), not 500.
+		if de, _ := domain.ClientError(err); !errors.Is(err, domain.ErrUnavailable) || de.Code != domain.CodeUnavailable || de.RetryAfter <= 0 {
+			t.Fatalf("Append against a failing broker = %v, client told %+v; want unavailable with a retry time", err, de)
+		}
 	})
 }
 

@@ -89,7 +89,7 @@ func (l *EventLog) Append(ctx context.Context, ev domain.Event) (domain.Position
 	select {
 	case l.slots <- struct{}{}:
 	case <-ctx.Done():
-		return domain.Position{}, fmt.Errorf("append %s: %d appends in flight: %w", ev.Type(), cap(l.slots), ctx.Err())
+		return domain.Position{}, fmt.Errorf("append %s: %d appends in flight: %w: %w", ev.Type(), cap(l.slots), domain.ErrUnavailable, ctx.Err())
 	}
 	l.mu.RLock()
 	if l.closed {
@@ -109,10 +109,12 @@ func (l *EventLog) Append(ctx context.Context, ev domain.Event) (domain.Position
 	select {
 	case err := <-done:
 		if err != nil {
-			return domain.Position{}, fmt.Errorf("append %s: %w", ev.Type(), err)
+			// The producer has retried; the broker is away or refuses:
+			// the client may retry (a send with its client_msg_id stays one).
+			return domain.Position{}, fmt.Errorf("append %s: %w: %w", ev.Type(), domain.ErrUnavailable, err)
 		}
 	case <-ctx.Done():
-		return domain.Position{}, fmt.Errorf("append %s: outcome unknown: %w", ev.Type(), ctx.Err())
+		return domain.Position{}, fmt.Errorf("append %s: outcome unknown: %w: %w", ev.Type(), domain.ErrUnavailable, ctx.Err())
 	}
 	if s.pm == nil {
 		return domain.Position{}, fmt.Errorf("append %s: no produce result", ev.Type())
