@@ -194,7 +194,7 @@ func (d *device) onAck(c *websocket.Conn, f *inFrame) {
 	w, isSend := d.waiters[f.Ref]
 	delete(d.waiters, f.Ref)
 	id, isRead := d.reads[f.Ref]
-	if isRead && (f.OK || f.ErrorCode != "internal") {
+	if isRead && (f.OK || !transient(f.ErrorCode)) {
 		delete(d.reads, f.Ref) // an internal error is retried (below)
 	}
 	d.mu.Unlock()
@@ -206,7 +206,7 @@ func (d *device) onAck(c *websocket.Conn, f *inFrame) {
 	case isRead:
 		code := cmp.Or(f.ErrorCode, "unknown")
 		d.run.errs.add("read_" + code)
-		if code != "internal" {
+		if !transient(code) {
 			d.run.ledger.readFailed(id, code)
 			break
 		}
@@ -333,11 +333,11 @@ func (d *device) send(ctx context.Context, to, text, cid string) (string, error)
 			case a.code == "rate_limited":
 				d.run.errs.add(a.code)
 				return "", errRateLimited
-			case !a.ok && a.code != "" && a.code != "internal":
+			case !a.ok && a.code != "" && !transient(a.code):
 				d.run.errs.add(a.code)
 				return "", errors.New(a.code)
 			default:
-				d.run.errs.add("internal")
+				d.run.errs.add(cmp.Or(a.code, "internal"))
 			}
 		}
 		d.run.ledger.count(func(s *counters) { s.Retries++ })
@@ -348,3 +348,7 @@ func (d *device) send(ctx context.Context, to, text, cid string) (string, error)
 // ackTimeout is how long send waits for the ack of its frame before it
 // sends it again.
 const ackTimeout = 15 * time.Second
+
+// transient reports whether an error code means "try again": the server
+// had a backend away (unavailable, with a retry time) or failed (internal).
+func transient(code string) bool { return code == "internal" || code == "unavailable" }
