@@ -852,8 +852,8 @@
       if (f.ok) {
         if (f.position) notePosition(f.position);
         sent(o, f.message);
-      } else if (f.error && (f.error.code === "rate_limited" || f.error.code === "internal")) {
-        // The ack does not say when to retry; REST's 429 does (Retry-After).
+      } else if (f.error && (f.error.code === "rate_limited" || f.error.code === "internal" || f.error.code === "unavailable")) {
+        // Retry over REST, whose answer says when to try again (Retry-After).
         sendOverREST(o);
       } else {
         failed(o, { code: f.error ? f.error.code : "internal", message: f.error ? f.error.message : "" });
