@@ -68,18 +68,9 @@ func scanMessages(v *Views, l listing, prefix []byte, p projections.Page, revers
 // The cursor is the (^last_at, peer) key of the last row of the page.
 func (v *Views) Conversations(_ context.Context, user domain.UserID, p projections.Page) ([]projections.Conversation, []byte, error) {
 	l := listing{domain.CursorConversations, user, ""}
-	var after []byte
-	if p.After != nil {
-		var err error
-		if after, err = domain.OpenCursor(l.kind, l.user, l.peer, p.After); err != nil {
-			return nil, nil, err
-		}
-		if len(after) != 8+26 || !domain.ValidID(string(after[8:])) {
-			return nil, nil, domain.Errorf(domain.CodeInvalidCursor, "cursor is not one this server gave out")
-		}
-	}
-	if p.Limit < 1 {
-		return nil, nil, domain.Errorf(domain.CodeInvalidLimit, "limit must be at least 1")
+	after, err := openPage(l, p)
+	if err != nil {
+		return nil, nil, err
 	}
 	prefix := []byte(userPrefix(user) + "c/")
 	it, err := v.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
@@ -127,15 +118,12 @@ func (v *Views) Conversations(_ context.Context, user domain.UserID, p projectio
 	return out, nil, nil
 }
 
-// scan calls fn with the suffix (after prefix) of up to p.Limit keys,
-// starting after the cursor p.After, and returns the cursor of the next
-// page, or nil when no key is left.
-//
-// Every cursor of this store is the listing l's envelope
-// (domain.SealCursor) around a key suffix of 8 bytes (a time) and an id;
-// any other cursor, also one of another listing, is refused with
-// CodeInvalidCursor.
-func scan(db *pebble.DB, l listing, prefix []byte, p projections.Page, reverse bool, fn func(suffix []byte) error) ([]byte, error) {
+// openPage checks p for listing l and returns the key suffix its cursor
+// names (nil for the first page). Every cursor of this store is the
+// listing's envelope (domain.SealCursor) around a key suffix of 8 bytes (a
+// time) and an id; any other cursor, also one of another listing, is
+// refused with CodeInvalidCursor.
+func openPage(l listing, p projections.Page) ([]byte, error) {
 	var after []byte
 	if p.After != nil {
 		var err error
@@ -148,6 +136,17 @@ func scan(db *pebble.DB, l listing, prefix []byte, p projections.Page, reverse b
 	}
 	if p.Limit < 1 {
 		return nil, domain.Errorf(domain.CodeInvalidLimit, "limit must be at least 1")
+	}
+	return after, nil
+}
+
+// scan calls fn with the suffix (after prefix) of up to p.Limit keys,
+// starting after the cursor p.After, and returns the cursor of the next
+// page, or nil when no key is left. Cursors are checked by openPage.
+func scan(db *pebble.DB, l listing, prefix []byte, p projections.Page, reverse bool, fn func(suffix []byte) error) ([]byte, error) {
+	after, err := openPage(l, p)
+	if err != nil {
+		return nil, err
 	}
 	it, err := db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
