@@ -78,23 +78,25 @@ func (p *Pipeline) Handle(ctx context.Context, b Batch) error {
 // batch keeps its partition and last offset, so the position still moves
 // past them.
 func (p *Pipeline) attributable(b Batch) Batch {
+	var kept []Record // nil while every record so far is kept
 	for i, r := range b.Records {
-		if domain.ValidateEvent(r.Event) == nil {
-			continue
-		}
-		kept := append([]Record(nil), b.Records[:i]...)
-		for _, r := range b.Records[i:] {
-			if err := domain.ValidateEvent(r.Event); err != nil {
-				if p.Rejected != nil {
-					p.Rejected(r, err)
-				}
-				continue
-			}
+		err := domain.ValidateEvent(r.Event)
+		switch {
+		case err == nil && kept != nil:
 			kept = append(kept, r)
+		case err != nil:
+			if kept == nil {
+				kept = append(make([]Record, 0, len(b.Records)-1), b.Records[:i]...)
+			}
+			if p.Rejected != nil {
+				p.Rejected(r, err)
+			}
 		}
-		return Batch{Partition: b.Partition, Records: kept, last: b.Last()}
 	}
-	return b
+	if kept == nil {
+		return b
+	}
+	return Batch{Partition: b.Partition, Records: kept, last: b.Last()}
 }
 
 // ReceiptOf returns the MessageReceipt that ev calls for, if any.
