@@ -24,6 +24,13 @@ import (
 func (v *Views) ApplyBatch(_ context.Context, changes []projections.Change, positions map[int32]int64) ([]projections.FeedItem, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if v.fresh == nil {
+		f, err := newFreshSends(v.db, freshGeneration, time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("read views' send floor: %w", err)
+		}
+		v.fresh = f
+	}
 	b := newTxn(v.db, v.cache)
 	defer b.close()
 	var fed []projections.FeedItem
@@ -40,6 +47,9 @@ func (v *Views) ApplyBatch(_ context.Context, changes []projections.Change, posi
 		if err := recordPosition(b, p, off); err != nil {
 			return nil, err
 		}
+	}
+	if b.sentMoved {
+		_ = b.Set(sentFloorKey, v.fresh.highestValue(), nil)
 	}
 	if b.b.Empty() {
 		return fed, nil
@@ -103,17 +113,7 @@ func (v *Views) apply(b *txn, c projections.Change) (projections.FeedItem, bool,
 		if c.User != e.From {
 			return projections.FeedItem{}, false, nil
 		}
-		if _, err := v.advance(b, e.From, e.ID, e.Status, e.At); err != nil {
-			return projections.FeedItem{}, false, err
-		}
-		key := receiptKey(e.From, e.ID, e.Status)
-		if _, err := get(b, key); err == nil {
-			return projections.FeedItem{}, false, nil // this receipt is in the feed already
-		} else if !errors.Is(err, pebble.ErrNotFound) {
-			return projections.FeedItem{}, false, err
-		}
-		_ = b.Set(key, nil, nil)
-		return putFeed(b, e, c.Pos)
+		return v.applyReceipt(b, e, c.Pos)
 	}
 	return projections.FeedItem{}, false, fmt.Errorf("unknown event type %s", c.Event.Type())
 }
@@ -122,10 +122,16 @@ func (v *Views) apply(b *txn, c projections.Change) (projections.FeedItem, bool,
 // conversation row, and for the recipient the inbox entry and the feed
 // item. A message already held changes nothing (a retried send's copy).
 func (v *Views) applySent(b *txn, e domain.MessageSent, u domain.UserID, pos domain.Position) (projections.FeedItem, bool, error) {
-	if _, err := v.loadMessage(b, u, e.ID); err == nil {
-		return projections.FeedItem{}, false, nil
-	} else if !errors.Is(err, domain.ErrNotFound) {
-		return projections.FeedItem{}, false, err
+	sentAt := e.SentAt.UnixNano()
+	if !v.fresh.isNew(u, e.ID, sentAt) {
+		if _, err := v.loadMessage(b, u, e.ID); err == nil {
+			return projections.FeedItem{}, false, nil
+		} else if !errors.Is(err, domain.ErrNotFound) {
+			return projections.FeedItem{}, false, err
+		}
+	}
+	if v.fresh.added(u, e.ID, sentAt) {
+		b.sentMoved = true
 	}
 	m := e.AsMessage()
 	raw := encodeMessage(toStored(m))
@@ -162,7 +168,53 @@ func (v *Views) advance(b *txn, u domain.UserID, id domain.MessageID, s domain.S
 	if !m.Advance(s, at) {
 		return false, nil
 	}
-	return true, b.setRow(msgKey(u, id), encodeMessage(toStored(m)))
+	return true, b.setRow(msgKey(u, id), encodeMessage(restored(m, sm)))
+}
+
+// restored is m stored with what sm, its previous row, says beyond the
+// message itself.
+func restored(m domain.Message, sm storedMessage) storedMessage {
+	out := toStored(m)
+	out.Fed, out.Legacy = sm.Fed, sm.Legacy
+	return out
+}
+
+// applyReceipt moves the sender's copy forward and puts the receipt in
+// the sender's feed unless it is there already (a receipt appended twice:
+// the pipeline re-appends a batch's receipts after a crash). The row says
+// which receipts are in the feed; rows of version 1 have markers instead.
+func (v *Views) applyReceipt(b *txn, e domain.MessageReceipt, pos domain.Position) (projections.FeedItem, bool, error) {
+	sm, err := v.loadMessage(b, e.From, e.ID)
+	missing := errors.Is(err, domain.ErrNotFound)
+	if err != nil && !missing {
+		return projections.FeedItem{}, false, err
+	}
+	bit := uint8(1) << e.Status
+	if sm.Fed&bit != 0 {
+		return projections.FeedItem{}, false, nil
+	}
+	if sm.Legacy || missing {
+		key := receiptKey(e.From, e.ID, e.Status)
+		if _, err := get(b, key); err == nil {
+			return projections.FeedItem{}, false, nil
+		} else if !errors.Is(err, pebble.ErrNotFound) {
+			return projections.FeedItem{}, false, err
+		}
+		if missing {
+			// A shard move's copy may meet a receipt before its message
+			// (partitions are copied in parallel): mark it the old way.
+			_ = b.Set(key, nil, nil)
+			return putFeed(b, e, pos)
+		}
+	}
+	m := sm.message()
+	m.Advance(e.Status, e.At)
+	row := restored(m, sm)
+	row.Fed |= bit
+	if err := b.setRow(msgKey(e.From, e.ID), encodeMessage(row)); err != nil {
+		return projections.FeedItem{}, false, err
+	}
+	return putFeed(b, e, pos)
 }
 
 // bumpConversation adds delta to the unread count of (u, peer) and makes m
@@ -204,6 +256,9 @@ type txn struct {
 	b     *pebble.Batch
 	over  map[string][]byte // written keys; a nil value is a deletion
 	rows  map[string]bool   // keys to install in the cache on commit
+	// sentMoved: a send of this batch raised the highest send time, which
+	// the batch then records (views_fresh.go).
+	sentMoved bool
 }
 
 func newTxn(db *pebble.DB, cache *rowCache) *txn {
