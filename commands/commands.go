@@ -52,9 +52,10 @@ func New(d Deps) (Commands, error) {
 	now := func() time.Time { return clock().UTC().Truncate(time.Millisecond) }
 	recent := newRecentMarks(recentMarksSize)
 	return Commands{
-		RegisterUser:  RegisterUserHandler{accounts: d.Accounts, now: now},
-		Authenticate:  AuthenticateHandler{accounts: d.Accounts},
-		SendMessage:   SendMessageHandler{log: d.Log, accounts: d.Accounts, sends: d.SendLog, messages: d.Messages, limiter: d.Limiter, now: now},
+		RegisterUser: RegisterUserHandler{accounts: d.Accounts, now: now},
+		Authenticate: AuthenticateHandler{accounts: d.Accounts},
+		SendMessage: SendMessageHandler{log: d.Log, accounts: d.Accounts, sends: d.SendLog, messages: d.Messages, limiter: d.Limiter,
+			known: newKnownUsers(knownUsersSize), now: now},
 		MarkRead:      MarkReadHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
 		MarkDelivered: MarkDeliveredHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
 	}, nil
