@@ -95,7 +95,7 @@ func decodeFrame(b []byte) (clientFrame, error) {
 			Ref string `json:"ref"`
 		}
 		f = clientFrame{}
-		if json.Unmarshal(b, &probe) == nil && len(probe.Ref) <= MaxRefLen {
+		if json.NewDecoder(bytes.NewReader(b)).Decode(&probe) == nil && len(probe.Ref) <= MaxRefLen { // the first value, whatever follows
 			f.Ref = probe.Ref
 		}
 		return f, err
