@@ -71,7 +71,6 @@ func toMessagesJSON(ms []domain.Message) []messageJSON {
 
 func ts(t time.Time) string { return domain.FormatTime(t) }
 
-
 type userJSON struct {
 	ID        domain.UserID `json:"id"`
 	Name      string        `json:"name"`
