@@ -32,7 +32,7 @@ func (v *Views) ApplyBatch(_ context.Context, changes []projections.Change, posi
 		}
 		v.fresh = f
 	}
-	b := newTxn(v.db, v.cache)
+	b := newTxn(v.db, v.cache, 4*len(changes))
 	defer b.close()
 	var fed []projections.FeedItem
 	for _, c := range changes {
@@ -66,7 +66,7 @@ func (v *Views) ApplyBatch(_ context.Context, changes []projections.Change, posi
 func (v *Views) RecordPosition(_ context.Context, pos domain.Position) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	b := newTxn(v.db, v.cache)
+	b := newTxn(v.db, v.cache, 1)
 	defer b.close()
 	if err := recordPosition(b, pos.Partition, pos.Offset); err != nil {
 		return err
@@ -266,8 +266,9 @@ type txn struct {
 	sentMoved bool
 }
 
-func newTxn(db *pebble.DB, cache *rowCache) *txn {
-	return &txn{db: db, cache: cache, over: map[string][]byte{}, rows: map[string]bool{}}
+// newTxn returns a txn sized for about keys writes.
+func newTxn(db *pebble.DB, cache *rowCache, keys int) *txn {
+	return &txn{db: db, cache: cache, over: make(map[string][]byte, keys), rows: make(map[string]bool, keys/2)}
 }
 
 func (t *txn) close() {}
