@@ -32,13 +32,13 @@ type Appender interface {
 // use across partitions; within a partition batches must come in log
 // order, one at a time (Stream guarantees it).
 //
-// Group apply: the batches that partitions hand to Handle while an apply
-// runs are applied together by the next one — their receipts appended
-// concurrently (sharing the log's fsyncs), their changes and positions in
-// one Store.ApplyBatch — so each fixed cost of an apply (the store's lock
-// and commit, a Cassandra batch per partition key, the wait for the
-// receipts' fsync) is paid once per round, not once per partition, and a
-// round grows with the load instead of with a timer. Each Handle returns
+// Group apply: each partition appends its batch's receipts itself (the
+// log commits concurrent appends together), then the batches that
+// partitions hand over while an apply runs are applied together by the
+// next one, their changes and positions in one Store.ApplyBatch — so each
+// fixed cost of an apply (the store's lock and commit, a Cassandra batch
+// per partition key) is paid once per round, not once per partition, and
+// a round grows with the load instead of with a timer. Each Handle returns
 // once its own batch is applied (or the round failed: every batch of a
 // failed round is handed out again, which is harmless).
 type Pipeline struct {
@@ -74,7 +74,19 @@ const maxReceiptAppends = 64
 // Handle applies one batch. An error means it was not (fully) applied and
 // must be handed out again; applying it again is harmless.
 func (p *Pipeline) Handle(ctx context.Context, b Batch) error {
-	r := &round{b: p.attributable(b), done: make(chan error, 1)}
+	b = p.attributable(b)
+	// Each partition appends its receipts itself, so the waits for their
+	// fsync overlap with the round being applied.
+	var receipts []domain.MessageReceipt
+	for _, rec := range b.Records {
+		if rc, ok := ReceiptOf(rec.Event); ok {
+			receipts = append(receipts, rc)
+		}
+	}
+	if err := p.appendReceipts(ctx, receipts); err != nil {
+		return err
+	}
+	r := &round{b: b, done: make(chan error, 1)}
 	p.mu.Lock()
 	p.queue = append(p.queue, r)
 	if !p.running {
@@ -118,7 +130,7 @@ func (p *Pipeline) rounds() {
 	}
 }
 
-// apply appends the receipts of the rounds' batches, applies them and
+// apply applies the round's batches (their receipts already appended) and
 // their positions in one store write, and pushes what they fed. Rounds
 // run one at a time; nothing here is cancelled by one caller going away.
 func (p *Pipeline) apply(rs []*round) error {
@@ -132,17 +144,6 @@ func (p *Pipeline) apply(rs []*round) error {
 		records += len(r.b.Records)
 	}
 	changes = make([]Change, 0, 2*records)
-	var receipts []domain.MessageReceipt
-	for _, r := range rs {
-		for _, rec := range r.b.Records {
-			if rc, ok := ReceiptOf(rec.Event); ok {
-				receipts = append(receipts, rc)
-			}
-		}
-	}
-	if err := p.appendReceipts(ctx, receipts); err != nil {
-		return err
-	}
 	for _, r := range rs {
 		changes = append(changes, ChangesOf(r.b)...)
 		if last, ok := positions[r.b.Partition]; !ok || r.b.Last() > last {

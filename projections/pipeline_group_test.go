@@ -53,7 +53,11 @@ func TestPipelineAppliesWaitingPartitionsInOneRound(t *testing.T) {
 			var pushed []projections.FeedItem
 			var pmu sync.Mutex
 			p := &projections.Pipeline{Store: store, Log: &recordingLog{},
-				Push: func(_ context.Context, items []projections.FeedItem) { pmu.Lock(); pushed = append(pushed, items...); pmu.Unlock() }}
+				Push: func(_ context.Context, items []projections.FeedItem) {
+					pmu.Lock()
+					pushed = append(pushed, items...)
+					pmu.Unlock()
+				}}
 			send := func(part int32) error {
 				id := domain.MessageID(domain.NewID(at))
 				return p.Handle(ctx, batchOf(part, 0, domain.MessageSent{ID: id, From: alice, To: bob, Text: "hi", SentAt: at}))
