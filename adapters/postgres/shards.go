@@ -173,6 +173,19 @@ func (c *ShardCatalog) AddPlacement(ctx context.Context, id string) error {
 	return nil
 }
 
+// Placements implements projections.CatalogAdmin.
+func (c *ShardCatalog) Placements(ctx context.Context) ([]string, error) {
+	rows, err := c.db.pool.Query(ctx, "SELECT id FROM placements ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("list placements: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list placements: %w", err)
+	}
+	return out, nil
+}
+
 // Checkpoint implements projections.CatalogAdmin.
 func (c *ShardCatalog) Checkpoint(ctx context.Context, shard int) (map[int32]int64, error) {
 	var raw []byte

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/pprof"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,8 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	log := c.logger()
+	log.Info("tidings starting", readBuildInfo().logAttrs()...)
+	warnUnknownEnv(log)
 	if c.CPUProfile != "" {
 		stop, err := startCPUProfile(c.CPUProfile)
 		if err != nil {
@@ -149,7 +152,9 @@ func serve(ctx context.Context, args []string) error {
 	srv.RegisterOnShutdown(hub.Close)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(httpapi.Listener(ln)) }()
-	log.Info("tidings listening", "addr", ln.Addr().String(), "data", c.Data, "open_registration", c.OpenRegistration)
+	where := describeListener(ln.Addr())
+	log.Info("tidings listening", "addr", ln.Addr().String(), "api", where.api, "web_client", where.web,
+		"interfaces", where.interfaces, "data", c.Data, "open_registration", c.OpenRegistration)
 
 	select {
 	case err := <-errc:
@@ -172,6 +177,38 @@ func serve(ctx context.Context, args []string) error {
 	}
 	hub.Close() // and wait: the connections read the stores closed next
 	return nil
+}
+
+// listenerInfo says where a listening server is reachable.
+type listenerInfo struct {
+	api, web   string // URLs of the REST API and of the web client
+	interfaces string // which network interfaces the address covers
+}
+
+// describeListener tells an operator where addr is reachable: an
+// unspecified host (":8080", "0.0.0.0:8080", "[::]:8080") listens on every
+// interface, so other machines can connect; a loopback host only this
+// machine. The URLs use localhost for an unspecified host.
+func describeListener(addr net.Addr) listenerInfo {
+	host, port := addr.String(), ""
+	var ip net.IP
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		ip, port = ta.IP, strconv.Itoa(ta.Port)
+		host = ip.String()
+	}
+	var li listenerInfo
+	switch {
+	case ip == nil || ip.IsUnspecified():
+		host = "localhost"
+		li.interfaces = "all (every network interface: reachable from other machines; --addr 127.0.0.1:" + port + " keeps it to this one)"
+	case ip.IsLoopback():
+		li.interfaces = "loopback only (this machine)"
+	default:
+		li.interfaces = "only " + ip.String()
+	}
+	base := "http://" + net.JoinHostPort(host, port)
+	li.api, li.web = base, base+"/"
+	return li
 }
 
 // pruneSendLog drops client_msg_id reservations older than the retention,
