@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -69,10 +70,11 @@ func TestHelpExitsZero(t *testing.T) {
 	}
 }
 
-// TestVersion checks "tidings version" and the build-info line a server
-// logs when it starts, with the URLs and interfaces it listens on, and a
-// warning for a TIDINGS_* variable that is no setting.
-func TestVersion(t *testing.T) {
+// TestVersionAndStartLog checks "tidings version", the build-info line a
+// server logs when it starts, the URLs and interfaces it listens on, a
+// warning for a TIDINGS_* variable that is no setting, and the build and
+// WebSocket gauges in /metrics.
+func TestVersionAndStartLog(t *testing.T) {
 	t.Parallel()
 	out, errOut, code := runBinary(t, "version")
 	line := regexp.MustCompile(`^tidings (\S+), revision (\S+)( \(modified\))?, committed (\S+), built with (go\S+)\n$`)
@@ -91,6 +93,18 @@ func TestVersion(t *testing.T) {
 	} {
 		if !want.MatchString(log) {
 			t.Errorf("server log lacks %s:\n%s", want, log)
+		}
+	}
+
+	a := newAPI(t, srv, newPositions())
+	alice := a.register(t, "alice-"+randomSuffix(6))
+	ws := wsDial(t, srv, alice, "", "alice")
+	ws.ready(t)
+	res := a.do(t, request{Method: http.MethodGet, Path: "/metrics"})
+	expectStatus(t, res, http.StatusOK)
+	for _, want := range []string{"tidings_build_info{go=\"go", "tidings_websocket_connections 1\n", "tidings_websocket_users 1\n"} {
+		if !strings.Contains(string(res.Body), want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, res.Body)
 		}
 	}
 }
