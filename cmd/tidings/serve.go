@@ -10,7 +10,6 @@ import (
 	"os"
 	"runtime/pprof"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -109,21 +108,14 @@ func serve(ctx context.Context, args []string) error {
 		}}
 	bg := newLoops(log)
 	defer bg.stop()
+	// A loop that stopped (say a push tail whose partition consumer closed)
+	// is restarted; until its restart has run steadily the node is not
+	// ready, so a node that cannot push does not take connections.
+	b.checks["background loops"] = bg.health
 	if b.embedded {
 		pipe.Push = fan.Applied
 	} else {
-		for p := range b.partitions {
-			from := int64(0)
-			if off, ok := applied[p]; ok {
-				from = off + 1
-			}
-			bg.run(fmt.Sprintf("push tail %d", p), func(ctx context.Context) error {
-				// Restarted where its pushes stand, not where it began.
-				var err error
-				from, err = fan.Follow(ctx, b.stream, p, from)
-				return err
-			})
-		}
+		runPushTails(bg, fan, b.stream, b.partitions, applied)
 	}
 	bg.run("views pipeline", func(ctx context.Context) error {
 		return b.stream.Consume(ctx, group(projections.ViewsGroup, b.topic), projections.StartAfter(b.views), pipe.Handle)
@@ -233,44 +225,6 @@ func pruneSendLog(ctx context.Context, pg *postgres.DB, log *slog.Logger) {
 		}
 	}
 }
-
-// loops runs background loops until stop, which cancels and waits for them.
-type loops struct {
-	log    *slog.Logger
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-}
-
-func newLoops(log *slog.Logger) *loops {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &loops{log: log, ctx: ctx, cancel: cancel}
-}
-
-// run runs fn until the loops stop, starting it again (after a pause that
-// grows to 10 s) whenever it returns early: a consumer that failed to start
-// (say, a topic whose partition leaders are still being elected) must not
-// stay dead while the node reports ready.
-func (l *loops) run(name string, fn func(ctx context.Context) error) {
-	l.wg.Go(func() {
-		pause := 200 * time.Millisecond
-		for l.ctx.Err() == nil {
-			err := fn(l.ctx)
-			if l.ctx.Err() != nil {
-				return
-			}
-			l.log.Error(name+" stopped; restarting", "err", err, "in", pause)
-			select {
-			case <-l.ctx.Done():
-				return
-			case <-time.After(pause):
-			}
-			pause = min(2*pause, 10*time.Second)
-		}
-	})
-}
-
-func (l *loops) stop() { l.cancel(); l.wg.Wait() }
 
 // group names a projector's consumer group for a topic, so that
 // deployments sharing a Kafka cluster with topics of their own (tests,
