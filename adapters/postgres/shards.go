@@ -34,8 +34,10 @@ func (d *DB) ShardCatalog(template Placement) *ShardCatalog {
 }
 
 // Listen signals Changed on every NOTIFY of NotifyChannel until ctx ends,
-// reconnecting after errors. Processes still poll, so a lost notification
-// only delays a change.
+// reconnecting after errors, and once each time its LISTEN is in place
+// (notifications sent while it was not listening are lost, so the cache
+// reloads then). Processes still poll, so a lost notification only delays
+// a change.
 func (c *ShardCatalog) Listen(ctx context.Context, log *slog.Logger) {
 	if log == nil {
 		log = slog.Default()
@@ -65,13 +67,18 @@ func (c *ShardCatalog) listenOnce(ctx context.Context) error {
 	}
 	defer func() { _, _ = conn.Exec(context.Background(), "UNLISTEN "+NotifyChannel) }()
 	for {
+		c.signal()
 		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
 			return err
 		}
-		select {
-		case c.changed <- struct{}{}:
-		default:
-		}
+	}
+}
+
+// signal signals Changed without blocking (one pending signal is enough).
+func (c *ShardCatalog) signal() {
+	select {
+	case c.changed <- struct{}{}:
+	default:
 	}
 }
 

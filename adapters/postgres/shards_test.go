@@ -99,7 +99,11 @@ func TestShardCatalogNotifies(t *testing.T) {
 		t.Fatal(err)
 	}
 	go sc.Listen(ctx, nil)
-	time.Sleep(300 * time.Millisecond) // LISTEN is in place
+	select { // LISTEN is in place
+	case <-sc.Changed():
+	case <-time.After(5 * time.Second):
+		t.Fatal("no signal that LISTEN is in place")
+	}
 	if _, _, err := sc.UpdateShard(ctx, 1, func(s *projections.ShardInfo) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
