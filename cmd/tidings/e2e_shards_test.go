@@ -70,6 +70,9 @@ func TestShardMoveOffline(t *testing.T) {
 		if r := inst.run(t, "shards", "placements", "add", placement); r.Err != nil {
 			t.Fatalf("shards placements add %s: %v\n%s", placement, r.Err, r.Stderr)
 		}
+		if list := inst.run(t, "shards", "list"); !regexp.MustCompile(`(?m)^` + placement + `\s+0$`).MatchString(list.Stdout) {
+			t.Errorf("shards list after placements add %s, want it with no shard:\n%s", placement, list.Stdout)
+		}
 		r := inst.run(t, "shards", "move", fmt.Sprint(shard), placement)
 		if r.Err != nil {
 			t.Fatalf("shards move %d %s: %v\n%s", shard, placement, r.Err, r.Stderr)

@@ -118,7 +118,14 @@ func listShards(ctx context.Context, b *backends) error {
 	if err != nil {
 		return err
 	}
+	known, err := b.admin.Placements(ctx)
+	if err != nil {
+		return err
+	}
 	counts := map[string]int{}
+	for _, p := range known { // created, perhaps holding no shard yet
+		counts[p] = 0
+	}
 	var busy []projections.ShardInfo
 	for _, s := range all {
 		counts[s.Placement]++
