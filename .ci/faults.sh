@@ -59,6 +59,7 @@ run() {
   shift 2
   step "$name: -fault $faults $*"
   local rc=0
+  rm -f "$out/$name.json" # a file left by an earlier run must not pass for this one's
   "$bin/tidings-bench" -spawn -server-bin "$bin/tidings" -via rest -lag-probe 0 -quiet \
     -fault "$faults" -out "$out/$name.json" "$@" || rc=$?
   # The summary and the checks of the results file, whatever the exit status.
