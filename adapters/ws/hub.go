@@ -126,6 +126,7 @@ type Hub struct {
 
 	mu     sync.RWMutex
 	conns  map[domain.UserID]map[*conn]struct{}
+	open   int // connections in conns; guarded by mu
 	closed bool
 	active sync.WaitGroup // ServeHTTP calls and connection readers and writers running
 }
@@ -178,6 +179,14 @@ func (h *Hub) Connections(user domain.UserID) int {
 	return len(h.conns[user])
 }
 
+// Open returns how many connections are open on this node, and of how
+// many users (for the metrics' gauges).
+func (h *Hub) Open() (conns, users int) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.open, len(h.conns)
+}
+
 // add registers c unless its user is at the limit or the hub is closed.
 func (h *Hub) add(c *conn) (websocket.StatusCode, bool) {
 	h.mu.Lock()
@@ -194,6 +203,7 @@ func (h *Hub) add(c *conn) (websocket.StatusCode, bool) {
 		h.conns[c.user] = set
 	}
 	set[c] = struct{}{}
+	h.open++
 	return 0, true
 }
 
@@ -201,6 +211,9 @@ func (h *Hub) remove(c *conn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if set := h.conns[c.user]; set != nil {
+		if _, ok := set[c]; ok {
+			h.open--
+		}
 		delete(set, c)
 		if len(set) == 0 {
 			delete(h.conns, c.user)

@@ -182,6 +182,7 @@ func withBackends(ctx context.Context, name string, args []string, fn func(b *ba
 		return err
 	}
 	log := c.logger()
+	warnUnknownEnv(log)
 	if c.CPUProfile != "" {
 		stop, err := startCPUProfile(c.CPUProfile)
 		if err != nil {
