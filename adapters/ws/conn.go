@@ -16,7 +16,7 @@ import (
 )
 
 // conn is one device's connection. An idle connection has one goroutine,
-// the reader, parked until the client sends something (sock.waitReadable,
+// the reader, parked until the client sends something (sock.fillLocked,
 // holding no buffer); it runs the commands of client frames. A writer
 // goroutine runs only while frames are queued (writer.go); pings are a
 // timer (ping.go). kill closes the connection without blocking, so the
@@ -202,10 +202,7 @@ func (c *conn) readLoop() {
 	defer c.hub.active.Done()
 	defer c.kill(websocket.StatusNormalClosure, "")
 	for !c.killed() {
-		if err := c.sock.waitReadable(); err != nil {
-			return
-		}
-		pongs, more := c.sock.skipPongs()
+		pongs, more := c.sock.skipPongs() // waits for the client, holding no buffer
 		if pongs > 0 {
 			c.ponged()
 		}
