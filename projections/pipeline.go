@@ -53,9 +53,16 @@ type Pipeline struct {
 	// skipped, never shown. May be nil.
 	Rejected func(Record, error)
 
+	// Rounds is how many rounds may apply at once (0 means 1). More than
+	// one helps a store whose writes wait on the network (Cassandra): a
+	// round's batches are of partitions no other running round holds,
+	// since a partition hands out its next batch only once the last one
+	// is applied. The embedded store applies one batch at a time anyway.
+	Rounds int
+
 	mu      sync.Mutex
 	queue   []*round // batches waiting for the next round
-	running bool     // a goroutine runs rounds
+	running int      // goroutines running rounds
 }
 
 // round is one batch waiting to be applied with others.
@@ -89,8 +96,8 @@ func (p *Pipeline) Handle(ctx context.Context, b Batch) error {
 	r := &round{b: b, done: make(chan error, 1)}
 	p.mu.Lock()
 	p.queue = append(p.queue, r)
-	if !p.running {
-		p.running = true
+	if p.running < max(p.Rounds, 1) {
+		p.running++
 		go p.rounds()
 	}
 	p.mu.Unlock()
@@ -118,7 +125,7 @@ func (p *Pipeline) rounds() {
 		batch := p.queue
 		p.queue = nil
 		if len(batch) == 0 {
-			p.running = false
+			p.running--
 			p.mu.Unlock()
 			return
 		}
@@ -131,8 +138,8 @@ func (p *Pipeline) rounds() {
 }
 
 // apply applies the round's batches (their receipts already appended) and
-// their positions in one store write, and pushes what they fed. Rounds
-// run one at a time; nothing here is cancelled by one caller going away.
+// their positions in one store write, and pushes what they fed. Nothing
+// here is cancelled by one caller going away.
 func (p *Pipeline) apply(rs []*round) error {
 	ctx := context.Background()
 	var (

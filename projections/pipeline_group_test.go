@@ -92,3 +92,34 @@ func TestPipelineAppliesWaitingPartitionsInOneRound(t *testing.T) {
 		})
 	}
 }
+
+// With Rounds = 2 a second round applies while the first waits on its
+// store write (a store that waits on the network), each Handle returning
+// once its own batch is applied.
+func TestPipelineOverlapsRounds(t *testing.T) {
+	ctx := context.Background()
+	store := &gatedStore{Store: newViews(t), entered: make(chan struct{}), open: make(chan struct{})}
+	p := &projections.Pipeline{Store: store, Log: &recordingLog{}, Rounds: 2}
+	send := func(part int32) error {
+		id := domain.MessageID(domain.NewID(at))
+		return p.Handle(ctx, batchOf(part, 0, domain.MessageSent{ID: id, From: alice, To: bob, Text: "hi", SentAt: at}))
+	}
+	first := make(chan error, 1)
+	go func() { first <- send(0) }()
+	<-store.entered
+	if err := send(1); err != nil { // applied by a second round while the first is held
+		t.Fatal(err)
+	}
+	select {
+	case err := <-first:
+		t.Fatalf("the held round returned early: %v", err)
+	default:
+	}
+	close(store.open)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if pos, _ := store.AppliedPositions(ctx); len(pos) != 2 {
+		t.Fatalf("positions %v, want both partitions", pos)
+	}
+}

@@ -101,7 +101,11 @@ func serve(ctx context.Context, args []string) error {
 	// partition that waits for the views, so a user connected to any node
 	// hears of events that any node projected.
 	fan := &projections.Fanout{Tracker: tracker, Push: hub.Push, Log: log}
-	pipe := &projections.Pipeline{Store: b.views, Log: appender, Tracker: tracker, Observe: observeBatch(metrics),
+	rounds := 1 // the embedded store applies one batch at a time
+	if c.CassandraHosts != "" {
+		rounds = 4 // Cassandra's writes wait on the network: overlap a few rounds
+	}
+	pipe := &projections.Pipeline{Store: b.views, Log: appender, Tracker: tracker, Observe: observeBatch(metrics), Rounds: rounds,
 		Rejected: func(r projections.Record, err error) {
 			log.Error("event refused: no tidings command writes it; check who can write to the log",
 				"pos", r.Pos.String(), "type", r.Event.Type(), "err", err)
