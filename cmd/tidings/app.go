@@ -102,6 +102,11 @@ func openBackends(ctx context.Context, c *config, log *slog.Logger) (_ *backends
 
 	if c.PostgresURL == "" {
 		b.accounts, b.sends = db.Accounts(), db.SendLog()
+		if el, ok := b.log.(*embedded.EventLog); ok {
+			if b.sends, err = el.SendLog(db); err != nil {
+				return nil, err
+			}
+		}
 	} else {
 		pg, err := postgres.Open(ctx, postgres.Config{URL: c.PostgresURL})
 		if err != nil {
