@@ -93,8 +93,8 @@ func (a *Accounts) DeleteSession(ctx context.Context, token commands.TokenHash) 
 
 // PruneSessions deletes sessions that expired before cutoff and returns
 // how many.
-func (d *DB) PruneSessions(ctx context.Context, cutoff time.Time) (int64, error) {
-	tag, err := d.pool.Exec(ctx, "DELETE FROM tokens WHERE expires_at < $1", cutoff)
+func (a *Accounts) PruneSessions(ctx context.Context, cutoff time.Time) (int64, error) {
+	tag, err := a.pool.Exec(ctx, "DELETE FROM tokens WHERE expires_at < $1", cutoff)
 	if err != nil {
 		return 0, fmt.Errorf("prune sessions: %w", err)
 	}

@@ -64,3 +64,30 @@ func TestSessionsEndToEnd(t *testing.T) {
 	expectError(t, a.get(t, renewed.user, "/me"), http.StatusUnauthorized, "unauthorized")
 	expectStatus(t, a.get(t, alice.user, "/me"), http.StatusOK)
 }
+
+// TestSendLimitHoldsAcrossNodes: two nodes sharing PostgreSQL share each
+// sender's budget (with per-process buckets, alternating nodes would get
+// twice the burst through). It needs the real backends.
+func TestSendLimitHoldsAcrossNodes(t *testing.T) {
+	if !realBackends() {
+		t.Skip("needs TIDINGS_E2E_REAL=1: the embedded backends belong to one process")
+	}
+	t.Parallel()
+	inst := newInstance(t)
+	const burst = 6 // lease max(1, 6/20) = 1: the shared bucket is exact
+	var apis []*api
+	for range 2 {
+		s := inst.start(t, serverOptions{Flags: []string{"--data", t.TempDir(), "--send-burst", fmt.Sprint(burst), "--send-rate", "0.01"}})
+		apis = append(apis, newAPI(t, s, newPositions()))
+	}
+	sfx := randomSuffix(6)
+	alice, bob := apis[0].register(t, "alice-"+sfx), apis[0].register(t, "bob-"+sfx)
+	for i := range burst {
+		res := apis[i%2].post(t, alice, "/messages", map[string]string{"to": bob.ID, "text": fmt.Sprint("hi ", i)})
+		expectStatus(t, res, http.StatusOK)
+	}
+	for i := range 2 {
+		res := apis[i%2].post(t, alice, "/messages", map[string]string{"to": bob.ID, "text": "one too many"})
+		expectError(t, res, http.StatusTooManyRequests, "rate_limited")
+	}
+}

@@ -56,23 +56,42 @@ func newRateLimits(c *config, pg *postgres.DB) (rateLimits, error) {
 	return rl, nil
 }
 
-// pruneShared deletes expired sessions and full rate buckets from
-// PostgreSQL, hourly, until ctx ends.
-func pruneShared(ctx context.Context, pg *postgres.DB, limiters []*postgres.Limiter, log *slog.Logger) {
-	tick := time.NewTicker(time.Hour)
-	defer tick.Stop()
-	for {
-		n, err := pg.PruneSessions(ctx, time.Now())
+// sessionPruner is an accounts store that can drop expired sessions
+// (both stores can).
+type sessionPruner interface {
+	PruneSessions(ctx context.Context, cutoff time.Time) (int64, error)
+}
+
+// pruneSessions deletes expired sessions, hourly, until ctx ends.
+func pruneSessions(ctx context.Context, p sessionPruner, log *slog.Logger) {
+	hourly(ctx, func() {
+		n, err := p.PruneSessions(ctx, time.Now())
 		if err != nil && ctx.Err() == nil {
 			log.Warn("prune sessions", "err", err)
 		} else if n > 0 {
 			log.Info("pruned expired sessions", "sessions", n)
 		}
+	})
+}
+
+// pruneBuckets deletes full rate buckets from PostgreSQL, hourly, until
+// ctx ends.
+func pruneBuckets(ctx context.Context, limiters []*postgres.Limiter, log *slog.Logger) {
+	hourly(ctx, func() {
 		for _, l := range limiters {
 			if _, err := l.Prune(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("prune rate buckets", "err", err)
 			}
 		}
+	})
+}
+
+// hourly runs fn now and every hour until ctx ends.
+func hourly(ctx context.Context, fn func()) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		fn()
 		select {
 		case <-ctx.Done():
 			return

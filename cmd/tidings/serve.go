@@ -134,7 +134,11 @@ func serve(ctx context.Context, args []string) error {
 	}
 	if b.pg != nil {
 		bg.run("send-log pruning", func(ctx context.Context) error { pruneSendLog(ctx, b.pg, log); return nil })
-		bg.run("session and rate-bucket pruning", func(ctx context.Context) error { pruneShared(ctx, b.pg, limits.shared, log); return nil })
+		bg.run("rate-bucket pruning", func(ctx context.Context) error { pruneBuckets(ctx, limits.shared, log); return nil })
+	}
+
+	if p, ok := b.accounts.(sessionPruner); ok {
+		bg.run("session pruning", func(ctx context.Context) error { pruneSessions(ctx, p, log); return nil })
 	}
 
 	ln, err := net.Listen("tcp", c.Addr)
