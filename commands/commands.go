@@ -70,7 +70,8 @@ func New(d Deps) (Commands, error) {
 		SignIn:        SignInHandler{accounts: d.Accounts, lifetime: life, now: now},
 		RotateSession: RotateSessionHandler{accounts: d.Accounts, lifetime: life, now: now},
 		SignOut:       SignOutHandler{accounts: d.Accounts},
-		SendMessage:   SendMessageHandler{log: d.Log, accounts: d.Accounts, sends: d.SendLog, messages: d.Messages, limiter: d.Limiter, now: now},
+		SendMessage: SendMessageHandler{log: d.Log, accounts: d.Accounts, sends: d.SendLog, messages: d.Messages, limiter: d.Limiter,
+			known: newKnownUsers(knownUsersSize), now: now},
 		MarkRead:      MarkReadHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
 		MarkDelivered: MarkDeliveredHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
 	}, nil

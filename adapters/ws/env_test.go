@@ -77,7 +77,7 @@ func newEnvWith(t *testing.T, cfg Config, tune func(*http.Server), deps func(*co
 		t.Fatal(err)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	hub, err := NewHub(cfg, Deps{Commands: cmds, UserFrom: httpapi.UserFrom, SessionFrom: httpapi.SessionFrom, MessageJSON: httpapi.MessageJSON,
+	hub, err := NewHub(cfg, Deps{Commands: cmds, UserFrom: httpapi.UserFrom, SessionFrom: httpapi.SessionFrom, MessageJSON: httpapi.AppendMessageJSON,
 		Views: views, Positions: views, Partitions: 1, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)

@@ -109,8 +109,8 @@ type Deps struct {
 	// authenticated with: the connection is closed with
 	// CloseSessionEnded when it expires, or when Revoke names its token.
 	SessionFrom func(ctx context.Context) (commands.Session, bool)
-	// MessageJSON renders a message as the REST API does.
-	MessageJSON func(m domain.Message) any
+	// MessageJSON appends a message as the REST API renders it.
+	MessageJSON func(b []byte, m domain.Message) []byte
 	// Views serves the backlog of a resuming connection (Feed) and the
 	// unread messages of a fresh one.
 	Views projections.Reader
@@ -169,14 +169,14 @@ func (h *Hub) Mount(r chi.Router) { r.Method(http.MethodGet, "/ws", h) }
 
 // itemFrame renders a feed item as its server frame.
 func (h *Hub) itemFrame(it projections.FeedItem) []byte {
-	cur := it.Cursor.String()
+	b := make([]byte, 0, 160+len(it.Message.Text))
 	switch it.Kind {
 	case projections.FeedMessage:
-		return encode(messageFrame{Type: TypeMessage, Cursor: cur, Message: h.d.MessageJSON(it.Message)})
+		return h.appendMessageFrame(b, &it.Cursor, it.Message)
 	case projections.FeedReceipt:
-		return encode(receiptFrame{Type: TypeReceipt, Cursor: cur, Status: it.Status.String(), ID: it.Message.ID, At: ts(it.At)})
+		return appendReceiptFrame(b, TypeReceipt, it)
 	default:
-		return encode(receiptFrame{Type: TypeRead, Cursor: cur, Status: it.Status.String(), ID: it.Message.ID, At: ts(it.At)})
+		return appendReceiptFrame(b, TypeRead, it)
 	}
 }
 

@@ -78,7 +78,7 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	hub, err := ws.NewHub(ws.Config{OriginPatterns: list(c.WSOrigins)}, ws.Deps{
-		Commands: cmds, UserFrom: httpapi.UserFrom, SessionFrom: httpapi.SessionFrom, MessageJSON: httpapi.MessageJSON,
+		Commands: cmds, UserFrom: httpapi.UserFrom, SessionFrom: httpapi.SessionFrom, MessageJSON: httpapi.AppendMessageJSON,
 		Views: b.views, Positions: b.views, Partitions: b.partitions, Logger: log,
 	})
 	if err != nil {
