@@ -24,7 +24,7 @@ func (c *countingAccounts) User(ctx context.Context, id domain.UserID) (domain.U
 
 func TestSendLooksUpAKnownRecipientOnce(t *testing.T) {
 	ctx := context.Background()
-	acc := &countingAccounts{memAccounts: &memAccounts{users: map[domain.UserID]domain.User{}, tokens: map[commands.TokenHash]domain.UserID{}}}
+	acc := &countingAccounts{memAccounts: newMemAccounts()}
 	cmd, err := commands.New(commands.Deps{Log: &memLog{}, Accounts: acc, SendLog: &memSends{recs: map[string]commands.SendRecord{}},
 		Messages: memViews{msgs: map[domain.MessageID]domain.Message{}}, Clock: time.Now})
 	if err != nil {

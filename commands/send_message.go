@@ -32,7 +32,7 @@ type SendMessageHandler struct {
 	accounts Accounts
 	sends    SendLog
 	messages MessageReader
-	limiter  *RateLimiter
+	limiter  Limiter
 	known    *knownUsers // recipients the accounts store confirmed lately
 	now      func() time.Time
 }
@@ -52,7 +52,7 @@ func (h SendMessageHandler) Handle(ctx context.Context, cmd SendMessage) (Sent, 
 		return Sent{}, err
 	}
 	if h.limiter != nil {
-		if err := h.limiter.Allow(cmd.From); err != nil {
+		if err := h.limiter.Allow(ctx, string(cmd.From)); err != nil {
 			return Sent{}, err
 		}
 	}

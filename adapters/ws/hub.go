@@ -105,6 +105,10 @@ type Deps struct {
 	Commands commands.Commands
 	// UserFrom returns the user the authentication middleware found.
 	UserFrom func(ctx context.Context) (domain.User, bool)
+	// SessionFrom, when set, returns the session the request was
+	// authenticated with: the connection is closed with
+	// CloseSessionEnded when it expires, or when Revoke names its token.
+	SessionFrom func(ctx context.Context) (commands.Session, bool)
 	// MessageJSON appends a message as the REST API renders it.
 	MessageJSON func(b []byte, m domain.Message) []byte
 	// Views serves the backlog of a resuming connection (Feed) and the
@@ -128,7 +132,11 @@ type Hub struct {
 	conns  map[domain.UserID]map[*conn]struct{}
 	open   int // connections in conns; guarded by mu
 	closed bool
-	active sync.WaitGroup // ServeHTTP calls and connection readers and writers running
+	// The session of each connection that has one, and the connections
+	// of each token, with the timer that ends them at its expiry.
+	tokenOf map[*conn]commands.TokenHash
+	byToken map[commands.TokenHash]map[*conn]*time.Timer
+	active  sync.WaitGroup // ServeHTTP calls and connection readers and writers running
 }
 
 // NewHub returns a hub with no connections.
@@ -153,7 +161,8 @@ func NewHub(cfg Config, d Deps) (*Hub, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	return &Hub{cfg: cfg, d: d, log: d.Logger, conns: map[domain.UserID]map[*conn]struct{}{}}, nil
+	return &Hub{cfg: cfg, d: d, log: d.Logger, conns: map[domain.UserID]map[*conn]struct{}{},
+		tokenOf: map[*conn]commands.TokenHash{}, byToken: map[commands.TokenHash]map[*conn]*time.Timer{}}, nil
 }
 
 // Mount adds GET /ws to r, which must authenticate requests first.
@@ -187,8 +196,9 @@ func (h *Hub) Open() (conns, users int) {
 	return h.open, len(h.conns)
 }
 
-// add registers c unless its user is at the limit or the hub is closed.
-func (h *Hub) add(c *conn) (websocket.StatusCode, bool) {
+// add registers c unless its user is at the limit or the hub is closed,
+// with the session it was authenticated with (nil: none known).
+func (h *Hub) add(c *conn, sess *commands.Session) (websocket.StatusCode, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -204,7 +214,30 @@ func (h *Hub) add(c *conn) (websocket.StatusCode, bool) {
 	}
 	set[c] = struct{}{}
 	h.open++
+	if sess != nil {
+		byConn := h.byToken[sess.Token]
+		if byConn == nil {
+			byConn = map[*conn]*time.Timer{}
+			h.byToken[sess.Token] = byConn
+		}
+		byConn[c] = time.AfterFunc(time.Until(sess.ExpiresAt), func() { c.kill(CloseSessionEnded, "token expired") })
+		h.tokenOf[c] = sess.Token
+	}
 	return 0, true
+}
+
+// Revoke closes, with CloseSessionEnded, every connection of this node
+// that was authenticated with the token (signed out or replaced).
+func (h *Hub) Revoke(token commands.TokenHash) {
+	h.mu.RLock()
+	var doomed []*conn
+	for c := range h.byToken[token] {
+		doomed = append(doomed, c)
+	}
+	h.mu.RUnlock()
+	for _, c := range doomed {
+		c.kill(CloseSessionEnded, "signed out")
+	}
 }
 
 func (h *Hub) remove(c *conn) {
@@ -217,6 +250,18 @@ func (h *Hub) remove(c *conn) {
 		delete(set, c)
 		if len(set) == 0 {
 			delete(h.conns, c.user)
+		}
+	}
+	if tok, ok := h.tokenOf[c]; ok {
+		delete(h.tokenOf, c)
+		if byConn := h.byToken[tok]; byConn != nil {
+			if t := byConn[c]; t != nil {
+				t.Stop()
+			}
+			delete(byConn, c)
+			if len(byConn) == 0 {
+				delete(h.byToken, tok)
+			}
 		}
 	}
 }
@@ -277,7 +322,13 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.log.Debug("websocket upgrade refused", "user", u.ID, "err", err)
 		return
 	}
-	if code, ok := h.add(c); !ok {
+	var sess *commands.Session
+	if h.d.SessionFrom != nil {
+		if s, ok := h.d.SessionFrom(r.Context()); ok {
+			sess = &s
+		}
+	}
+	if code, ok := h.add(c, sess); !ok {
 		h.log.Info("websocket refused", "user", u.ID, "code", int(code))
 		_ = c.ws.Close(code, refuseReason(code))
 		return

@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tidings-chat/tidings/adapters/httpapi"
 )
 
 // config is every setting of a tidings process. Flags override TIDINGS_*
@@ -21,11 +24,22 @@ type config struct {
 	OpenRegistration bool
 	SendBurst        int
 	SendPerSecond    float64
-	ConsistencyWait  time.Duration
-	ShutdownTimeout  time.Duration
-	DrainDelay       time.Duration
-	MetricsToken     string
-	LogLevel         string
+	// Per client address, per minute: sign-ups (POST /users) and
+	// sign-ins (POST /sessions).
+	SignUpBurst     int
+	SignUpPerMinute float64
+	SignInBurst     int
+	SignInPerMinute float64
+	// TrustedProxies are the comma-separated addresses or CIDR prefixes
+	// of proxies whose X-Forwarded-For names the client.
+	TrustedProxies string
+	// SessionLifetime is how long a token works after it is issued.
+	SessionLifetime time.Duration
+	ConsistencyWait time.Duration
+	ShutdownTimeout time.Duration
+	DrainDelay      time.Duration
+	MetricsToken    string
+	LogLevel        string
 	// CPUProfile, when set, is where serve writes a CPU profile of its
 	// whole run (for go tool pprof).
 	CPUProfile string
@@ -55,6 +69,12 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.OpenRegistration, "open-registration", envBool("TIDINGS_OPEN_REGISTRATION", true), "let anyone sign up with POST /users (TIDINGS_OPEN_REGISTRATION)")
 	fs.IntVar(&c.SendBurst, "send-burst", envInt("TIDINGS_SEND_BURST", 100), "messages a user may send at once (TIDINGS_SEND_BURST)")
 	fs.Float64Var(&c.SendPerSecond, "send-rate", envFloat("TIDINGS_SEND_RATE", 20), "messages per second a user may send sustained; 0 disables the limit (TIDINGS_SEND_RATE)")
+	fs.IntVar(&c.SignUpBurst, "signup-burst", envInt("TIDINGS_SIGNUP_BURST", 5), "sign-ups (POST /users) a client address may make at once (TIDINGS_SIGNUP_BURST)")
+	fs.Float64Var(&c.SignUpPerMinute, "signup-rate", envFloat("TIDINGS_SIGNUP_RATE", 1), "sign-ups per minute a client address may make sustained; 0 disables the limit (TIDINGS_SIGNUP_RATE)")
+	fs.IntVar(&c.SignInBurst, "signin-burst", envInt("TIDINGS_SIGNIN_BURST", 10), "sign-ins and token renewals (POST /sessions) a client address may make at once (TIDINGS_SIGNIN_BURST)")
+	fs.Float64Var(&c.SignInPerMinute, "signin-rate", envFloat("TIDINGS_SIGNIN_RATE", 6), "sign-ins per minute a client address may make sustained; 0 disables the limit (TIDINGS_SIGNIN_RATE)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("TIDINGS_TRUSTED_PROXIES", ""), "comma-separated addresses or CIDR prefixes of load balancers whose X-Forwarded-For names the client, for the per-address limits; empty trusts no one (TIDINGS_TRUSTED_PROXIES)")
+	fs.DurationVar(&c.SessionLifetime, "session-lifetime", envDuration("TIDINGS_SESSION_LIFETIME", 30*24*time.Hour), "how long a token works after it is issued; using it does not extend it (TIDINGS_SESSION_LIFETIME)")
 	fs.DurationVar(&c.ConsistencyWait, "consistency-wait", envDuration("TIDINGS_CONSISTENCY_WAIT", 2*time.Second), "longest wait for X-Tidings-Position (TIDINGS_CONSISTENCY_WAIT)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDuration("TIDINGS_SHUTDOWN_TIMEOUT", 15*time.Second), "grace period for in-flight requests on SIGTERM (TIDINGS_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&c.WSOrigins, "ws-origins", env("TIDINGS_WS_ORIGINS", ""), "comma-separated host patterns of web pages on other origins allowed to open /ws, e.g. app.example.com,*.example.org; empty allows the same origin only (TIDINGS_WS_ORIGINS)")
@@ -88,6 +108,24 @@ func (c *config) validate() error {
 	}
 	if c.SendPerSecond < 0 {
 		errs = append(errs, fmt.Errorf("%s %v must not be negative", opt("send-rate"), c.SendPerSecond))
+	}
+	for _, l := range []struct {
+		flag  string
+		burst int
+		rate  float64
+	}{{"signup", c.SignUpBurst, c.SignUpPerMinute}, {"signin", c.SignInBurst, c.SignInPerMinute}} {
+		if l.burst < 1 {
+			errs = append(errs, fmt.Errorf("%s %d must be at least 1", opt(l.flag+"-burst"), l.burst))
+		}
+		if l.rate < 0 {
+			errs = append(errs, fmt.Errorf("%s %v must not be negative", opt(l.flag+"-rate"), l.rate))
+		}
+	}
+	if _, err := c.trustedProxies(); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", opt("trusted-proxies"), err))
+	}
+	if c.SessionLifetime < time.Minute || c.SessionLifetime > 366*24*time.Hour {
+		errs = append(errs, fmt.Errorf("%s %v must be from 1m to 8784h (a year)", opt("session-lifetime"), c.SessionLifetime))
 	}
 	if c.ConsistencyWait <= 0 || c.ConsistencyWait > time.Minute {
 		errs = append(errs, fmt.Errorf("%s %v must be in (0, 1m]", opt("consistency-wait"), c.ConsistencyWait))
@@ -123,6 +161,10 @@ func (c *config) logger() *slog.Logger {
 }
 
 func (c *config) brokers() []string { return list(c.KafkaBrokers) }
+
+func (c *config) trustedProxies() ([]netip.Prefix, error) {
+	return httpapi.ParseTrustedProxies(list(c.TrustedProxies))
+}
 
 func list(s string) []string {
 	var out []string

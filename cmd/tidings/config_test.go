@@ -25,6 +25,12 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		{"negative rate", nil, []string{"--send-rate", "-1"}, "--send-rate"},
 		{"zero partitions", nil, []string{"--kafka-partitions", "0"}, "--kafka-partitions"},
 		{"bad log level", nil, []string{"--log-level", "loud"}, "--log-level"},
+		{"bad trusted proxy", map[string]string{"TIDINGS_TRUSTED_PROXIES": "10.0.0.0/8, lb.example"}, nil, "--trusted-proxies"},
+		{"trusted proxies", nil, []string{"--trusted-proxies", "10.0.0.0/8,127.0.0.1,fd00::/8"}, ""},
+		{"zero sign-up burst", nil, []string{"--signup-burst", "0"}, "--signup-burst"},
+		{"negative sign-in rate", nil, []string{"--signin-rate", "-1"}, "--signin-rate"},
+		{"session lifetime too short", nil, []string{"--session-lifetime", "30s"}, "--session-lifetime"},
+		{"session lifetime", map[string]string{"TIDINGS_SESSION_LIFETIME": "24h"}, nil, ""},
 		{"stray argument", nil, []string{"extra"}, "unexpected arguments"},
 	}
 	for _, tc := range tests {

@@ -68,18 +68,19 @@ func serve(ctx context.Context, args []string) error {
 	}
 	vs := projections.NewViewSync(tracker, b.partitions, c.ConsistencyWait)
 	appender := countingLog{vs.Log(b.log), metrics}
-	var limiter *commands.RateLimiter
-	if c.SendPerSecond > 0 {
-		limiter = commands.NewRateLimiter(c.SendPerSecond, c.SendBurst, nil)
+	limits, err := newRateLimits(c, b.pg)
+	if err != nil {
+		return err
 	}
 	cmds, err := commands.New(commands.Deps{
-		Log: appender, Accounts: b.accounts, SendLog: b.sends, Messages: b.views, Limiter: limiter, Sync: vs,
+		Log: appender, Accounts: b.accounts, SendLog: b.sends, Messages: b.views, Limiter: limits.send, Sync: vs,
+		SessionLifetime: c.SessionLifetime,
 	})
 	if err != nil {
 		return err
 	}
 	hub, err := ws.NewHub(ws.Config{OriginPatterns: list(c.WSOrigins)}, ws.Deps{
-		Commands: cmds, UserFrom: httpapi.UserFrom, MessageJSON: httpapi.AppendMessageJSON,
+		Commands: cmds, UserFrom: httpapi.UserFrom, SessionFrom: httpapi.SessionFrom, MessageJSON: httpapi.AppendMessageJSON,
 		Views: b.views, Positions: b.views, Partitions: b.partitions, Logger: log,
 	})
 	if err != nil {
@@ -88,9 +89,11 @@ func serve(ctx context.Context, args []string) error {
 	bi := readBuildInfo()
 	metrics.SetBuildInfo(bi.Version, bi.Revision, bi.Go)
 	metrics.WatchWebSockets(hub.Open)
-	api := httpapi.New(httpapi.Config{OpenRegistration: c.OpenRegistration, ConsistencyWait: c.ConsistencyWait, MetricsToken: c.MetricsToken, Partitions: b.partitions}, httpapi.Deps{
+	proxies, _ := c.trustedProxies() // validated by parse
+	api := httpapi.New(httpapi.Config{OpenRegistration: c.OpenRegistration, ConsistencyWait: c.ConsistencyWait, MetricsToken: c.MetricsToken,
+		Partitions: b.partitions, TrustedProxies: proxies}, httpapi.Deps{
 		Commands: cmds, Views: b.views, Users: b.accounts, Tracker: tracker, Ready: b.ping, Metrics: metrics, Logger: log,
-		Extra: hub.Mount, UI: webui.Handler(),
+		Extra: hub.Mount, UI: webui.Handler(), Limits: limits.http, SignedOut: hub.Revoke,
 	})
 
 	// The background loops: the views pipeline (one consumer per
@@ -133,6 +136,11 @@ func serve(ctx context.Context, args []string) error {
 	}
 	if b.pg != nil {
 		bg.run("send-log pruning", func(ctx context.Context) error { pruneSendLog(ctx, b.pg, log); return nil })
+		bg.run("rate-bucket pruning", func(ctx context.Context) error { pruneBuckets(ctx, limits.shared, log); return nil })
+	}
+
+	if p, ok := b.accounts.(sessionPruner); ok {
+		bg.run("session pruning", func(ctx context.Context) error { pruneSessions(ctx, p, log); return nil })
 	}
 
 	ln, err := net.Listen("tcp", c.Addr)

@@ -25,8 +25,13 @@ func users(ctx context.Context, args []string) error {
 		return errors.New(usersUsage)
 	}
 	name := args[1]
+	c, err := parse("users add", args[2:]) // for --session-lifetime
+	if err != nil {
+		return err
+	}
 	return withBackends(ctx, "users add", args[2:], func(b *backends, _ *slog.Logger) error {
-		cmds, err := commands.New(commands.Deps{Log: noLog{}, Accounts: b.accounts, SendLog: b.sends, Messages: b.views})
+		cmds, err := commands.New(commands.Deps{Log: noLog{}, Accounts: b.accounts, SendLog: b.sends, Messages: b.views,
+			SessionLifetime: c.SessionLifetime})
 		if err != nil {
 			return err
 		}
