@@ -131,7 +131,9 @@ start_cassandra() {
   # where this run's log starts: the readiness check must not read the last run's lines
   stat -c %s "${LOG[cassandra]}" 2>/dev/null >"$home/log.offset" || echo 0 >"$home/log.offset"
   STARTED[cassandra]=$SECONDS
-  launch cassandra "$home/logs/console.log" "$java" -Xms1g -Xmx1g -Xss256k \
+  # 2 GiB: a node that collects the keyspaces of a test run (each e2e test makes one) ran out of
+  # a 1 GiB heap with ~70 of them (java.lang.OutOfMemoryError: Java heap space)
+  launch cassandra "$home/logs/console.log" "$java" -Xms2g -Xmx2g -Xss256k \
     @"$CONF/cassandra/jvm17-server.options" -javaagent:"$jamm" \
     -Dcassandra.config="file://$home/cassandra.yaml" -Dcassandra-foreground=yes \
     -Dcassandra.storagedir="$home/data" -Dcassandra.logdir="$home/logs" \

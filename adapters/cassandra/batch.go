@@ -94,10 +94,14 @@ func (v *Views) write(ctx context.Context, p *plan) error {
 				ms = append(ms, p.stmts[k]...)
 			}
 		}
-		for _, stmts := range split(ms, v.batchBytes) {
+		// Cassandra counts a batch of several partitions larger than the
+		// statements' estimate (stmt.size) says: keep a margin under its
+		// warning threshold.
+		limit := v.batchBytes * 3 / 4
+		for _, stmts := range split(ms, limit) {
 			months = append(months, keyBatch{stmts: stmts})
 		}
-		for _, stmts := range split(os, v.batchBytes) {
+		for _, stmts := range split(os, limit) {
 			own = append(own, keyBatch{stmts: stmts})
 		}
 	} else {
