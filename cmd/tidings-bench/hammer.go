@@ -46,9 +46,9 @@ func pound(ctx context.Context, concurrency int, d time.Duration, op func(ctx co
 		firstErr        atomic.Pointer[error]
 		wg              sync.WaitGroup
 	)
+	cpu0, start := selfCPU(), time.Now() // before the deadline is set: the run lasts at least d
 	rctx, stop := context.WithTimeout(ctx, d)
 	defer stop()
-	cpu0, start := selfCPU(), time.Now()
 	for range concurrency {
 		wg.Go(func() {
 			for rctx.Err() == nil {
