@@ -105,6 +105,15 @@ func (r *Router) Feed(ctx context.Context, user domain.UserID, after domain.Posi
 	return s.Feed(ctx, user, after, limit)
 }
 
+// FeedKept implements Reader.
+func (r *Router) FeedKept(ctx context.Context, user domain.UserID, after domain.Position) (bool, error) {
+	s, err := r.reader(ctx, user)
+	if err != nil {
+		return false, err
+	}
+	return s.FeedKept(ctx, user, after)
+}
+
 // ApplyBatch implements Store. It holds the catalog entries of every shard
 // the batch writes (taken in shard order), sends each user's changes to
 // the placement of the user's shard, makes the other placements' writes

@@ -2,6 +2,7 @@ package cassandra
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/tidings-chat/tidings/domain"
@@ -38,6 +39,7 @@ WHERE user_id = ? AND peer_id = ?`
 	removePending    = `DELETE pending[?] FROM user_unread_months USING TIMESTAMP ? WHERE user_id = ? AND bucket = ?`
 	insertFeed       = `INSERT INTO user_feed (user_id, kpartition, offset, kind, message_id, from_user, to_user, sent_at, status, at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	setFeedFirst = `UPDATE user_feed_first USING TIMESTAMP ? SET first_offset = ? WHERE user_id = ? AND kpartition = ?`
 
 	// (group_name).
 	upsertPosition = `UPDATE applied_positions USING TIMESTAMP ? SET offset = ? WHERE group_name = ? AND partition = ?`
@@ -279,8 +281,14 @@ func (p *plan) feed(ev domain.Event, u domain.UserID, pos domain.Position) {
 	w := rowWrite{cql: insertFeed, key: partKey{u, 0}, id: m.ID, n: pos.Offset, part: pos.Partition}
 	if p.put(w, u, pos.Partition, pos.Offset, int8(item.Kind), m.ID, m.From, m.To, m.SentAt, int8(item.Status), at) {
 		p.fed = append(p.fed, item)
+		ts := tsFeedFirst(pos.Offset)
+		p.put(rowWrite{cql: setFeedFirst, key: partKey{u, 0}, n: ts, part: pos.Partition}, ts, pos.Offset, u, pos.Partition)
 	}
 }
+
+// tsFeedFirst is the write timestamp of user_feed_first for an item at
+// offset: it falls as the offset grows, so the lowest offset wins.
+func tsFeedFirst(offset int64) int64 { return math.MaxInt64/2 - offset }
 
 // peerOf returns the other party of a message from → to, seen by u.
 func peerOf(from, to, u domain.UserID) domain.UserID {

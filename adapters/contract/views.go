@@ -24,6 +24,9 @@ type ViewsFeatures struct {
 	// its changes, also those the store held before. Without it, a repeat
 	// adds nothing and ApplyBatch returns only the items new to the store.
 	BlindFeedWrites bool
+	// ExpireFeed drops user's feed items before before, as the store's
+	// retention does (Cassandra's TTL); nil skips the cases that need it.
+	ExpireFeed func(t *testing.T, s projections.Store, user domain.UserID, before domain.Position)
 }
 
 // TestViews runs the view-store contract against the stores newStore
@@ -53,6 +56,7 @@ func TestViewsWith(t *testing.T, f ViewsFeatures, newStore NewViews) {
 		{"BatchTwiceChangesNothing", func(t *testing.T, s projections.Store) { testBatchTwice(t, s, f) }},
 		{"BatchRecordsPositions", testBatchPositions},
 		{"RetriedSendIsOneMessage", func(t *testing.T, s projections.Store) { testRetriedSend(t, s, f) }},
+		{"FeedKeptUntilItemsExpire", func(t *testing.T, s projections.Store) { testFeedKept(t, s, f) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
