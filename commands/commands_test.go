@@ -97,6 +97,8 @@ func (s *memSends) Reserve(_ context.Context, r commands.SendRecord) (commands.S
 	return r, true, nil
 }
 
+func (s *memSends) Prune(context.Context, time.Duration) (int64, error) { return 0, nil }
+
 // memViews answers MessageReader from the messages it is given.
 type memViews struct {
 	msgs map[domain.MessageID]domain.Message

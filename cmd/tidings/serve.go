@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/tidings-chat/tidings/adapters/httpapi"
-	"github.com/tidings-chat/tidings/adapters/postgres"
 	"github.com/tidings-chat/tidings/adapters/webui"
 	"github.com/tidings-chat/tidings/adapters/ws"
 	"github.com/tidings-chat/tidings/commands"
@@ -129,9 +128,7 @@ func serve(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
-	if b.pg != nil {
-		bg.run("send-log pruning", func(ctx context.Context) error { pruneSendLog(ctx, b.pg, log); return nil })
-	}
+	bg.run("send-log pruning", func(ctx context.Context) error { pruneSendLog(ctx, b.sends, log); return nil })
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
@@ -175,12 +172,13 @@ func serve(ctx context.Context, args []string) error {
 }
 
 // pruneSendLog drops client_msg_id reservations older than the retention,
-// hourly, until ctx ends.
-func pruneSendLog(ctx context.Context, pg *postgres.DB, log *slog.Logger) {
+// hourly, in whichever send log the node uses
+// (embedded or PostgreSQL alike), until ctx ends.
+func pruneSendLog(ctx context.Context, sends commands.SendLog, log *slog.Logger) {
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
 	for {
-		n, err := pg.PruneSendLog(ctx, postgres.DefaultSendLogRetention)
+		n, err := sends.Prune(ctx, commands.SendLogRetention)
 		if err != nil && ctx.Err() == nil {
 			log.Warn("prune send log", "err", err)
 		} else if n > 0 {
