@@ -250,9 +250,14 @@ func TestSendMessageRetriesKeepOneID(t *testing.T) {
 	if first.Message.ID != again.Message.ID || !first.Message.SentAt.Equal(again.Message.SentAt) {
 		t.Fatalf("retries returned different messages: %+v vs %+v", first.Message, again.Message)
 	}
-	for _, ev := range e.log.events {
+	for i, ev := range e.log.events {
 		if ev.Message() != first.Message.ID {
 			t.Fatalf("a retry appended a different message id %s", ev.Message())
+		}
+		// The appends after the first attempt's reservation say they are
+		// retries (projectors check for an earlier copy).
+		if s, ok := ev.(domain.MessageSent); !ok || s.Retry != (i > 0) {
+			t.Fatalf("append %d: %#v, want a MessageSent with Retry %v", i, ev, i > 0)
 		}
 	}
 	other := cmd
@@ -265,6 +270,9 @@ func TestSendMessageRetriesKeepOneID(t *testing.T) {
 	theirs, err := e.cmd.SendMessage.Handle(ctx, bobs)
 	if err != nil || theirs.Message.ID == first.Message.ID {
 		t.Fatalf("client_msg_id must be scoped to the sender: %v %v", theirs.Message.ID, err)
+	}
+	if s := e.log.events[len(e.log.events)-1].(domain.MessageSent); s.Retry {
+		t.Fatalf("a first attempt appended %#v with Retry", s)
 	}
 }
 

@@ -91,6 +91,9 @@ type plan struct {
 	keys  []partKey
 	seen  map[rowWrite]bool
 	fed   []projections.FeedItem
+	// copies are the messages of retried sends (MessageSent.Retry) that
+	// the recipient's views held before the batch (Views.retriedCopies).
+	copies map[domain.MessageID]bool
 }
 
 func newPlan() *plan {
@@ -175,7 +178,8 @@ func checkParty(id domain.MessageID, from, to, u domain.UserID) error {
 }
 
 // sent plans user u's message, history and conversation rows and, for the
-// recipient, the unread row and its month, and the feed item. The batch
+// recipient, the unread row and its month, and the feed item unless the
+// message is a copy. The batch
 // of the user's own key is sent after the months' (see Views.write), so a
 // conversation or feed item never names a message that cannot be loaded.
 func (p *plan) sent(e domain.MessageSent, u domain.UserID, pos domain.Position) error {
@@ -189,6 +193,10 @@ func (p *plan) sent(e domain.MessageSent, u domain.UserID, pos domain.Position) 
 	ts := tsSent(e.SentAt)
 	peer := peerOf(e.From, e.To, u)
 	own := partKey{u, 0}
+	// A copy of a message already written (a retried send, or the same
+	// event twice in this plan) rewrites the rows unchanged but adds no
+	// feed item: the feed, and so the pushes, hold the message once.
+	copied := p.copies[e.ID] || p.seen[once(insertMessage, partKey{u, idb}, e.ID, ts)]
 	p.put(once(insertMessage, partKey{u, idb}, e.ID, ts), u, idb, e.ID, e.From, e.To, e.Text, e.ClientMsgID, e.SentAt, ts)
 	p.put(once(insertHistory, partKey{u, b}, e.ID, ts), u, b, peer, e.SentAt, e.ID, e.From, e.To, e.Text, e.ClientMsgID, ts)
 	if u != e.To {
@@ -198,7 +206,9 @@ func (p *plan) sent(e domain.MessageSent, u domain.UserID, pos domain.Position) 
 	p.put(once(insertUnread, partKey{u, b}, e.ID, ts), u, b, e.SentAt, e.ID, e.From, e.To, e.Text, e.ClientMsgID, ts)
 	p.put(once(addPending, own, e.ID, ts), ts, e.ID, e.SentAt, u, b)
 	p.put(once(updateConvRecvd, own, e.ID, ts), ts, e.SentAt, e.ID, []int{b}, []string{string(e.ID)}, u, peer)
-	p.feed(e, u, pos)
+	if !copied {
+		p.feed(e, u, pos)
+	}
 	return nil
 }
 

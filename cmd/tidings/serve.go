@@ -94,7 +94,7 @@ func serve(ctx context.Context, args []string) error {
 	// (embedded); when several processes share Kafka, from a tail of every
 	// partition that waits for the views, so a user connected to any node
 	// hears of events that any node projected.
-	fan := &projections.Fanout{Tracker: tracker, Push: hub.Push, Log: log}
+	fan := &projections.Fanout{Tracker: tracker, Push: hub.Push, Views: b.views, Log: log}
 	pipe := &projections.Pipeline{Store: b.views, Log: appender, Tracker: tracker, Observe: observeBatch(metrics),
 		Rejected: func(r projections.Record, err error) {
 			log.Error("event refused: no tidings command writes it; check who can write to the log",
