@@ -13,6 +13,9 @@ type Commands struct {
 	SendMessage   SendMessageHandler
 	MarkRead      MarkReadHandler
 	MarkDelivered MarkDeliveredHandler
+	// Marks is for the query side: it moves messages read from the views
+	// forward by the marks above appended lately (see Marks).
+	Marks Marks
 }
 
 // Deps are the ports the command handlers need.
@@ -57,5 +60,6 @@ func New(d Deps) (Commands, error) {
 		SendMessage:   SendMessageHandler{log: d.Log, accounts: d.Accounts, sends: d.SendLog, messages: d.Messages, limiter: d.Limiter, now: now},
 		MarkRead:      MarkReadHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
 		MarkDelivered: MarkDeliveredHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
+		Marks:         Marks{recent: recent},
 	}, nil
 }
