@@ -21,7 +21,8 @@ type StoreOpener func(ctx context.Context, placement string) (Store, error)
 // rows to the store of the placement that the catalog names for the user's
 // virtual shard, and records positions in a home store. Writes hold the
 // shard's catalog entry (Catalog.AcquireWrite), so a shard move can fence
-// them. Safe for concurrent use.
+// them, and record positions only past the fencing token
+// (Catalog.CheckFence). Safe for concurrent use.
 type Router struct {
 	catalog *Catalog
 	open    StoreOpener
@@ -135,6 +136,14 @@ func (r *Router) ApplyBatch(ctx context.Context, changes []Change, positions map
 		defer release()
 		placement[id] = p
 	}
+	if len(positions) > 0 {
+		// The fencing token: a process that missed a shard's fence (its
+		// lease ran out unnoticed) must not record these events as
+		// applied, or the shard's new placement would never get them.
+		if err := r.catalog.CheckFence(ctx); err != nil {
+			return nil, err
+		}
+	}
 	byStore := map[Store][]Change{}
 	var order []Store
 	for _, c := range changes {
@@ -171,6 +180,9 @@ func (r *Router) ApplyBatch(ctx context.Context, changes []Change, positions map
 // RecordPosition implements Store: it makes the writes of every placement
 // durable, then records pos in the home store.
 func (r *Router) RecordPosition(ctx context.Context, pos domain.Position) error {
+	if err := r.catalog.CheckFence(ctx); err != nil {
+		return err
+	}
 	if err := r.Flush(ctx); err != nil {
 		return err
 	}
