@@ -291,8 +291,10 @@ func (p *plan) feed(ev domain.Event, u domain.UserID, pos domain.Position) {
 	w := rowWrite{cql: insertFeed, key: partKey{u, 0}, id: m.ID, n: pos.Offset, part: pos.Partition}
 	if p.put(w, u, pos.Partition, pos.Offset, int8(item.Kind), m.ID, m.From, m.To, m.SentAt, int8(item.Status), at) {
 		p.fed = append(p.fed, item)
+		// One per user and partition in a plan: a user's items come in
+		// log order, so the first one planned has the lowest offset.
 		ts := tsFeedFirst(pos.Offset)
-		p.put(rowWrite{cql: setFeedFirst, key: partKey{u, 0}, n: ts, part: pos.Partition}, ts, pos.Offset, u, pos.Partition)
+		p.put(rowWrite{cql: setFeedFirst, key: partKey{u, 0}, part: pos.Partition}, ts, pos.Offset, u, pos.Partition)
 	}
 }
 
