@@ -257,25 +257,41 @@ func (c *Catalog) AcquireWrite(ctx context.Context, user domain.UserID) (placeme
 	}
 }
 
-// CheckFence returns ErrStaleCatalog if a shard was fenced at a catalog
-// version newer than the cached one. It reads the fencing token after it
-// is called, so a batch that passes it, checked after it was taken from
-// the log, holds only events that were in the log before the fence was
-// raised, and so before any move's catch-up began: the catch-up copies
-// them, and recording them as applied loses nothing even if this process
-// wrote them to the old placement (a process whose lease ran out without
-// it noticing, say after a pause). Concurrent calls share reads of the
-// token (each waits for one that began after it was called), so it costs
-// at most one read in flight per process.
+// CheckFence returns nil once the cached catalog is at least as new as
+// the fencing token (the version of the latest shard fence), waiting a
+// little for the cache to catch up, and ErrStaleCatalog if it does not.
+// It reads the token after it is called, so a batch checked after it was
+// taken from the log, before its writes are routed (it must not hold
+// shard entries: the reload it may wait for takes them), passes only if
+// every fence its routing could miss was raised after its events were in
+// the log, and so before the catch-up of that move began: the catch-up
+// copies them, and recording them as applied loses nothing even if this
+// process wrote them to the old placement (a process whose lease ran out
+// without it noticing, say after a pause). Concurrent calls share reads
+// of the token (each waits for one that began after it was called), so it
+// costs at most one read in flight per process.
 func (c *Catalog) CheckFence(ctx context.Context) error {
 	fence, err := c.fence.latest(ctx)
 	if err != nil {
 		return fmt.Errorf("check the shard fence: %w", err)
 	}
-	if v := c.Version(); v < fence {
-		return fmt.Errorf("cached catalog version %d, fence %d: %w", v, fence, ErrStaleCatalog)
+	timeout := time.NewTimer(2 * c.pollEvery)
+	defer timeout.Stop()
+	for {
+		c.mu.RLock()
+		version, changed := c.version, c.changed
+		c.mu.RUnlock()
+		if version >= fence {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-timeout.C:
+			return fmt.Errorf("cached catalog version %d, fence %d: %w", version, fence, ErrStaleCatalog)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	return nil
 }
 
 // fenceReader reads the fencing token for CheckFence: a caller waits for

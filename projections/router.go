@@ -126,6 +126,15 @@ func (r *Router) ApplyBatch(ctx context.Context, changes []Change, positions map
 	for _, c := range changes {
 		users[domain.ShardOf(c.User)] = c.User
 	}
+	if len(positions) > 0 {
+		// The fencing token, before any shard entry is held: a process
+		// that missed a shard's fence (its lease ran out unnoticed) must
+		// not record these events as applied, or the shard's new
+		// placement would never get them.
+		if err := r.catalog.CheckFence(ctx); err != nil {
+			return nil, err
+		}
+	}
 	shards := slices.Sorted(maps.Keys(users))
 	placement := make(map[int]string, len(shards))
 	for _, id := range shards {
@@ -136,14 +145,7 @@ func (r *Router) ApplyBatch(ctx context.Context, changes []Change, positions map
 		defer release()
 		placement[id] = p
 	}
-	if len(positions) > 0 {
-		// The fencing token: a process that missed a shard's fence (its
-		// lease ran out unnoticed) must not record these events as
-		// applied, or the shard's new placement would never get them.
-		if err := r.catalog.CheckFence(ctx); err != nil {
-			return nil, err
-		}
-	}
+
 	byStore := map[Store][]Change{}
 	var order []Store
 	for _, c := range changes {

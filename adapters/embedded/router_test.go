@@ -178,8 +178,37 @@ func TestStaleCatalogRecordsNoPositionPastTheFence(t *testing.T) {
 		carol = domain.UserID(domain.NewID(time.Now()))
 	}
 	m := domain.MessageSent{ID: domain.MessageID(domain.NewID(at.Add(time.Hour))), From: alice, To: carol, Text: "hi", SentAt: at}
-	if _, err := projections.NewRouter(fresh, open, db.Views()).ApplyBatch(ctx,
-		[]projections.Change{{Event: m, User: carol, Pos: domain.Position{Offset: 2}}}, map[int32]int64{0: 2}); err != nil {
+	live := projections.NewRouter(fresh, open, db.Views())
+	if _, err := live.ApplyBatch(ctx, []projections.Change{{Event: m, User: carol, Pos: domain.Position{Offset: 2}}}, map[int32]int64{0: 2}); err != nil {
 		t.Fatalf("ApplyBatch with a current catalog: %v", err)
 	}
+
+	// A live process that has not reloaded yet when a fence is raised
+	// waits for its cache rather than failing the batch (a failed batch
+	// appends its receipts again).
+	runCtx, stop := context.WithCancel(ctx)
+	ran := make(chan struct{})
+	go func() { defer close(ran); fresh.Run(runCtx) }()
+	t.Cleanup(func() { stop(); <-ran })
+	third := (domain.ShardOf(carol) + 1) % domain.VirtualShards
+	if third == domain.ShardOf(bob) {
+		third = (third + 1) % domain.VirtualShards
+	}
+	if _, _, err := ec.UpdateShard(ctx, third, func(s *projections.ShardInfo) error {
+		s.State, s.Target = projections.ShardFenced, "other"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r := read(m, at.Add(2*time.Hour))
+	if _, err := live.ApplyBatch(ctx, []projections.Change{{Event: r, User: carol, Pos: domain.Position{Offset: 3}}}, map[int32]int64{0: 3}); err != nil {
+		t.Fatalf("ApplyBatch of a live process right after a fence: %v", err)
+	}
+	if got, _ := live.AppliedPositions(ctx); got[0] != 3 {
+		t.Fatalf("applied positions %v after the live process's batch", got)
+	}
+}
+
+func read(m domain.MessageSent, at time.Time) domain.MessageRead {
+	return domain.MessageRead{ID: m.ID, From: m.From, To: m.To, SentAt: m.SentAt, ReadAt: at}
 }
