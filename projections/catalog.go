@@ -312,14 +312,17 @@ type fenceRound struct {
 
 func (f *fenceReader) latest(ctx context.Context) (int64, error) {
 	f.mu.Lock()
+	if !f.inflight { // read now, on the caller's goroutine
+		f.inflight = true
+		f.mu.Unlock()
+		v, err := f.read(ctx)
+		f.finish()
+		return v, err
+	}
 	if f.next == nil {
 		f.next = &fenceRound{done: make(chan struct{})}
 	}
 	r := f.next
-	if !f.inflight {
-		f.inflight = true
-		go f.run()
-	}
 	f.mu.Unlock()
 	select {
 	case <-r.done:
@@ -329,21 +332,23 @@ func (f *fenceReader) latest(ctx context.Context) (int64, error) {
 	}
 }
 
-// run performs the waiting rounds one after the other.
-func (f *fenceReader) run() {
-	for {
-		f.mu.Lock()
-		r := f.next
-		f.next = nil
-		if r == nil {
-			f.inflight = false
-			f.mu.Unlock()
-			return
-		}
+// finish ends the read in flight and starts the round that waited for it,
+// if any.
+func (f *fenceReader) finish() {
+	f.mu.Lock()
+	r := f.next
+	f.next = nil
+	if r == nil {
+		f.inflight = false
 		f.mu.Unlock()
+		return
+	}
+	f.mu.Unlock()
+	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		r.version, r.err = f.read(ctx)
 		cancel()
 		close(r.done)
-	}
+		f.finish()
+	}()
 }
