@@ -113,21 +113,42 @@ func (v *Views) recordPositions(ctx context.Context, positions map[int32]int64) 
 	return nil
 }
 
-// keyBatch is the statements of one batch and the key they share.
+// keyBatch is the statements of one batch and the key they share (the
+// zero key for a batch of several keys).
 type keyBatch struct {
 	key   partKey
 	stmts []stmt
 }
 
 // write sends p's statements: the months' batches, then the users' own.
+// Per key, each batch holds one key's statements; cross-key
+// (Config.KeyBatches), the statements of all months, then of all own
+// keys, are packed into batches of up to batchBytes.
 func (v *Views) write(ctx context.Context, p *plan) error {
 	var months, own []keyBatch
-	for _, k := range p.keys {
-		for _, stmts := range split(p.stmts[k], v.batchBytes) {
+	if v.crossKey {
+		var ms, os []stmt
+		for _, k := range p.keys {
 			if k.month == 0 {
-				own = append(own, keyBatch{k, stmts})
+				os = append(os, p.stmts[k]...)
 			} else {
-				months = append(months, keyBatch{k, stmts})
+				ms = append(ms, p.stmts[k]...)
+			}
+		}
+		for _, stmts := range split(ms, v.batchBytes) {
+			months = append(months, keyBatch{stmts: stmts})
+		}
+		for _, stmts := range split(os, v.batchBytes) {
+			own = append(own, keyBatch{stmts: stmts})
+		}
+	} else {
+		for _, k := range p.keys {
+			for _, stmts := range split(p.stmts[k], v.batchBytes) {
+				if k.month == 0 {
+					own = append(own, keyBatch{k, stmts})
+				} else {
+					months = append(months, keyBatch{k, stmts})
+				}
 			}
 		}
 	}
@@ -140,6 +161,9 @@ func (v *Views) write(ctx context.Context, p *plan) error {
 // split cuts stmts into runs whose estimated size stays within limit; a
 // statement larger than limit is a run of its own.
 func split(stmts []stmt, limit int) [][]stmt {
+	if len(stmts) == 0 {
+		return nil
+	}
 	var (
 		out  [][]stmt
 		from int

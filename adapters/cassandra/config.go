@@ -23,6 +23,10 @@ const (
 	// (5 KiB).
 	DefaultBatchBytes      = 5 << 10
 	DefaultBatchesInFlight = 16
+
+	KeyBatchesAuto     = "auto"
+	KeyBatchesPerKey   = "per-key"
+	KeyBatchesCrossKey = "cross-key"
 )
 
 // Config says how to reach Cassandra and where the views live. Its String
@@ -70,6 +74,15 @@ type Config struct {
 	// time (the batches of different partition keys are sent
 	// concurrently).
 	BatchesInFlight int
+	// KeyBatches says how ApplyBatch groups its statements: KeyBatchesPerKey
+	// puts only the statements of one partition key in a batch (the driver
+	// sends it to a replica of that key); KeyBatchesCrossKey packs the
+	// statements of any keys into batches of up to BatchBytes, far fewer
+	// requests for the same rows, which is only wise when every key lives on
+	// the node that receives the batch; KeyBatchesAuto (the default) is
+	// cross-key on a cluster of one node (system.peers is empty) and
+	// per-key otherwise.
+	KeyBatches string
 	// Username and Password, when set, authenticate with Cassandra's
 	// PasswordAuthenticator.
 	Username string
@@ -98,6 +111,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.BatchBytes == 0 {
 		c.BatchBytes = DefaultBatchBytes
+	}
+	if c.KeyBatches == "" {
+		c.KeyBatches = KeyBatchesAuto
 	}
 	if c.BatchesInFlight == 0 {
 		c.BatchesInFlight = DefaultBatchesInFlight
@@ -139,6 +155,11 @@ func (c Config) Validate() error {
 	}
 	if c.BatchBytes < 1 {
 		errs = append(errs, fmt.Errorf("cassandra batch bytes is %d; it must be at least 1", c.BatchBytes))
+	}
+	switch c.KeyBatches {
+	case KeyBatchesAuto, KeyBatchesPerKey, KeyBatchesCrossKey:
+	default:
+		errs = append(errs, fmt.Errorf("cassandra key batches is %q; it must be %s, %s or %s", c.KeyBatches, KeyBatchesAuto, KeyBatchesPerKey, KeyBatchesCrossKey))
 	}
 	if c.BatchesInFlight < 1 {
 		errs = append(errs, fmt.Errorf("cassandra batches in flight is %d; it must be at least 1", c.BatchesInFlight))

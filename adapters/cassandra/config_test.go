@@ -27,7 +27,7 @@ func TestConfigValidate(t *testing.T) {
 		{name: "MinimalWithDefaults", cfg: good(), defaults: true},
 		{name: "Everything", cfg: cassandra.Config{Hosts: []string{"10.0.0.1:9042", "[::1]:9042", "cass-1.internal:9042"},
 			Keyspace: "tidings_prod_2", Consistency: "local_one", ReplicationFactor: 3, LocalDC: "dc1",
-			Timeout: time.Second, ConnectTimeout: time.Second, NumConns: 4, BatchBytes: 50 << 10, BatchesInFlight: 1,
+			Timeout: time.Second, ConnectTimeout: time.Second, NumConns: 4, BatchBytes: 50 << 10, BatchesInFlight: 1, KeyBatches: cassandra.KeyBatchesPerKey,
 			Username: "tidings", Password: "s3cret"}},
 		{name: "Empty", cfg: cassandra.Config{}, defaults: true,
 			wantErrs: []string{"hosts are empty", `keyspace "" is not a valid name`}},
@@ -51,9 +51,9 @@ func TestConfigValidate(t *testing.T) {
 			wantErrs: []string{"ANY cannot be used"}},
 		{name: "Negative", cfg: with(func(c *cassandra.Config) {
 			c.ReplicationFactor, c.Timeout, c.ConnectTimeout, c.NumConns = -1, -time.Second, -time.Second, -2
-			c.BatchBytes, c.BatchesInFlight = -1, -3
+			c.BatchBytes, c.BatchesInFlight, c.KeyBatches = -1, -3, "some"
 		}), defaults: true, wantErrs: []string{"replication factor is -1", "timeout is -1s", "connect timeout is -1s", "conns per host is -2",
-			"batch bytes is -1", "batches in flight is -3"}},
+			"batch bytes is -1", "batches in flight is -3", `key batches is "some"`}},
 		{name: "PasswordWithoutUser", cfg: with(func(c *cassandra.Config) { c.Password = "s3cret" }), defaults: true,
 			wantErrs: []string{"password is set without a username"}},
 	}

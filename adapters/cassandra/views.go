@@ -28,6 +28,7 @@ type Views struct {
 	group      string // consumer group whose positions are recorded
 	batchBytes int    // Config.BatchBytes
 	inFlight   int    // Config.BatchesInFlight
+	crossKey   bool   // batches may hold statements of several keys (Config.KeyBatches)
 }
 
 // Open connects to the keyspace of cfg, which Migrate must have brought up
@@ -47,7 +48,42 @@ func Open(ctx context.Context, cfg Config) (*Views, error) {
 		s.Close()
 		return nil, err
 	}
+	switch cfg.KeyBatches {
+	case KeyBatchesCrossKey:
+		v.crossKey = true
+	case KeyBatchesAuto:
+		single, err := singleNode(ctx, s)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		v.crossKey = single
+	}
 	return v, nil
+}
+
+// KeyBatches returns how ApplyBatch groups statements: KeyBatchesCrossKey
+// or KeyBatchesPerKey (Config.KeyBatches, with auto resolved).
+func (v *Views) KeyBatches() string {
+	if v.crossKey {
+		return KeyBatchesCrossKey
+	}
+	return KeyBatchesPerKey
+}
+
+// singleNode reports whether the cluster has one node: the one answering
+// knows no peers.
+func singleNode(ctx context.Context, s *gocql.Session) (bool, error) {
+	iter := s.Query(`SELECT peer FROM system.peers`).WithContext(ctx).Iter()
+	var peer string
+	peers := 0
+	for iter.Scan(&peer) {
+		peers++
+	}
+	if err := iter.Close(); err != nil {
+		return false, fmt.Errorf("count the cluster's nodes (system.peers): %w", err)
+	}
+	return peers == 0, nil
 }
 
 // checkSchema fails unless every embedded migration is recorded as applied.

@@ -97,6 +97,29 @@ func TestViewsContract(t *testing.T) {
 		}}, emptyViews)
 }
 
+// The same contract with one key per batch, as on a cluster of several
+// nodes (the test node is alone, so the shared store packs keys together).
+func TestViewsContractPerKeyBatches(t *testing.T) {
+	shared := sharedViews(t)
+	if got := shared.KeyBatches(); got != cassandra.KeyBatchesCrossKey {
+		t.Fatalf("a node alone: key batches %s, want %s", got, cassandra.KeyBatchesCrossKey)
+	}
+	cfg := testConfig(t)
+	cfg.KeyBatches = cassandra.KeyBatchesPerKey
+	v, err := cassandra.Open(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	contract.TestViewsWith(t, contract.ViewsFeatures{BlindFeedWrites: true}, func(t *testing.T) projections.Store {
+		t.Helper()
+		if err := v.Reset(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	})
+}
+
 func TestMigrateIsIdempotent(t *testing.T) {
 	sharedViews(t) // migrated once already
 	cfg := testConfig(t)

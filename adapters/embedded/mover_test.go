@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -75,6 +76,22 @@ func TestMoveResumesAfterAnInterruption(t *testing.T) {
 		Scan:       log.scan,
 		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 		AckTimeout: 5 * time.Second,
+	}
+	// A move to a placement nobody created is refused and changes nothing.
+	if err := m.Move(ctx, shard, "p2"); !errors.Is(err, projections.ErrNoPlacement) {
+		t.Fatalf("move to a placement that does not exist: %v, want ErrNoPlacement", err)
+	}
+	if _, shards, _ := cat.Load(ctx); shards[shard].State != projections.ShardActive || shards[shard].Target != "" {
+		t.Fatalf("after the refused move: %+v", shards[shard])
+	}
+	if got, err := cat.Placements(ctx); err != nil || !slices.Equal(got, []string{"default"}) {
+		t.Fatalf("Placements after the refused move: %v %v, want [default]", got, err)
+	}
+	if err := cat.AddPlacement(ctx, "p2"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := cat.Placements(ctx); err != nil || !slices.Equal(got, []string{"default", "p2"}) {
+		t.Fatalf("Placements: %v %v, want [default p2]", got, err)
 	}
 	log.breakAt = 25
 	if err := m.Move(ctx, shard, "p2"); err == nil {
@@ -186,6 +203,9 @@ func TestMoveCatchUpReadsFromTheCheckpoint(t *testing.T) {
 	db, target := openDB(t), openDB(t)
 	cat := db.Catalog()
 	if err := cat.EnsureShards(ctx, "default"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cat.AddPlacement(ctx, "p2"); err != nil {
 		t.Fatal(err)
 	}
 	rec := &tailRecorder{Stream: elog}

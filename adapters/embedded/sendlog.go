@@ -25,6 +25,13 @@ var _ commands.SendLog = (*SendLog)(nil)
 type SendLog struct {
 	db    *pebble.DB
 	locks [256]sync.Mutex
+	// write is how a reservation is written: pebble.Sync in the store, or
+	// pebble.NoSync in the event log's database, whose next append syncs
+	// the write-ahead log that holds it (EventLog.SendLog).
+	write *pebble.WriteOptions
+	// log, when the send log lives in the event log's database, keeps
+	// reservations off the database once the log is closed.
+	log *EventLog
 }
 
 func (s *SendLog) lock(key []byte) func() {
@@ -39,6 +46,13 @@ func (s *SendLog) lock(key []byte) func() {
 func (s *SendLog) Reserve(_ context.Context, rec commands.SendRecord) (commands.SendRecord, bool, error) {
 	key := []byte("s/" + string(rec.From) + "/" + rec.ClientMsgID)
 	defer s.lock(key)()
+	if s.log != nil {
+		s.log.readMu.RLock()
+		defer s.log.readMu.RUnlock()
+		if s.log.dbClosed {
+			return commands.SendRecord{}, false, ErrEventLogClosed
+		}
+	}
 	v, err := get(s.db, key)
 	if err == nil {
 		var stored commands.SendRecord
@@ -54,7 +68,11 @@ func (s *SendLog) Reserve(_ context.Context, rec commands.SendRecord) (commands.
 	if err != nil {
 		return commands.SendRecord{}, false, err
 	}
-	if err := s.db.Set(key, b, pebble.Sync); err != nil {
+	opts := s.write
+	if opts == nil {
+		opts = pebble.Sync
+	}
+	if err := s.db.Set(key, b, opts); err != nil {
 		return commands.SendRecord{}, false, fmt.Errorf("store send record: %w", err)
 	}
 	return rec, true, nil
@@ -64,13 +82,22 @@ func (s *SendLog) Reserve(_ context.Context, rec commands.SendRecord) (commands.
 const pruneBatch = 5000
 
 // Prune implements commands.SendLog: it deletes the records whose SentAt
-// is more than olderThan before now, in synced batches of pruneBatch.
+// is more than olderThan before now, in batches of pruneBatch, unsynced (a
+// deletion a crash loses only keeps a record a little longer); in the
+// event log's database it holds the log open meanwhile.
 // Records never change once reserved, so a deletion needs no lock: a
 // Reserve of the same key either sees the old record (as if it came just
 // before the prune) or none (and reserves anew).
 func (s *SendLog) Prune(ctx context.Context, olderThan time.Duration) (int64, error) {
 	if olderThan <= 0 {
 		return 0, fmt.Errorf("prune send log: retention %s must be positive", olderThan)
+	}
+	if s.log != nil { // the event log's database: not once it is closed
+		s.log.readMu.RLock()
+		defer s.log.readMu.RUnlock()
+		if s.log.dbClosed {
+			return 0, ErrEventLogClosed
+		}
 	}
 	cutoff := time.Now().Add(-olderThan)
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte("s/"), UpperBound: []byte("s0")})
@@ -86,7 +113,7 @@ func (s *SendLog) Prune(ctx context.Context, olderThan time.Duration) (int64, er
 			return nil
 		}
 		n := int64(b.Count())
-		if err := b.Commit(pebble.Sync); err != nil {
+		if err := b.Commit(pebble.NoSync); err != nil {
 			return fmt.Errorf("prune send log: %w", err)
 		}
 		total += n

@@ -88,7 +88,7 @@ func newEnvHub(t *testing.T, cfg Config, tune func(*http.Server), deps func(*com
 	if hubViews != nil {
 		read = hubViews(views)
 	}
-	hub, err := NewHub(cfg, Deps{Commands: cmds, UserFrom: httpapi.UserFrom, MessageJSON: httpapi.MessageJSON,
+	hub, err := NewHub(cfg, Deps{Commands: cmds, UserFrom: httpapi.UserFrom, SessionFrom: httpapi.SessionFrom, MessageJSON: httpapi.AppendMessageJSON,
 		Views: read, Positions: views, Partitions: 1, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +102,7 @@ func newEnvHub(t *testing.T, cfg Config, tune func(*http.Server), deps func(*com
 		_ = elog.Consume(ctx, projections.ViewsGroup, projections.StartAfter(views), pipe.Handle)
 	}()
 	t.Cleanup(func() { stop(); <-done; _ = elog.Close() })
-	api := httpapi.New(httpapi.Config{}, httpapi.Deps{Commands: cmds, Views: views, Logger: quiet, Extra: hub.Mount})
+	api := httpapi.New(httpapi.Config{}, httpapi.Deps{Commands: cmds, Views: views, Logger: quiet, Extra: hub.Mount, SignedOut: hub.Revoke})
 	srv := httptest.NewUnstartedServer(api)
 	if tune != nil {
 		tune(srv.Config)

@@ -20,7 +20,7 @@ func openCassandra(ctx context.Context, c *config, b *backends, log *slog.Logger
 		return nil, err
 	}
 	b.checks["cassandra"] = v.Ping
-	log.Info("views on cassandra", "keyspace", c.CassandraKeyspace)
+	log.Info("views on cassandra", "keyspace", c.CassandraKeyspace, "batches", v.KeyBatches())
 	return v, nil
 }
 
