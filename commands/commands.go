@@ -16,6 +16,9 @@ type Commands struct {
 	SendMessage   SendMessageHandler
 	MarkRead      MarkReadHandler
 	MarkDelivered MarkDeliveredHandler
+	// Marks is for the query side: it moves messages read from the views
+	// forward by the marks above appended lately (see Marks).
+	Marks Marks
 }
 
 // Deps are the ports the command handlers need.
@@ -74,5 +77,6 @@ func New(d Deps) (Commands, error) {
 			known: newKnownUsers(knownUsersSize), now: now},
 		MarkRead:      MarkReadHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
 		MarkDelivered: MarkDeliveredHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
+		Marks:         Marks{recent: recent},
 	}, nil
 }

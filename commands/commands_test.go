@@ -133,6 +133,8 @@ func (s *memSends) Reserve(_ context.Context, r commands.SendRecord) (commands.S
 	return r, true, nil
 }
 
+func (s *memSends) Prune(context.Context, time.Duration) (int64, error) { return 0, nil }
+
 // memViews answers MessageReader from the messages it is given.
 type memViews struct {
 	msgs map[domain.MessageID]domain.Message
@@ -284,9 +286,14 @@ func TestSendMessageRetriesKeepOneID(t *testing.T) {
 	if first.Message.ID != again.Message.ID || !first.Message.SentAt.Equal(again.Message.SentAt) {
 		t.Fatalf("retries returned different messages: %+v vs %+v", first.Message, again.Message)
 	}
-	for _, ev := range e.log.events {
+	for i, ev := range e.log.events {
 		if ev.Message() != first.Message.ID {
 			t.Fatalf("a retry appended a different message id %s", ev.Message())
+		}
+		// The appends after the first attempt's reservation say they are
+		// retries (projectors check for an earlier copy).
+		if s, ok := ev.(domain.MessageSent); !ok || s.Retry != (i > 0) {
+			t.Fatalf("append %d: %#v, want a MessageSent with Retry %v", i, ev, i > 0)
 		}
 	}
 	other := cmd
@@ -299,6 +306,9 @@ func TestSendMessageRetriesKeepOneID(t *testing.T) {
 	theirs, err := e.cmd.SendMessage.Handle(ctx, bobs)
 	if err != nil || theirs.Message.ID == first.Message.ID {
 		t.Fatalf("client_msg_id must be scoped to the sender: %v %v", theirs.Message.ID, err)
+	}
+	if s := e.log.events[len(e.log.events)-1].(domain.MessageSent); s.Retry {
+		t.Fatalf("a first attempt appended %#v with Retry", s)
 	}
 }
 

@@ -90,7 +90,17 @@ type SendLog interface {
 	// atomic: of two concurrent calls for the same key, one wins and the
 	// other gets the winner's record.
 	Reserve(ctx context.Context, rec SendRecord) (stored SendRecord, created bool, err error)
+	// Prune deletes the records reserved more than olderThan ago (by the
+	// store's clock; olderThan must be positive) and returns how many it
+	// deleted. A retry after its record was pruned sends a new message:
+	// clients must not retry a client_msg_id for longer than the
+	// retention (SendLogRetention). Safe to run beside Reserve.
+	Prune(ctx context.Context, olderThan time.Duration) (int64, error)
 }
+
+// SendLogRetention is how long a client_msg_id reservation is kept: a
+// retry within it returns the first message.
+const SendLogRetention = 7 * 24 * time.Hour
 
 // MessageReader reads a message as the given user sees it (from the views);
 // domain.ErrNotFound when it does not exist or the user is not a party.

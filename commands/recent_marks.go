@@ -63,3 +63,43 @@ func (r *recentMarks) add(id domain.MessageID, s domain.Status, at time.Time) {
 	}
 	r.cur[markKey{id, s}] = at
 }
+
+// advance moves each of ms forward by the marks of it appended lately.
+func (r *recentMarks) advance(ms []domain.Message) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.cur) == 0 && len(r.prev) == 0 {
+		return
+	}
+	for i := range ms {
+		for st := domain.StatusDelivered; st <= domain.StatusRead; st++ {
+			k := markKey{ms[i].ID, st}
+			at, ok := r.cur[k]
+			if !ok {
+				at, ok = r.prev[k]
+			}
+			if ok {
+				ms[i].Advance(st, at)
+			}
+		}
+	}
+}
+
+// Marks is the query side's view of the marks this process appended
+// lately: a command answers with the status its event will give the
+// message (GET /messages shows what it returns as delivered), and the
+// views apply that event a little later, so a read in between would show
+// the status going back. Advance moves messages read from the views
+// forward by those marks, so every read on this process shows a status
+// at least as new as any command here answered. (On another process, the
+// X-Tidings-Position a command returned makes a read wait for the views.)
+// The zero Marks changes nothing. Safe for concurrent use.
+type Marks struct{ recent *recentMarks }
+
+// Advance moves each of ms forward by the marks of it this process
+// appended lately.
+func (m Marks) Advance(ms []domain.Message) {
+	if m.recent != nil {
+		m.recent.advance(ms)
+	}
+}

@@ -83,6 +83,7 @@ func (h SendMessageHandler) Handle(ctx context.Context, cmd SendMessage) (Sent, 
 		}
 		ev.ID, ev.SentAt = rec.ID, rec.SentAt
 		retry = !created
+		ev.Retry = retry
 	}
 	pos, err := h.log.Append(ctx, ev)
 	if err != nil {

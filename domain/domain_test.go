@@ -2,6 +2,7 @@ package domain
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
@@ -111,12 +112,13 @@ func TestEventRoundTrip(t *testing.T) {
 	at := time.Date(2026, 5, 1, 2, 3, 4, 5e6, time.UTC)
 	events := []Event{
 		MessageSent{ID: "01", From: "a", To: "b", Text: "hi \"there\" 👋", ClientMsgID: "c", SentAt: at},
+		MessageSent{ID: "01", From: "a", To: "b", Text: "hi", ClientMsgID: "c", SentAt: at, Retry: true},
 		MessageDelivered{ID: "01", From: "a", To: "b", SentAt: at, DeliveredAt: at.Add(time.Second)},
 		MessageRead{ID: "01", From: "a", To: "b", SentAt: at, ReadAt: at.Add(2 * time.Second)},
 		MessageReceipt{ID: "01", From: "b", To: "a", SentAt: at, Status: StatusRead, At: at.Add(2 * time.Second)},
 	}
-	for _, ev := range events {
-		t.Run(ev.Type(), func(t *testing.T) {
+	for i, ev := range events {
+		t.Run(fmt.Sprint(i, ev.Type()), func(t *testing.T) {
 			b, err := MarshalEvent(ev)
 			if err != nil {
 				t.Fatal(err)
@@ -132,6 +134,25 @@ func TestEventRoundTrip(t *testing.T) {
 				t.Fatalf("key %q, want b", got.Key())
 			}
 		})
+	}
+}
+
+// TestSentWithoutRetryDecodes: a MessageSent written before the retry
+// field existed decodes as a first copy.
+func TestSentWithoutRetryDecodes(t *testing.T) {
+	ev, err := UnmarshalEvent([]byte(`{"type":"MessageSent","v":1,"data":{"id":"01","from":"a","to":"b","text":"hi","client_msg_id":"c","sent_at":"2026-05-01T02:03:04.005Z"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := ev.(MessageSent); !ok || s.Retry || s.ClientMsgID != "c" {
+		t.Fatalf("decoded %#v", ev)
+	}
+	b, err := MarshalEvent(MessageSent{ID: "01", From: "a", To: "b", Text: "hi", SentAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "retry") {
+		t.Fatalf("a first copy carries the retry field: %s", b)
 	}
 }
 

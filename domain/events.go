@@ -41,6 +41,11 @@ type MessageSent struct {
 	Text        string    `json:"text"`
 	ClientMsgID string    `json:"client_msg_id,omitempty"`
 	SentAt      time.Time `json:"sent_at"`
+	// Retry marks the event a retried send appended again (its
+	// client_msg_id was already reserved), so an earlier copy may be in
+	// the log: a projector that writes without reading checks for the
+	// message before it adds a feed item or pushes (docs/events.md).
+	Retry bool `json:"retry,omitempty"`
 }
 
 // MessageDelivered records that a device of the recipient received the
@@ -110,6 +115,7 @@ type eventFields struct {
 	To          UserID    `json:"to"`
 	Text        string    `json:"text"`
 	ClientMsgID string    `json:"client_msg_id"`
+	Retry       bool      `json:"retry"`
 	SentAt      time.Time `json:"sent_at"`
 	DeliveredAt time.Time `json:"delivered_at"`
 	ReadAt      time.Time `json:"read_at"`
@@ -147,7 +153,7 @@ func UnmarshalEvent(b []byte) (Event, error) {
 	d := env.Data
 	switch env.Type {
 	case TypeMessageSent:
-		return MessageSent{ID: d.ID, From: d.From, To: d.To, Text: d.Text, ClientMsgID: d.ClientMsgID, SentAt: d.SentAt}, nil
+		return MessageSent{ID: d.ID, From: d.From, To: d.To, Text: d.Text, ClientMsgID: d.ClientMsgID, SentAt: d.SentAt, Retry: d.Retry}, nil
 	case TypeMessageDelivered:
 		return MessageDelivered{ID: d.ID, From: d.From, To: d.To, SentAt: d.SentAt, DeliveredAt: d.DeliveredAt}, nil
 	case TypeMessageRead:

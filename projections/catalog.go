@@ -48,7 +48,19 @@ type CatalogSource interface {
 	// Changed is signalled (best effort) when the catalog changes; nil
 	// when the source cannot tell (the cache then polls).
 	Changed() <-chan struct{}
+	// Fence returns the fencing token: the catalog version at which a
+	// shard last turned fenced (0: never). It must be linearizable with
+	// the update that fenced (a read that begins after that update
+	// returns sees it).
+	Fence(ctx context.Context) (int64, error)
 }
+
+// ErrStaleCatalog is returned by CheckFence when a shard was fenced at a
+// catalog version newer than the cached one: the process may have written
+// that shard's rows to its old placement after the move's catch-up began,
+// so it must not record them as applied; the batch is retried once the
+// cache has caught up.
+var ErrStaleCatalog = errors.New("catalog cache older than the latest shard fence: not recording positions until it reloads")
 
 // ErrLeaseLost is returned by Acquire when the process could not renew its
 // catalog lease in time: it may have missed a fence, so it must not write.
@@ -74,6 +86,8 @@ type Catalog struct {
 	changed chan struct{} // closed and replaced on every change
 
 	locks [domain.VirtualShards]sync.RWMutex // held shared by writers
+
+	fence fenceReader
 }
 
 // NewCatalog loads the catalog once and returns the cache. Run must then
@@ -83,7 +97,7 @@ func NewCatalog(ctx context.Context, src CatalogSource, node string, log *slog.L
 		log = slog.Default()
 	}
 	c := &Catalog{src: src, node: node, pollEvery: time.Second, lease: 10 * time.Second, log: log,
-		shards: map[int]ShardInfo{}, changed: make(chan struct{})}
+		shards: map[int]ShardInfo{}, changed: make(chan struct{}), fence: fenceReader{read: src.Fence}}
 	if err := c.reload(ctx); err != nil {
 		return nil, err
 	}
@@ -144,11 +158,15 @@ func (c *Catalog) reload(ctx context.Context) error {
 			c.locks[id].Unlock()
 		}
 	}
+	// The lease runs from before the acknowledgement: the source starts
+	// it no earlier, so this process never believes in a lease the
+	// source has let lapse (however long the answer took to arrive).
+	acked := time.Now()
 	if err := c.src.Ack(ctx, c.node, version, c.lease); err != nil {
 		return fmt.Errorf("acknowledge catalog version %d: %w", version, err)
 	}
 	c.mu.Lock()
-	c.renewed = time.Now()
+	c.renewed = acked
 	c.mu.Unlock()
 	return nil
 }
@@ -237,4 +255,100 @@ func (c *Catalog) AcquireWrite(ctx context.Context, user domain.UserID) (placeme
 			return "", nil, ctx.Err()
 		}
 	}
+}
+
+// CheckFence returns nil once the cached catalog is at least as new as
+// the fencing token (the version of the latest shard fence), waiting a
+// little for the cache to catch up, and ErrStaleCatalog if it does not.
+// It reads the token after it is called, so a batch checked after it was
+// taken from the log, before its writes are routed (it must not hold
+// shard entries: the reload it may wait for takes them), passes only if
+// every fence its routing could miss was raised after its events were in
+// the log, and so before the catch-up of that move began: the catch-up
+// copies them, and recording them as applied loses nothing even if this
+// process wrote them to the old placement (a process whose lease ran out
+// without it noticing, say after a pause). Concurrent calls share reads
+// of the token (each waits for one that began after it was called), so it
+// costs at most one read in flight per process.
+func (c *Catalog) CheckFence(ctx context.Context) error {
+	fence, err := c.fence.latest(ctx)
+	if err != nil {
+		return fmt.Errorf("check the shard fence: %w", err)
+	}
+	timeout := time.NewTimer(2 * c.pollEvery)
+	defer timeout.Stop()
+	for {
+		c.mu.RLock()
+		version, changed := c.version, c.changed
+		c.mu.RUnlock()
+		if version >= fence {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-timeout.C:
+			return fmt.Errorf("cached catalog version %d, fence %d: %w", version, fence, ErrStaleCatalog)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// fenceReader reads the fencing token for CheckFence: a caller waits for
+// a read that begins after its call; calls during a read share the next.
+type fenceReader struct {
+	read func(context.Context) (int64, error)
+
+	mu       sync.Mutex
+	inflight bool
+	next     *fenceRound // the read that begins when the one in flight ends
+}
+
+type fenceRound struct {
+	done    chan struct{}
+	version int64
+	err     error
+}
+
+func (f *fenceReader) latest(ctx context.Context) (int64, error) {
+	f.mu.Lock()
+	if !f.inflight { // read now, on the caller's goroutine
+		f.inflight = true
+		f.mu.Unlock()
+		v, err := f.read(ctx)
+		f.finish()
+		return v, err
+	}
+	if f.next == nil {
+		f.next = &fenceRound{done: make(chan struct{})}
+	}
+	r := f.next
+	f.mu.Unlock()
+	select {
+	case <-r.done:
+		return r.version, r.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// finish ends the read in flight and starts the round that waited for it,
+// if any.
+func (f *fenceReader) finish() {
+	f.mu.Lock()
+	r := f.next
+	f.next = nil
+	if r == nil {
+		f.inflight = false
+		f.mu.Unlock()
+		return
+	}
+	f.mu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		r.version, r.err = f.read(ctx)
+		cancel()
+		close(r.done)
+		f.finish()
+	}()
 }

@@ -16,10 +16,18 @@ import (
 // items of one user arrive in cursor order, and a connection drops those
 // at or before its last cursor, so an item followed and applied both is
 // written once.
+//
+// A retried send (domain.MessageSent.Retry) may repeat a message the views
+// hold from an earlier position; the views give it no feed item there
+// (Store), and Follow pushes it only if they did, so a retry is never
+// pushed twice. Follow asks Views about retried sends only.
 type Fanout struct {
 	Tracker *Tracker
 	Push    PushFunc
-	Log     *slog.Logger
+	// Views tells a retried send's copy from its first append; nil
+	// pushes copies too (connections drop the ones they remember).
+	Views Reader
+	Log   *slog.Logger
 }
 
 // Applied pushes items the views already hold.
@@ -47,7 +55,7 @@ func (f *Fanout) Follow(ctx context.Context, log Stream, partition int32, from i
 		}
 		items := make([]FeedItem, 0, len(b.Records))
 		for _, r := range b.Records {
-			if _, it, ok := FeedItemOf(r.Event, r.Pos); ok {
+			if _, it, ok := FeedItemOf(r.Event, r.Pos); ok && !f.copied(ctx, r.Event, it) {
 				items = append(items, it)
 			}
 		}
@@ -58,4 +66,21 @@ func (f *Fanout) Follow(ctx context.Context, log Stream, partition int32, from i
 		return nil
 	})
 	return next, err
+}
+
+// copied reports whether it is the feed item of a retried send that the
+// views did not put in the feed (the message was there already). When the
+// views cannot tell, it pushes: a connection drops a repeat it remembers,
+// whereas a push lost is lost until the client resumes.
+func (f *Fanout) copied(ctx context.Context, ev domain.Event, it FeedItem) bool {
+	if s, ok := ev.(domain.MessageSent); !ok || !s.Retry || f.Views == nil {
+		return false
+	}
+	before := domain.Position{Partition: it.Cursor.Partition, Offset: it.Cursor.Offset - 1}
+	got, err := f.Views.Feed(ctx, it.User(), before, 1)
+	if err != nil {
+		f.Log.Warn("push of a retried send: cannot read the feed; pushing it", "pos", it.Cursor.String(), "err", err)
+		return false
+	}
+	return len(got) == 0 || got[0].Cursor != it.Cursor
 }

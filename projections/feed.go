@@ -72,3 +72,28 @@ func (it FeedItem) User() domain.UserID {
 	}
 	return it.Message.To
 }
+
+// FeedKeptRule is how a store answers Reader.FeedKept from the oldest item
+// it still holds in after's partition (oldest, empty if none) and the
+// offset of the first item it ever wrote there (first, -1 if unknown).
+// Items expire oldest first (an item is never written before one of a
+// lower offset), so the items after a retained one are all retained:
+//   - the oldest retained item is at or before after: nothing after it
+//     was dropped;
+//   - the oldest retained item is the first ever: nothing was dropped;
+//   - no item is held and none was ever written: nothing was dropped;
+//   - else items were dropped, and those between after and the oldest
+//     retained one may have been among them: not kept. (This also answers
+//     "not kept" to a client whose cursor is older than the retention
+//     though nothing happened to it since; it refetches its views.) An
+//     item held without a known first (written before stores recorded
+//     it) counts as possibly preceded by dropped ones.
+func FeedKeptRule(oldest []FeedItem, first int64, after domain.Position) bool {
+	switch {
+	case len(oldest) == 0:
+		return first < 0
+	case oldest[0].Cursor.Offset <= after.Offset:
+		return true
+	}
+	return first >= 0 && oldest[0].Cursor.Offset == first
+}

@@ -21,7 +21,8 @@ type StoreOpener func(ctx context.Context, placement string) (Store, error)
 // rows to the store of the placement that the catalog names for the user's
 // virtual shard, and records positions in a home store. Writes hold the
 // shard's catalog entry (Catalog.AcquireWrite), so a shard move can fence
-// them. Safe for concurrent use.
+// them, and record positions only past the fencing token
+// (Catalog.CheckFence). Safe for concurrent use.
 type Router struct {
 	catalog *Catalog
 	open    StoreOpener
@@ -105,6 +106,15 @@ func (r *Router) Feed(ctx context.Context, user domain.UserID, after domain.Posi
 	return s.Feed(ctx, user, after, limit)
 }
 
+// FeedKept implements Reader.
+func (r *Router) FeedKept(ctx context.Context, user domain.UserID, after domain.Position) (bool, error) {
+	s, err := r.reader(ctx, user)
+	if err != nil {
+		return false, err
+	}
+	return s.FeedKept(ctx, user, after)
+}
+
 // ApplyBatch implements Store. It holds the catalog entries of every shard
 // the batch writes (taken in shard order), sends each user's changes to
 // the placement of the user's shard, makes the other placements' writes
@@ -116,6 +126,15 @@ func (r *Router) ApplyBatch(ctx context.Context, changes []Change, positions map
 	for _, c := range changes {
 		users[domain.ShardOf(c.User)] = c.User
 	}
+	if len(positions) > 0 {
+		// The fencing token, before any shard entry is held: a process
+		// that missed a shard's fence (its lease ran out unnoticed) must
+		// not record these events as applied, or the shard's new
+		// placement would never get them.
+		if err := r.catalog.CheckFence(ctx); err != nil {
+			return nil, err
+		}
+	}
 	shards := slices.Sorted(maps.Keys(users))
 	placement := make(map[int]string, len(shards))
 	for _, id := range shards {
@@ -126,6 +145,7 @@ func (r *Router) ApplyBatch(ctx context.Context, changes []Change, positions map
 		defer release()
 		placement[id] = p
 	}
+
 	byStore := map[Store][]Change{}
 	var order []Store
 	for _, c := range changes {
@@ -162,6 +182,9 @@ func (r *Router) ApplyBatch(ctx context.Context, changes []Change, positions map
 // RecordPosition implements Store: it makes the writes of every placement
 // durable, then records pos in the home store.
 func (r *Router) RecordPosition(ctx context.Context, pos domain.Position) error {
+	if err := r.catalog.CheckFence(ctx); err != nil {
+		return err
+	}
 	if err := r.Flush(ctx); err != nil {
 		return err
 	}

@@ -41,6 +41,12 @@ type Reader interface {
 	// for the whole partition). A user's items all sit in the partition
 	// the user's key maps to.
 	Feed(ctx context.Context, user domain.UserID, after domain.Position, limit int) ([]FeedItem, error)
+	// FeedKept reports whether user's feed still holds every item after
+	// after (in after's partition). A store keeps feed items for a limited
+	// time (Cassandra: 30 days); false means an item after after may be
+	// gone, so a client resuming from after must start over from the
+	// views rather than be handed a truncated backlog (FeedKeptRule).
+	FeedKept(ctx context.Context, user domain.UserID, after domain.Position) (bool, error)
 }
 
 // Store holds the views. Each change (ApplyBatch) writes the rows of ONE

@@ -2,6 +2,7 @@ package cassandra
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/gocql/gocql"
 
+	"github.com/tidings-chat/tidings/domain"
 	"github.com/tidings-chat/tidings/projections"
 )
 
@@ -41,6 +43,11 @@ import (
 // tell which it held already, so a batch applied twice returns them twice.
 func (v *Views) ApplyBatch(ctx context.Context, changes []projections.Change, positions map[int32]int64) ([]projections.FeedItem, error) {
 	p := newPlan()
+	copies, err := v.retriedCopies(ctx, changes)
+	if err != nil {
+		return nil, err
+	}
+	p.copies = copies
 	for _, c := range changes {
 		if err := p.add(c); err != nil {
 			return nil, fmt.Errorf("apply %s %s for %s at %s: %w", c.Event.Type(), c.Event.Message(), c.User, c.Pos, err)
@@ -53,6 +60,40 @@ func (v *Views) ApplyBatch(ctx context.Context, changes []projections.Change, po
 		return nil, err
 	}
 	return p.fed, nil
+}
+
+const selectMessageExists = `SELECT message_id FROM month_messages WHERE user_id = ? AND bucket = ? AND message_id = ?`
+
+// retriedCopies returns the messages of the retried sends among changes
+// (MessageSent.Retry, the recipient's change) whose recipient already has
+// them: the only reads before a write, one per retried send, which are
+// rare. Earlier batches of the partition are written before this one is
+// planned, so an earlier copy is found; a copy in the same batch is found
+// by the plan itself.
+func (v *Views) retriedCopies(ctx context.Context, changes []projections.Change) (map[domain.MessageID]bool, error) {
+	var copies map[domain.MessageID]bool
+	for _, c := range changes {
+		e, ok := c.Event.(domain.MessageSent)
+		if !ok || !e.Retry || c.User != e.To {
+			continue
+		}
+		idb, err := idBucket(e.ID)
+		if err != nil {
+			return nil, fmt.Errorf("retried send %s: %w", e.ID, err)
+		}
+		var id string
+		err = v.session.Query(selectMessageExists, e.To, idb, e.ID).WithContext(ctx).Scan(&id)
+		switch {
+		case err == nil:
+			if copies == nil {
+				copies = map[domain.MessageID]bool{}
+			}
+			copies[e.ID] = true
+		case !errors.Is(err, gocql.ErrNotFound):
+			return nil, fmt.Errorf("look up retried send %s: %w", e.ID, err)
+		}
+	}
+	return copies, nil
 }
 
 // recordPositions writes positions in one batch on the group's partition.

@@ -2,8 +2,11 @@ package cassandra
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/gocql/gocql"
 
 	"github.com/tidings-chat/tidings/domain"
 	"github.com/tidings-chat/tidings/projections"
@@ -11,6 +14,30 @@ import (
 
 const selectFeed = `SELECT offset, kind, message_id, from_user, to_user, sent_at, status, at FROM user_feed
 WHERE user_id = ? AND kpartition = ? AND offset > ? LIMIT ?`
+
+const (
+	selectOldestFeed = `SELECT offset FROM user_feed WHERE user_id = ? AND kpartition = ? LIMIT 1`
+	selectFeedFirst  = `SELECT first_offset FROM user_feed_first WHERE user_id = ? AND kpartition = ?`
+)
+
+// FeedKept implements projections.Reader: the TTL drops a user's oldest
+// items first; user_feed_first remembers where the feed began.
+func (v *Views) FeedKept(ctx context.Context, user domain.UserID, after domain.Position) (bool, error) {
+	var oldest []projections.FeedItem
+	var off int64
+	err := v.session.Query(selectOldestFeed, user, after.Partition).WithContext(ctx).Scan(&off)
+	switch {
+	case err == nil:
+		oldest = []projections.FeedItem{{Cursor: domain.Position{Partition: after.Partition, Offset: off}}}
+	case !errors.Is(err, gocql.ErrNotFound):
+		return false, fmt.Errorf("read oldest feed item of %s: %w", user, err)
+	}
+	first := int64(-1)
+	if err := v.session.Query(selectFeedFirst, user, after.Partition).WithContext(ctx).Scan(&first); err != nil && !errors.Is(err, gocql.ErrNotFound) {
+		return false, fmt.Errorf("read first feed offset of %s: %w", user, err)
+	}
+	return projections.FeedKeptRule(oldest, first, after), nil
+}
 
 // Feed implements projections.Reader.
 func (v *Views) Feed(ctx context.Context, user domain.UserID, after domain.Position, limit int) ([]projections.FeedItem, error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tidings-chat/tidings/adapters/cassandra"
 	"github.com/tidings-chat/tidings/adapters/contract"
+	"github.com/tidings-chat/tidings/domain"
 	"github.com/tidings-chat/tidings/projections"
 )
 
@@ -87,7 +88,13 @@ func TestMain(m *testing.M) {
 
 func TestViewsContract(t *testing.T) {
 	sharedViews(t) // skip or fail once here rather than in every case
-	contract.TestViewsWith(t, contract.ViewsFeatures{BlindFeedWrites: true}, emptyViews)
+	contract.TestViewsWith(t, contract.ViewsFeatures{BlindFeedWrites: true,
+		ExpireFeed: func(t *testing.T, s projections.Store, u domain.UserID, before domain.Position) {
+			t.Helper()
+			if err := s.(*cassandra.Views).DropFeedBefore(t.Context(), u, before); err != nil {
+				t.Fatal(err)
+			}
+		}}, emptyViews)
 }
 
 // The same contract with one key per batch, as on a cluster of several

@@ -2,6 +2,7 @@ package cassandra
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/tidings-chat/tidings/domain"
@@ -38,6 +39,7 @@ WHERE user_id = ? AND peer_id = ?`
 	removePending    = `DELETE pending[?] FROM user_unread_months USING TIMESTAMP ? WHERE user_id = ? AND bucket = ?`
 	insertFeed       = `INSERT INTO user_feed (user_id, kpartition, offset, kind, message_id, from_user, to_user, sent_at, status, at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	setFeedFirst = `UPDATE user_feed_first USING TIMESTAMP ? SET first_offset = ? WHERE user_id = ? AND kpartition = ?`
 
 	// (group_name).
 	upsertPosition = `UPDATE applied_positions USING TIMESTAMP ? SET offset = ? WHERE group_name = ? AND partition = ?`
@@ -89,6 +91,9 @@ type plan struct {
 	keys  []partKey
 	seen  map[rowWrite]bool
 	fed   []projections.FeedItem
+	// copies are the messages of retried sends (MessageSent.Retry) that
+	// the recipient's views held before the batch (Views.retriedCopies).
+	copies map[domain.MessageID]bool
 }
 
 func newPlan() *plan {
@@ -173,7 +178,8 @@ func checkParty(id domain.MessageID, from, to, u domain.UserID) error {
 }
 
 // sent plans user u's message, history and conversation rows and, for the
-// recipient, the unread row and its month, and the feed item. The batch
+// recipient, the unread row and its month, and the feed item unless the
+// message is a copy. The batch
 // of the user's own key is sent after the months' (see Views.write), so a
 // conversation or feed item never names a message that cannot be loaded.
 func (p *plan) sent(e domain.MessageSent, u domain.UserID, pos domain.Position) error {
@@ -187,6 +193,10 @@ func (p *plan) sent(e domain.MessageSent, u domain.UserID, pos domain.Position) 
 	ts := tsSent(e.SentAt)
 	peer := peerOf(e.From, e.To, u)
 	own := partKey{u, 0}
+	// A copy of a message already written (a retried send, or the same
+	// event twice in this plan) rewrites the rows unchanged but adds no
+	// feed item: the feed, and so the pushes, hold the message once.
+	copied := p.copies[e.ID] || p.seen[once(insertMessage, partKey{u, idb}, e.ID, ts)]
 	p.put(once(insertMessage, partKey{u, idb}, e.ID, ts), u, idb, e.ID, e.From, e.To, e.Text, e.ClientMsgID, e.SentAt, ts)
 	p.put(once(insertHistory, partKey{u, b}, e.ID, ts), u, b, peer, e.SentAt, e.ID, e.From, e.To, e.Text, e.ClientMsgID, ts)
 	if u != e.To {
@@ -196,7 +206,9 @@ func (p *plan) sent(e domain.MessageSent, u domain.UserID, pos domain.Position) 
 	p.put(once(insertUnread, partKey{u, b}, e.ID, ts), u, b, e.SentAt, e.ID, e.From, e.To, e.Text, e.ClientMsgID, ts)
 	p.put(once(addPending, own, e.ID, ts), ts, e.ID, e.SentAt, u, b)
 	p.put(once(updateConvRecvd, own, e.ID, ts), ts, e.SentAt, e.ID, []int{b}, []string{string(e.ID)}, u, peer)
-	p.feed(e, u, pos)
+	if !copied {
+		p.feed(e, u, pos)
+	}
 	return nil
 }
 
@@ -279,8 +291,16 @@ func (p *plan) feed(ev domain.Event, u domain.UserID, pos domain.Position) {
 	w := rowWrite{cql: insertFeed, key: partKey{u, 0}, id: m.ID, n: pos.Offset, part: pos.Partition}
 	if p.put(w, u, pos.Partition, pos.Offset, int8(item.Kind), m.ID, m.From, m.To, m.SentAt, int8(item.Status), at) {
 		p.fed = append(p.fed, item)
+		// One per user and partition in a plan: a user's items come in
+		// log order, so the first one planned has the lowest offset.
+		ts := tsFeedFirst(pos.Offset)
+		p.put(rowWrite{cql: setFeedFirst, key: partKey{u, 0}, part: pos.Partition}, ts, pos.Offset, u, pos.Partition)
 	}
 }
+
+// tsFeedFirst is the write timestamp of user_feed_first for an item at
+// offset: it falls as the offset grows, so the lowest offset wins.
+func tsFeedFirst(offset int64) int64 { return math.MaxInt64/2 - offset }
 
 // peerOf returns the other party of a message from → to, seen by u.
 func peerOf(from, to, u domain.UserID) domain.UserID {

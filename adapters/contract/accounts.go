@@ -115,6 +115,43 @@ func TestSendLog(t *testing.T, newLog func(t *testing.T) commands.SendLog) {
 			}
 		}
 	})
+	t.Run("PruneDropsOnlyOldRecords", func(t *testing.T) {
+		l := newLog(t)
+		alice := domain.UserID(domain.NewID(time.Now()))
+		if _, err := l.Prune(ctx, 0); err == nil {
+			t.Fatal("Prune with no retention: nil error")
+		}
+		old := record(alice, "old")
+		if _, created, err := l.Reserve(ctx, old); err != nil || !created {
+			t.Fatalf("Reserve: created=%v err=%v", created, err)
+		}
+		if n, err := l.Prune(ctx, time.Hour); err != nil || n != 0 {
+			t.Fatalf("Prune(1h) of a new record: %d, %v; want nothing deleted", n, err)
+		}
+		if _, created, _ := l.Reserve(ctx, record(alice, "old")); created {
+			t.Fatal("a record young enough to keep was pruned")
+		}
+		// Once the store's clock has moved a millisecond past the record,
+		// a retention of a millisecond prunes it.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			n, err := l.Prune(ctx, time.Millisecond)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 1 {
+				break
+			}
+			if n != 0 || time.Now().After(deadline) {
+				t.Fatalf("Prune(1ms) deleted %d records, want 1", n)
+			}
+		}
+		again := record(alice, "old")
+		got, created, err := l.Reserve(ctx, again)
+		if err != nil || !created || got.ID != again.ID {
+			t.Fatalf("Reserve of a pruned key: %+v created=%v err=%v; want a new record", got, created, err)
+		}
+	})
 	t.Run("ConcurrentReservationsAgree", func(t *testing.T) {
 		l := newLog(t)
 		alice := domain.UserID(domain.NewID(time.Now()))

@@ -77,3 +77,62 @@ func testFeed(t *testing.T, s projections.Store) {
 		t.Fatalf("re-applying changed bob's feed to %d items", len(again))
 	}
 }
+
+func feedKept(t *testing.T, s projections.Store, u domain.UserID, after domain.Position) bool {
+	t.Helper()
+	kept, err := s.FeedKept(context.Background(), u, after)
+	if err != nil {
+		t.Fatalf("FeedKept(%s, %s): %v", u, after, err)
+	}
+	return kept
+}
+
+// testFeedKept: a feed that never lost an item is kept after every cursor
+// (also one before its first item, and for a user with no items); once
+// its oldest items are gone, a cursor before the oldest item left is not
+// kept (a resume from it must start over), one at or after it still is.
+func testFeedKept(t *testing.T, s projections.Store, feat ViewsFeatures) {
+	f := newFixture(t)
+	alice, bob, carol := f.user(), f.user(), f.user()
+	log := f.log(f.sent(alice, bob, "one"), f.sent(alice, bob, "two"), f.sent(alice, bob, "three"), f.sent(alice, carol, "other"))
+	applyBatch(t, s, log)
+	part := log[0].pos.Partition
+	at := func(off int64) domain.Position { return domain.Position{Partition: part, Offset: off} }
+	start := at(-1)
+
+	for _, after := range []domain.Position{start, log[0].pos, log[1].pos, log[2].pos, at(log[2].pos.Offset + 5)} {
+		if !feedKept(t, s, bob, after) {
+			t.Fatalf("bob's feed after %s: not kept, though nothing was dropped", after)
+		}
+	}
+	dave := f.user()
+	if !feedKept(t, s, dave, start) {
+		t.Fatal("the feed of a user with no items: not kept")
+	}
+	if feat.ExpireFeed == nil {
+		return
+	}
+
+	feat.ExpireFeed(t, s, bob, log[1].pos)
+	if got := feed(t, s, bob, start, 10); len(got) != 2 || got[0].Cursor != log[1].pos {
+		t.Fatalf("bob's feed after the first item expired: %+v", got)
+	}
+	for _, after := range []domain.Position{start, log[0].pos} {
+		if feedKept(t, s, bob, after) {
+			t.Fatalf("bob's feed after %s: kept, though an item after it expired", after)
+		}
+	}
+	for _, after := range []domain.Position{log[1].pos, log[2].pos} {
+		if !feedKept(t, s, bob, after) {
+			t.Fatalf("bob's feed after %s: not kept, though every item after it is there", after)
+		}
+	}
+
+	feat.ExpireFeed(t, s, bob, at(log[2].pos.Offset+1))
+	if feedKept(t, s, bob, log[1].pos) {
+		t.Fatal("bob's feed after its second item: kept, though every item expired")
+	}
+	if !feedKept(t, s, carol, domain.Position{Partition: log[3].pos.Partition, Offset: -1}) {
+		t.Fatal("carol's feed: not kept after bob's items expired")
+	}
+}

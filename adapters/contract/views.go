@@ -19,11 +19,16 @@ type NewViews func(t *testing.T) projections.Store
 type ViewsFeatures struct {
 	// BlindFeedWrites: the store writes feed items without reading first
 	// (Cassandra), so it cannot tell an event repeated at a new position
-	// (a retried send, a receipt appended twice) from a new one, and each
-	// repeat adds a feed item; and ApplyBatch returns every feed item of
-	// its changes, also those the store held before. Without it, a repeat
-	// adds nothing and ApplyBatch returns only the items new to the store.
+	// (a receipt appended twice, a send appended twice without Retry)
+	// from a new one, and each repeat adds a feed item; and ApplyBatch
+	// returns every feed item of its changes, also those the store held
+	// before. Without it, a repeat adds nothing and ApplyBatch returns only
+	// the items new to the store. Either way a retried send (Retry) adds
+	// no second item.
 	BlindFeedWrites bool
+	// ExpireFeed drops user's feed items before before, as the store's
+	// retention does (Cassandra's TTL); nil skips the cases that need it.
+	ExpireFeed func(t *testing.T, s projections.Store, user domain.UserID, before domain.Position)
 }
 
 // TestViews runs the view-store contract against the stores newStore
@@ -53,6 +58,8 @@ func TestViewsWith(t *testing.T, f ViewsFeatures, newStore NewViews) {
 		{"BatchTwiceChangesNothing", func(t *testing.T, s projections.Store) { testBatchTwice(t, s, f) }},
 		{"BatchRecordsPositions", testBatchPositions},
 		{"RetriedSendIsOneMessage", func(t *testing.T, s projections.Store) { testRetriedSend(t, s, f) }},
+		{"RetriedSendHasOneFeedItem", testRetriedSendFeed},
+		{"FeedKeptUntilItemsExpire", func(t *testing.T, s projections.Store) { testFeedKept(t, s, f) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })

@@ -583,10 +583,11 @@ func testBatchPositions(t *testing.T, s projections.Store) {
 	}
 }
 
-// testRetriedSend: the identical MessageSent appended again (a retried
-// send) at a new position, before and after the message is read, and a
+// testRetriedSend: the MessageSent of a retried send appended again (with
+// Retry) at a new position, before and after the message is read, and a
 // receipt appended twice, leave one message in every view; the feed holds
-// one item of each unless the store has BlindFeedWrites.
+// the message once, and the receipt once unless the store has
+// BlindFeedWrites.
 func testRetriedSend(t *testing.T, s projections.Store, feat ViewsFeatures) {
 	for _, path := range applyPaths {
 		t.Run(path.name, func(t *testing.T) {
@@ -594,7 +595,9 @@ func testRetriedSend(t *testing.T, s projections.Store, feat ViewsFeatures) {
 			f := newFixture(t)
 			alice, bob := f.user(), f.user()
 			m, other := f.sent(alice, bob, "hi"), f.sent(alice, bob, "second")
-			path.apply(t, s, f.log(m, other, m))
+			again := m
+			again.Retry = true // as the command appends a retry
+			path.apply(t, s, f.log(m, other, again))
 			equal(t, "bob's unread after a retried send", ids(allUnread(t, s, bob, 10)), []domain.MessageID{m.ID, other.ID})
 			for _, u := range []domain.UserID{alice, bob} {
 				equal(t, "message seen by "+string(u), mustMessage(t, s, u, m.ID), m.AsMessage())
@@ -607,7 +610,7 @@ func testRetriedSend(t *testing.T, s projections.Store, feat ViewsFeatures) {
 			readAt := f.tick()
 			r := read(m, readAt)
 			rc := receipt(m, domain.StatusRead, readAt)
-			path.apply(t, s, f.log(r, rc, rc, m))
+			path.apply(t, s, f.log(r, rc, rc, again))
 			equal(t, "bob's unread after the read and another retry", ids(allUnread(t, s, bob, 10)), []domain.MessageID{other.ID})
 			for _, u := range []domain.UserID{alice, bob} {
 				if got := mustMessage(t, s, u, m.ID); got.Status != domain.StatusRead || got.Text != m.Text {
@@ -621,7 +624,7 @@ func testRetriedSend(t *testing.T, s projections.Store, feat ViewsFeatures) {
 
 			copies, receipts := 1, 1
 			if feat.BlindFeedWrites {
-				copies, receipts = 3, 2 // the message was appended three times, its receipt twice
+				receipts = 2 // the receipt was appended twice
 			}
 			count := func(items []projections.FeedItem, kind projections.FeedKind, id domain.MessageID) int {
 				n := 0
@@ -644,5 +647,61 @@ func testRetriedSend(t *testing.T, s projections.Store, feat ViewsFeatures) {
 				t.Fatalf("alice's feed holds the receipt %d times; want %d: %+v", n, receipts, af)
 			}
 		})
+	}
+}
+
+// testRetriedSendFeed: a retried send's copy at a new position, in a later
+// batch or in the same one, adds no feed item and ApplyBatch does not
+// return one, so it is pushed once; a device resuming from before the
+// copy gets the message once; a retry whose first attempt never reached
+// the log is the message's first copy and gets its item.
+func testRetriedSendFeed(t *testing.T, s projections.Store) {
+	f := newFixture(t)
+	alice, bob := f.user(), f.user()
+	count := func(items []projections.FeedItem, id domain.MessageID) int {
+		n := 0
+		for _, it := range items {
+			if it.Kind == projections.FeedMessage && it.Message.ID == id {
+				n++
+			}
+		}
+		return n
+	}
+	retry := func(e domain.MessageSent) domain.MessageSent { e.Retry = true; return e }
+
+	m := f.sent(alice, bob, "first attempt answered late")
+	first := f.log(m)
+	if fed := applyBatch(t, s, first); count(fed, m.ID) != 1 {
+		t.Fatalf("ApplyBatch of the first copy returned %+v", fed)
+	}
+	copies := f.log(retry(m))
+	if fed := applyBatch(t, s, copies); count(fed, m.ID) != 0 {
+		t.Fatalf("ApplyBatch of the copy at %s returned its item: %+v", copies[0].pos, fed)
+	}
+
+	n := f.sent(alice, bob, "retried within one batch")
+	both := f.log(n, retry(n), retry(m))
+	if fed := applyBatch(t, s, both); count(fed, n.ID) != 1 || count(fed, m.ID) != 0 {
+		t.Fatalf("ApplyBatch of a message and its copies returned %+v", fed)
+	}
+
+	lost := f.sent(alice, bob, "first attempt never appended")
+	only := f.log(retry(lost))
+	if fed := applyBatch(t, s, only); count(fed, lost.ID) != 1 {
+		t.Fatalf("ApplyBatch of a retry that is the first copy returned %+v", fed)
+	}
+
+	part := first[0].pos.Partition
+	all := feed(t, s, bob, domain.Position{Partition: part, Offset: -1}, 10)
+	for _, id := range []domain.MessageID{m.ID, n.ID, lost.ID} {
+		if count(all, id) != 1 {
+			t.Fatalf("bob's feed holds message %s %d times: %+v", id, count(all, id), all)
+		}
+	}
+	if after := feed(t, s, bob, first[0].pos, 10); count(after, m.ID) != 0 {
+		t.Fatalf("resuming after the first copy, before its repeats, returned it again: %+v", after)
+	}
+	if got := mustMessage(t, s, bob, m.ID); got.Text != m.Text || got.Status != domain.StatusSent {
+		t.Fatalf("bob's copy of the message: %+v", got)
 	}
 }

@@ -22,6 +22,7 @@ var _ projections.CatalogAdmin = (*Catalog)(nil)
 // Catalog is the shard catalog in the embedded store, under "c/":
 //
 //	c/version          catalog version (8 bytes)
+//	c/fence            the version at which a shard was last fenced (8 bytes)
 //	c/shard/<id>       shard entry (JSON)
 //	c/placement/<id>   a known placement
 //	c/node/<id>        a process's acknowledged version and lease (JSON)
@@ -112,6 +113,18 @@ func (c *Catalog) Ack(_ context.Context, node string, version int64, lease time.
 	return c.db.Set([]byte("c/node/"+node), raw, pebble.NoSync)
 }
 
+// Fence implements projections.CatalogSource.
+func (c *Catalog) Fence(context.Context) (int64, error) {
+	v, err := get(c.db, []byte("c/fence"))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read catalog fence: %w", err)
+	}
+	return int64(binary.BigEndian.Uint64(v)), nil
+}
+
 // Changed implements projections.CatalogSource.
 func (c *Catalog) Changed() <-chan struct{} { return c.changed }
 
@@ -141,6 +154,9 @@ func (c *Catalog) UpdateShard(_ context.Context, id int, fn func(*projections.Sh
 	out, _ := json.Marshal(storedShard{Placement: info.Placement, State: string(info.State), Target: info.Target, Epoch: info.Epoch})
 	_ = b.Set(shardKey(id), out, nil)
 	_ = b.Set([]byte("c/version"), binary.BigEndian.AppendUint64(nil, uint64(version)), nil)
+	if info.State == projections.ShardFenced {
+		_ = b.Set([]byte("c/fence"), binary.BigEndian.AppendUint64(nil, uint64(version)), nil)
+	}
 	if err := b.Commit(pebble.Sync); err != nil {
 		return projections.ShardInfo{}, 0, err
 	}

@@ -13,8 +13,10 @@ import (
 	"github.com/tidings-chat/tidings/projections"
 )
 
-// Feed rows: v/<user>/f/<partition:4><offset:8> → storedFeedItem, and
-// v/<user>/r/<id>/<status> marks a receipt already in the feed.
+// Feed rows: v/<user>/f/<partition:4><offset:8> → storedFeedItem,
+// v/<user>/r/<id>/<status> marks a receipt already in the feed, and
+// v/<user>/g/<partition:4> → offset:8 is the offset of the user's first
+// feed item ever in that partition (see FeedKept).
 
 type storedFeedItem struct {
 	Kind   uint8     `json:"k"`
@@ -37,11 +39,25 @@ func receiptKey(u domain.UserID, id domain.MessageID, s domain.Status) []byte {
 	return []byte(fmt.Sprintf("%sr/%s/%d", userPrefix(u), id, s))
 }
 
+func feedFirstKey(u domain.UserID, part int32) []byte {
+	return binary.BigEndian.AppendUint32([]byte(userPrefix(u)+"g/"), uint32(part))
+}
+
 // putFeed writes the feed item ev makes at pos into b and returns it.
 func putFeed(b *txn, ev domain.Event, pos domain.Position) (projections.FeedItem, bool, error) {
 	user, item, ok := projections.FeedItemOf(ev, pos)
 	if !ok {
 		return projections.FeedItem{}, false, nil
+	}
+	// The first item ever is recorded once (a cached row: one lookup in
+	// memory per item after the first).
+	fk := feedFirstKey(user, pos.Partition)
+	if _, err := b.getRow(fk); errors.Is(err, pebble.ErrNotFound) {
+		if err := b.setRow(fk, binary.BigEndian.AppendUint64(nil, uint64(pos.Offset))); err != nil {
+			return projections.FeedItem{}, false, err
+		}
+	} else if err != nil {
+		return projections.FeedItem{}, false, fmt.Errorf("read first feed offset: %w", err)
 	}
 	m := item.Message
 	raw := encodeFeedItem(storedFeedItem{Kind: uint8(item.Kind), ID: string(m.ID), From: string(m.From), To: string(m.To),
@@ -84,4 +100,24 @@ func (v *Views) Feed(_ context.Context, user domain.UserID, after domain.Positio
 		out = append(out, item)
 	}
 	return out, it.Error()
+}
+
+// FeedKept implements projections.Reader.
+func (v *Views) FeedKept(ctx context.Context, user domain.UserID, after domain.Position) (bool, error) {
+	oldest, err := v.Feed(ctx, user, domain.Position{Partition: after.Partition, Offset: -1}, 1)
+	if err != nil {
+		return false, err
+	}
+	raw, err := get(v.db, feedFirstKey(user, after.Partition))
+	first := int64(-1)
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+	case err != nil:
+		return false, fmt.Errorf("read first feed offset of %s: %w", user, err)
+	case len(raw) != 8:
+		return false, errors.New("corrupt first feed offset")
+	default:
+		first = int64(binary.BigEndian.Uint64(raw))
+	}
+	return projections.FeedKeptRule(oldest, first, after), nil
 }

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/tidings-chat/tidings/adapters/embedded"
 	"github.com/tidings-chat/tidings/domain"
 	"github.com/tidings-chat/tidings/projections"
 )
@@ -142,5 +145,89 @@ func TestMoveResumesAfterAnInterruption(t *testing.T) {
 		if c, _, _ := target.Views().Conversations(ctx, u, projections.Page{Limit: 10}); len(c) != 0 {
 			t.Fatalf("the target holds rows of %s, of another shard", u)
 		}
+	}
+}
+
+// tailRecorder is a log that records where each Tail began.
+type tailRecorder struct {
+	projections.Stream
+	mu    sync.Mutex
+	froms []int64
+}
+
+func (r *tailRecorder) Tail(ctx context.Context, partition int32, from int64, handle projections.BatchHandler) error {
+	r.mu.Lock()
+	r.froms = append(r.froms, from)
+	r.mu.Unlock()
+	return r.Stream.Tail(ctx, partition, from, handle)
+}
+
+// fenceHook is a catalog admin that runs onFence when a shard is fenced.
+type fenceHook struct {
+	projections.CatalogAdmin
+	onFence func()
+}
+
+func (h fenceHook) UpdateShard(ctx context.Context, id int, fn func(*projections.ShardInfo) error) (projections.ShardInfo, int64, error) {
+	info, v, err := h.CatalogAdmin.UpdateShard(ctx, id, fn)
+	if err == nil && info.State == projections.ShardFenced {
+		h.onFence()
+	}
+	return info, v, err
+}
+
+// TestMoveCatchUpReadsFromTheCheckpoint: over the real event log, a move's
+// first copy reads the log from its start, and the catch-up after the
+// fence reads only what was appended since (from the checkpoint), not the
+// whole log again; the target gets every message.
+func TestMoveCatchUpReadsFromTheCheckpoint(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	elog, err := embedded.OpenEventLog(filepath.Join(t.TempDir(), "log"), embedded.EventLogConfig{Partitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = elog.Close() })
+	base := time.Now().UTC().Truncate(time.Millisecond)
+	alice, bob := domain.UserID(domain.NewID(base)), domain.UserID(domain.NewID(base.Add(time.Second)))
+	send := func(i int) {
+		at := base.Add(time.Duration(i) * time.Minute)
+		m := domain.MessageSent{ID: domain.MessageID(domain.NewID(at)), From: alice, To: bob, Text: fmt.Sprint(i), SentAt: at}
+		if _, err := elog.Append(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 30 {
+		send(i)
+	}
+	db, target := openDB(t), openDB(t)
+	cat := db.Catalog()
+	if err := cat.EnsureShards(ctx, "default"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cat.AddPlacement(ctx, "p2"); err != nil {
+		t.Fatal(err)
+	}
+	rec := &tailRecorder{Stream: elog}
+	m := &projections.Mover{
+		Admin: fenceHook{cat, func() { // appended while the first copy ran
+			for i := 30; i < 35; i++ {
+				send(i)
+			}
+		}},
+		Open:       func(context.Context, string) (projections.Store, error) { return target.Views(), nil },
+		Scan:       projections.ScanOf(rec),
+		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		AckTimeout: 5 * time.Second,
+	}
+	if err := m.Move(ctx, domain.ShardOf(bob), "p2"); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(rec.froms) != "[0 30]" {
+		t.Fatalf("the move's tails began at %v, want [0 30]: the first copy from the start, the catch-up from the checkpoint", rec.froms)
+	}
+	got, _, err := target.Views().Unread(ctx, bob, projections.Page{Limit: 100})
+	if err != nil || len(got) != 35 {
+		t.Fatalf("the target holds %d of bob's 35 messages (%v)", len(got), err)
 	}
 }

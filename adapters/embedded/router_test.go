@@ -163,3 +163,96 @@ func TestFencedShardHoldsWritesUntilFlip(t *testing.T) {
 		t.Fatalf("after the flip the write went to %q, want other", p)
 	}
 }
+
+// TestStaleCatalogRecordsNoPositionPastTheFence: a process that missed a
+// shard's fence (it still caches the old catalog: its lease ran out while
+// it was paused, say) must not record the events it applies as applied,
+// or the shard's new placement would never get them; once its cache has
+// caught up, it records again.
+func TestStaleCatalogRecordsNoPositionPastTheFence(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, other := openDB(t), openDB(t)
+	ec := db.Catalog()
+	if err := ec.EnsureShards(ctx, "default"); err != nil {
+		t.Fatal(err)
+	}
+	stores := map[string]projections.Store{"default": db.Views(), "other": other.Views()}
+	open := func(_ context.Context, p string) (projections.Store, error) { return stores[p], nil }
+	stale, err := projections.NewCatalog(ctx, ec, "stale", nil) // never reloads
+	if err != nil {
+		t.Fatal(err)
+	}
+	router := projections.NewRouter(stale, open, db.Views())
+
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	alice, bob := domain.UserID(domain.NewID(at)), domain.UserID(domain.NewID(at.Add(time.Second)))
+	change := func(off int64) []projections.Change {
+		m := domain.MessageSent{ID: domain.MessageID(domain.NewID(at.Add(time.Duration(off) * time.Minute))), From: alice, To: bob, Text: "hi", SentAt: at}
+		return []projections.Change{{Event: m, User: bob, Pos: domain.Position{Offset: off}}}
+	}
+	if _, err := router.ApplyBatch(ctx, change(0), map[int32]int64{0: 0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ec.UpdateShard(ctx, domain.ShardOf(bob), func(s *projections.ShardInfo) error {
+		s.State, s.Target = projections.ShardFenced, "other"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = router.ApplyBatch(ctx, change(1), map[int32]int64{0: 1})
+	if !errors.Is(err, projections.ErrStaleCatalog) {
+		t.Fatalf("ApplyBatch with a catalog older than the fence: %v, want ErrStaleCatalog", err)
+	}
+	if err := router.RecordPosition(ctx, domain.Position{Offset: 1}); !errors.Is(err, projections.ErrStaleCatalog) {
+		t.Fatalf("RecordPosition with a catalog older than the fence: %v, want ErrStaleCatalog", err)
+	}
+	if got, _ := router.AppliedPositions(ctx); got[0] != 0 {
+		t.Fatalf("applied positions %v: the stale process recorded past the fence", got)
+	}
+
+	// A process whose cache holds the fence records (the fenced shard's
+	// writers wait for the flip; a user of another shard writes at once).
+	fresh, err := projections.NewCatalog(ctx, ec, "fresh", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	carol := domain.UserID(domain.NewID(at.Add(2 * time.Second)))
+	for domain.ShardOf(carol) == domain.ShardOf(bob) {
+		carol = domain.UserID(domain.NewID(time.Now()))
+	}
+	m := domain.MessageSent{ID: domain.MessageID(domain.NewID(at.Add(time.Hour))), From: alice, To: carol, Text: "hi", SentAt: at}
+	live := projections.NewRouter(fresh, open, db.Views())
+	if _, err := live.ApplyBatch(ctx, []projections.Change{{Event: m, User: carol, Pos: domain.Position{Offset: 2}}}, map[int32]int64{0: 2}); err != nil {
+		t.Fatalf("ApplyBatch with a current catalog: %v", err)
+	}
+
+	// A live process that has not reloaded yet when a fence is raised
+	// waits for its cache rather than failing the batch (a failed batch
+	// appends its receipts again).
+	runCtx, stop := context.WithCancel(ctx)
+	ran := make(chan struct{})
+	go func() { defer close(ran); fresh.Run(runCtx) }()
+	t.Cleanup(func() { stop(); <-ran })
+	third := (domain.ShardOf(carol) + 1) % domain.VirtualShards
+	if third == domain.ShardOf(bob) {
+		third = (third + 1) % domain.VirtualShards
+	}
+	if _, _, err := ec.UpdateShard(ctx, third, func(s *projections.ShardInfo) error {
+		s.State, s.Target = projections.ShardFenced, "other"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r := read(m, at.Add(2*time.Hour))
+	if _, err := live.ApplyBatch(ctx, []projections.Change{{Event: r, User: carol, Pos: domain.Position{Offset: 3}}}, map[int32]int64{0: 3}); err != nil {
+		t.Fatalf("ApplyBatch of a live process right after a fence: %v", err)
+	}
+	if got, _ := live.AppliedPositions(ctx); got[0] != 3 {
+		t.Fatalf("applied positions %v after the live process's batch", got)
+	}
+}
+
+func read(m domain.MessageSent, at time.Time) domain.MessageRead {
+	return domain.MessageRead{ID: m.ID, From: m.From, To: m.To, SentAt: m.SentAt, ReadAt: at}
+}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/tidings-chat/tidings/adapters/contract"
 	"github.com/tidings-chat/tidings/adapters/embedded"
+	"github.com/tidings-chat/tidings/domain"
 	"github.com/tidings-chat/tidings/projections"
 )
 
@@ -20,5 +21,10 @@ func openDB(t *testing.T) *embedded.DB {
 
 func TestViewsContract(t *testing.T) {
 	t.Parallel()
-	contract.TestViews(t, func(t *testing.T) projections.Store { return openDB(t).Views() })
+	contract.TestViewsWith(t, contract.ViewsFeatures{ExpireFeed: func(t *testing.T, s projections.Store, u domain.UserID, before domain.Position) {
+		t.Helper()
+		if err := s.(*embedded.Views).DropFeedBefore(u, before); err != nil {
+			t.Fatal(err)
+		}
+	}}, func(t *testing.T) projections.Store { return openDB(t).Views() })
 }

@@ -117,8 +117,10 @@ func New(cfg Config, d Deps) *Server {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, cmd: d.Commands, views: d.Views, users: d.Users, tracker: d.Tracker, ready: d.Ready, metrics: d.Metrics, log: d.Logger,
-		limits: d.Limits, signedOut: d.SignedOut}
+	// Reads show the marks this process's commands answered with even
+	// before the views apply them: a status never goes back.
+	s := &Server{cfg: cfg, cmd: d.Commands, views: projections.Marked(d.Views, d.Commands.Marks), users: d.Users, tracker: d.Tracker,
+		ready: d.Ready, metrics: d.Metrics, log: d.Logger, limits: d.Limits, signedOut: d.SignedOut}
 	r := chi.NewRouter()
 	// No RealIP: forwarded-for headers are the client's to forge, and
 	// nothing here trusts an address but the metrics guard below.

@@ -137,12 +137,12 @@ func TestPruneSendLog(t *testing.T) {
 	}
 	admin(t, connURL, "UPDATE send_log SET created_at = now() - interval '8 days' WHERE client_msg_id = 'old'")
 
-	if _, err := db.PruneSendLog(ctx, 0); err == nil {
-		t.Fatal("PruneSendLog(0) succeeded; want an error")
+	if _, err := db.SendLog().Prune(ctx, 0); err == nil {
+		t.Fatal("Prune(0) succeeded; want an error")
 	}
-	n, err := db.PruneSendLog(ctx, postgres.DefaultSendLogRetention)
+	n, err := db.SendLog().Prune(ctx, commands.SendLogRetention)
 	if err != nil || n != 1 {
-		t.Fatalf("PruneSendLog: %d, %v; want 1 deleted", n, err)
+		t.Fatalf("Prune: %d, %v; want 1 deleted", n, err)
 	}
 	// The pruned key is free again; the kept one still answers with its record.
 	if _, created, err := db.SendLog().Reserve(ctx, rec("old")); err != nil || !created {

@@ -15,19 +15,13 @@ import (
 
 var _ commands.SendLog = (*SendLog)(nil)
 
-// DefaultSendLogRetention is how long a client_msg_id reservation should be
-// kept: a retry within it returns the first message, a retry after it (once
-// PruneSendLog has run) sends a new one. Clients must not reuse a
-// client_msg_id for longer than this.
-const DefaultSendLogRetention = 7 * 24 * time.Hour
-
-// pruneBatch bounds the rows one DELETE of PruneSendLog removes, so a sweep
+// pruneBatch bounds the rows one DELETE of Prune removes, so a sweep
 // never holds many row locks or one long transaction.
 const pruneBatch = 5000
 
 // SendLog keeps client_msg_id reservations in table send_log, keyed by
 // (from_user, client_msg_id) and stamped with the database's clock in
-// created_at. Rows live until DB.PruneSendLog removes them. Safe for
+// created_at. Rows live until Prune removes them. Safe for
 // concurrent use.
 type SendLog struct {
 	pool *pgxpool.Pool
@@ -38,7 +32,7 @@ type SendLog struct {
 // wait for it to commit and then read its row. The record returned, created
 // or not, is the row as stored (SentAt in UTC, microsecond precision).
 func (s *SendLog) Reserve(ctx context.Context, rec commands.SendRecord) (commands.SendRecord, bool, error) {
-	// A winner's row can vanish before a loser reads it only if PruneSendLog
+	// A winner's row can vanish before a loser reads it only if Prune
 	// deletes it in between; then the next attempt inserts.
 	for range 3 {
 		stored, err := scanSendRecord(s.pool.QueryRow(ctx, `INSERT INTO send_log
@@ -89,23 +83,20 @@ func scanSendRecord(row pgx.Row) (commands.SendRecord, error) {
 	return rec, nil
 }
 
-// PruneSendLog deletes the reservations made more than olderThan ago by the
-// database's clock, in batches, and returns how many it deleted. Run it
-// periodically (hourly is plenty) with DefaultSendLogRetention unless a
-// longer window is wanted; olderThan must be positive. A reservation being
-// pruned while its sender retries makes the retry a new message, which is
-// the documented contract beyond the retention.
-func (d *DB) PruneSendLog(ctx context.Context, olderThan time.Duration) (int64, error) {
+// Prune implements commands.SendLog: it deletes the reservations whose
+// created_at is more than olderThan before the database's clock, in
+// batches of pruneBatch rows.
+func (s *SendLog) Prune(ctx context.Context, olderThan time.Duration) (int64, error) {
 	if olderThan <= 0 {
 		return 0, fmt.Errorf("prune send log: retention %s must be positive", olderThan)
 	}
 	var cutoff time.Time
-	if err := d.pool.QueryRow(ctx, "SELECT now() - make_interval(secs => $1)", olderThan.Seconds()).Scan(&cutoff); err != nil {
+	if err := s.pool.QueryRow(ctx, "SELECT now() - make_interval(secs => $1)", olderThan.Seconds()).Scan(&cutoff); err != nil {
 		return 0, fmt.Errorf("prune send log: read clock: %w", err)
 	}
 	var total int64
 	for {
-		tag, err := d.pool.Exec(ctx, `DELETE FROM send_log WHERE (from_user, client_msg_id) IN (
+		tag, err := s.pool.Exec(ctx, `DELETE FROM send_log WHERE (from_user, client_msg_id) IN (
 			SELECT from_user, client_msg_id FROM send_log WHERE created_at < $1 LIMIT $2)`, cutoff, pruneBatch)
 		if err != nil {
 			return total, fmt.Errorf("prune send log: %w", err)

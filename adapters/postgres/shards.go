@@ -127,6 +127,16 @@ func (c *ShardCatalog) Ack(ctx context.Context, node string, version int64, leas
 	return nil
 }
 
+// Fence implements projections.CatalogSource: one read of one row, with
+// the same linearizability as the update that raised it.
+func (c *ShardCatalog) Fence(ctx context.Context) (int64, error) {
+	var v int64
+	if err := c.db.pool.QueryRow(ctx, "SELECT fence_version FROM catalog_version").Scan(&v); err != nil {
+		return 0, fmt.Errorf("read catalog fence: %w", err)
+	}
+	return v, nil
+}
+
 // UpdateShard implements projections.CatalogAdmin: one transaction that
 // changes the shard, bumps its epoch and the catalog version, and notifies.
 func (c *ShardCatalog) UpdateShard(ctx context.Context, id int, fn func(*projections.ShardInfo) error) (projections.ShardInfo, int64, error) {
@@ -152,7 +162,10 @@ func (c *ShardCatalog) UpdateShard(ctx context.Context, id int, fn func(*project
 			WHERE id = $1 RETURNING epoch`, id, info.Placement, string(info.State), target).Scan(&info.Epoch); err != nil {
 			return fmt.Errorf("update shard %d: %w", id, err)
 		}
-		if err := tx.QueryRow(ctx, "UPDATE catalog_version SET version = version + 1 RETURNING version").Scan(&version); err != nil {
+		// Fencing a shard raises the fence to the new version (Fence).
+		if err := tx.QueryRow(ctx, `UPDATE catalog_version SET version = version + 1,
+			fence_version = CASE WHEN $1 THEN version + 1 ELSE fence_version END RETURNING version`,
+			info.State == projections.ShardFenced).Scan(&version); err != nil {
 			return fmt.Errorf("bump catalog version: %w", err)
 		}
 		_, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", NotifyChannel, strconv.FormatInt(version, 10))

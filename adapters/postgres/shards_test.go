@@ -74,6 +74,23 @@ func TestShardCatalog(t *testing.T) {
 	if v, _, _ := sc.Load(ctx); v != v2 {
 		t.Fatalf("version %d after a failed edit, want %d", v, v2)
 	}
+	// The fence is raised only by fencing a shard, to that version.
+	if f, err := sc.Fence(ctx); err != nil || f != 0 {
+		t.Fatalf("Fence before any fence: %d %v", f, err)
+	}
+	_, v3, err := sc.UpdateShard(ctx, 3, func(s *projections.ShardInfo) error { s.State = projections.ShardFenced; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := sc.UpdateShard(ctx, 3, func(s *projections.ShardInfo) error {
+		s.State, s.Placement, s.Target = projections.ShardActive, "p2", ""
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := sc.Fence(ctx); err != nil || f != v3 {
+		t.Fatalf("Fence after fencing at v%d and flipping: %d %v", v3, f, err)
+	}
 	// Checkpoints round-trip and can be deleted.
 	cp := map[int32]int64{0: 10, 3: 7}
 	if err := sc.SaveCheckpoint(ctx, 3, cp); err != nil {

@@ -54,6 +54,13 @@ func newEnv(t *testing.T, cfg Config, tune func(*http.Server)) *env {
 // ports (say, a rate limiter) before they are built.
 func newEnvWith(t *testing.T, cfg Config, tune func(*http.Server), deps func(*commands.Deps)) *env {
 	t.Helper()
+	return newEnvHub(t, cfg, tune, deps, nil)
+}
+
+// newEnvHub is newEnvWith with hubViews, when not nil, wrapping the views
+// the hub reads (say, to drop feed items as a retention would).
+func newEnvHub(t *testing.T, cfg Config, tune func(*http.Server), deps func(*commands.Deps), hubViews func(projections.Reader) projections.Reader) *env {
+	t.Helper()
 	db, err := embedded.OpenInMemory()
 	if err != nil {
 		t.Fatal(err)
@@ -77,8 +84,12 @@ func newEnvWith(t *testing.T, cfg Config, tune func(*http.Server), deps func(*co
 		t.Fatal(err)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var read projections.Reader = views
+	if hubViews != nil {
+		read = hubViews(views)
+	}
 	hub, err := NewHub(cfg, Deps{Commands: cmds, UserFrom: httpapi.UserFrom, SessionFrom: httpapi.SessionFrom, MessageJSON: httpapi.AppendMessageJSON,
-		Views: views, Positions: views, Partitions: 1, Logger: quiet})
+		Views: read, Positions: views, Partitions: 1, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

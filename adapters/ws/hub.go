@@ -161,6 +161,7 @@ func NewHub(cfg Config, d Deps) (*Hub, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	d.Views = projections.Marked(d.Views, d.Commands.Marks) // a status never goes back (commands.Marks)
 	return &Hub{cfg: cfg, d: d, log: d.Logger, conns: map[domain.UserID]map[*conn]struct{}{},
 		tokenOf: map[*conn]commands.TokenHash{}, byToken: map[commands.TokenHash]map[*conn]*time.Timer{}}, nil
 }

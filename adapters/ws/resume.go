@@ -70,13 +70,20 @@ func (c *conn) resume(since string) {
 }
 
 // start returns the cursor the backlog follows. A cursor from another
-// partition (the topic was resized) or unparsable one starts over like no
-// cursor, and reset tells the client to refetch its views.
+// partition (the topic was resized), an unparsable one, or one older than
+// the feed still holds (its items expired) starts over like no cursor, and
+// reset tells the client to refetch its views: never a truncated backlog.
 func (c *conn) start(ctx context.Context, part int32, since string) (cursor domain.Position, reset bool, err error) {
 	if since != "" {
 		pos, err := domain.ParsePosition(since)
 		if err == nil && pos.Partition == part {
-			return pos, false, nil
+			kept, err := c.hub.d.Views.FeedKept(ctx, c.user, pos)
+			if err != nil {
+				return cursor, false, fmt.Errorf("check the feed after %s: %w", pos, err)
+			}
+			if kept {
+				return pos, false, nil
+			}
 		}
 		reset = true
 	}

@@ -184,3 +184,83 @@ func TestResumeUnderLiveTrafficMissesNothing(t *testing.T) {
 		}
 	}
 }
+
+// expiredFeed is a feed whose items before from are gone, as after
+// Cassandra's 30-day TTL: Feed skips them, FeedKept follows the rule every
+// store follows.
+type expiredFeed struct {
+	projections.Reader
+	mu   sync.Mutex
+	from int64 // items at lower offsets are gone
+}
+
+func (e *expiredFeed) Feed(ctx context.Context, u domain.UserID, after domain.Position, limit int) ([]projections.FeedItem, error) {
+	e.mu.Lock()
+	from := e.from
+	e.mu.Unlock()
+	if after.Offset < from-1 {
+		after.Offset = from - 1
+	}
+	return e.Reader.Feed(ctx, u, after, limit)
+}
+
+func (e *expiredFeed) FeedKept(ctx context.Context, u domain.UserID, after domain.Position) (bool, error) {
+	oldest, err := e.Feed(ctx, u, domain.Position{Partition: after.Partition, Offset: -1}, 1)
+	if err != nil {
+		return false, err
+	}
+	all, err := e.Reader.Feed(ctx, u, domain.Position{Partition: after.Partition, Offset: -1}, 1)
+	if err != nil {
+		return false, err
+	}
+	first := int64(-1)
+	if len(all) > 0 {
+		first = all[0].Cursor.Offset
+	}
+	return projections.FeedKeptRule(oldest, first, after), nil
+}
+
+// TestResumeAfterExpiredItemsResets: a cursor older than what the feed
+// still holds gets the unread messages and a ready frame with reset, never
+// the feed's remainder as if nothing had been missed; a cursor the feed
+// still covers resumes as usual.
+func TestResumeAfterExpiredItemsResets(t *testing.T) {
+	ex := &expiredFeed{}
+	e := newEnvHub(t, Config{}, nil, nil, func(r projections.Reader) projections.Reader { ex.Reader = r; return ex })
+	alice, bob := e.register(t, "alice"), e.register(t, "bob")
+	c := e.dialRaw(t, alice)
+	_, ready0 := untilReady(t, c)
+	m1 := e.send(t, bob, alice, "one")
+	f1 := read(t, c)
+	m2 := e.send(t, bob, alice, "two")
+	f2 := read(t, c)
+	m3 := e.send(t, bob, alice, "three")
+	f3 := read(t, c)
+	if f1.Message["id"] != string(m1) || f2.Message["id"] != string(m2) || f3.Message["id"] != string(m3) {
+		t.Fatalf("pushes %+v %+v %+v", f1, f2, f3)
+	}
+	_ = c.CloseNow()
+	p2, err := domain.ParsePosition(f2.Cursor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex.mu.Lock()
+	ex.from = p2.Offset // m1's item expired
+	ex.mu.Unlock()
+
+	backlog, ready := untilReady(t, e.dialSince(t, alice, ready0.Cursor))
+	if !ready.Reset {
+		t.Fatalf("resume from before an expired item: ready %+v after %+v, want reset", ready, backlog)
+	}
+	if len(backlog) != 3 || backlog[0].Message["id"] != string(m1) || backlog[0].Cursor != "" {
+		t.Fatalf("backlog after a reset %+v, want the three unread messages, m1 first", backlog)
+	}
+
+	if _, ready = untilReady(t, e.dialSince(t, alice, f1.Cursor)); !ready.Reset {
+		t.Fatalf("resume from the expired item's own cursor: %+v, want reset (the feed cannot tell what followed it)", ready)
+	}
+	backlog, ready = untilReady(t, e.dialSince(t, alice, f2.Cursor))
+	if ready.Reset || len(backlog) != 1 || backlog[0].Message["id"] != string(m3) {
+		t.Fatalf("resume from a kept cursor: %+v then %+v, want m3 and no reset", backlog, ready)
+	}
+}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/tidings-chat/tidings/adapters/httpapi"
-	"github.com/tidings-chat/tidings/adapters/postgres"
 	"github.com/tidings-chat/tidings/adapters/webui"
 	"github.com/tidings-chat/tidings/adapters/ws"
 	"github.com/tidings-chat/tidings/commands"
@@ -103,7 +102,7 @@ func serve(ctx context.Context, args []string) error {
 	// (embedded); when several processes share Kafka, from a tail of every
 	// partition that waits for the views, so a user connected to any node
 	// hears of events that any node projected.
-	fan := &projections.Fanout{Tracker: tracker, Push: hub.Push, Log: log}
+	fan := &projections.Fanout{Tracker: tracker, Push: hub.Push, Views: b.views, Log: log}
 	rounds := 1 // the embedded store applies one batch at a time
 	if c.CassandraHosts != "" {
 		rounds = 4 // Cassandra's writes wait on the network: overlap a few rounds
@@ -134,8 +133,8 @@ func serve(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
+	bg.run("send-log pruning", func(ctx context.Context) error { pruneSendLog(ctx, b.sends, log); return nil })
 	if b.pg != nil {
-		bg.run("send-log pruning", func(ctx context.Context) error { pruneSendLog(ctx, b.pg, log); return nil })
 		bg.run("rate-bucket pruning", func(ctx context.Context) error { pruneBuckets(ctx, limits.shared, log); return nil })
 	}
 
@@ -219,12 +218,13 @@ func describeListener(addr net.Addr) listenerInfo {
 }
 
 // pruneSendLog drops client_msg_id reservations older than the retention,
-// hourly, until ctx ends.
-func pruneSendLog(ctx context.Context, pg *postgres.DB, log *slog.Logger) {
+// hourly, in whichever send log the node uses
+// (embedded or PostgreSQL alike), until ctx ends.
+func pruneSendLog(ctx context.Context, sends commands.SendLog, log *slog.Logger) {
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
 	for {
-		n, err := pg.PruneSendLog(ctx, postgres.DefaultSendLogRetention)
+		n, err := sends.Prune(ctx, commands.SendLogRetention)
 		if err != nil && ctx.Err() == nil {
 			log.Warn("prune send log", "err", err)
 		} else if n > 0 {
