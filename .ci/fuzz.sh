@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs each Go fuzz target of a decoder of outside input for a bounded
-# time (FUZZTIME, 10s by default): REST bodies and the paging query
-# (adapters/httpapi, through the embedded in-memory views), WebSocket
+# time (FUZZTIME, 8s by default: seven targets, under two minutes): REST
+# bodies and the paging query (adapters/httpapi, through the embedded
+# in-memory views), WebSocket
 # client frames (adapters/ws), strict JSON, cursors, positions and events
 # (domain). A finding fails the run; Go writes the input that fails to
 # testdata/fuzz/<Target>/ of the package, where `go test` replays it from
@@ -9,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-fuzztime="${FUZZTIME:-10s}"
+fuzztime="${FUZZTIME:-8s}"
 targets=(
   "./adapters/httpapi FuzzRequestBody"
   "./adapters/httpapi FuzzListQuery"

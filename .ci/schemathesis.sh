@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 version="${SCHEMATHESIS_VERSION:-4.32.5}"
-max_examples="${ST_MAX_EXAMPLES:-60}"
+max_examples="${ST_MAX_EXAMPLES:-80}"
 artifacts="${TIDINGS_ARTIFACTS:-/tmp/tidings-artifacts}/schemathesis"
 work=$(mktemp -d)
 server_pid=""
