@@ -50,14 +50,20 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "$base/readyz" >/dev/null
 
-# The fuzzer's own user: every authenticated request carries its token.
-signup=$(curl -fsS -X POST "$base/users" -H 'Content-Type: application/json' -d '{"name":"schemathesis"}')
-token=$(printf '%s' "$signup" | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+# The fuzzer's own user: every authenticated request carries its token;
+# and a user to write to (the hooks point generated recipients at it).
+field() { python3 -c "import json, sys; print(json.load(sys.stdin)[\"$1\"])"; }
+self=$(curl -fsS -X POST "$base/users" -H 'Content-Type: application/json' -d '{"name":"schemathesis"}')
+token=$(printf '%s' "$self" | field token)
+self_id=$(printf '%s' "$self" | field id)
+recipient=$(curl -fsS -X POST "$base/users" -H 'Content-Type: application/json' -d '{"name":"recipient"}' | field id)
 
 status=0
-SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH=.ci "$venv/bin/schemathesis" run docs/openapi.yaml \
+# The embedded log's partitions: --kafka-partitions' default.
+ST_TOKEN="$token" ST_SELF="$self_id" ST_RECIPIENT="$recipient" ST_PARTITIONS=16 SCHEMATHESIS_HOOKS=.ci/schemathesis_hooks.py \
+  "$venv/bin/schemathesis" --config-file .ci/schemathesis.toml run docs/openapi.yaml \
   --url "$base" \
-  -H "Authorization: Bearer $token" \
+  --generation-with-security-parameters false \
   --exclude-path /ws --exclude-path /metrics \
   --phases examples,coverage,fuzzing,stateful \
   --checks all \
