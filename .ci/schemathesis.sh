@@ -3,10 +3,13 @@
 # schemathesis (from PyPI, into a throwaway venv): every operation but the
 # WebSocket upgrade and the operators' /metrics, the examples, coverage,
 # fuzzing and stateful phases (the spec's links chain sign-up, the new
-# token, a send and reading it back), a bounded number of examples, and
-# every check: no 5xx, responses as the spec says (status, content type,
-# headers, body), schema-valid requests accepted and invalid ones refused,
-# auth not ignored. Exits non-zero on any failure.
+# token, a send, reading it and marking it read), a bounded number of
+# examples, and every check: no 5xx, responses as the spec says (status,
+# content type, headers, body), schema-valid requests accepted and invalid
+# ones refused, auth not ignored. Exits non-zero on any failure.
+# .ci/schemathesis_hooks.py says what the schema cannot (which users exist,
+# which cursors the server gave out); .ci/schemathesis.toml tunes the
+# stateful phase.
 #
 # Env: SCHEMATHESIS_VERSION (pinned below), ST_MAX_EXAMPLES (per operation
 # and phase), ST_SEED (reproduce a run), ST_ARGS (more schemathesis
@@ -30,7 +33,7 @@ mkdir -p "$artifacts"
 venv="${ST_VENV:-$work/venv}"
 if [ ! -x "$venv/bin/schemathesis" ] || [ "$("$venv/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, version $version" ]; then
   command -v python3 >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 python3-venv; }
-  python3 -m venv "$venv" || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv && python3 -m venv "$venv"; }
+  python3 -m venv "$venv" || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv && python3 -m venv --clear "$venv"; }
   "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$version"
 fi
 
@@ -50,8 +53,9 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "$base/readyz" >/dev/null
 
-# The fuzzer's own user: every authenticated request carries its token;
-# and a user to write to (the hooks point generated recipients at it).
+# The fuzzer's own user (the hooks authenticate every request as it but
+# the steps a link authenticates as a new user) and a user to write to
+# (the hooks point generated recipients that name nobody at it).
 field() { python3 -c "import json, sys; print(json.load(sys.stdin)[\"$1\"])"; }
 self=$(curl -fsS -X POST "$base/users" -H 'Content-Type: application/json' -d '{"name":"schemathesis"}')
 token=$(printf '%s' "$self" | field token)
@@ -59,7 +63,9 @@ self_id=$(printf '%s' "$self" | field id)
 recipient=$(curl -fsS -X POST "$base/users" -H 'Content-Type: application/json' -d '{"name":"recipient"}' | field id)
 
 status=0
-# The embedded log's partitions: --kafka-partitions' default.
+# The embedded log's partitions: --kafka-partitions' default. One worker:
+# CPython 3.11.7's parser failed ("AST constructor recursion depth
+# mismatch") under schemathesis' threads.
 ST_TOKEN="$token" ST_SELF="$self_id" ST_RECIPIENT="$recipient" ST_PARTITIONS=16 SCHEMATHESIS_HOOKS=.ci/schemathesis_hooks.py \
   "$venv/bin/schemathesis" --config-file .ci/schemathesis.toml run docs/openapi.yaml \
   --url "$base" \
