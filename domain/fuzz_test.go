@@ -92,7 +92,7 @@ func FuzzCursor(f *testing.F) {
 }
 
 // FuzzParsePosition: a position parses or is refused, never a panic; a
-// parsed one is in range and comes back the same through its String.
+// parsed one is in range and is exactly its String (one spelling).
 func FuzzParsePosition(f *testing.F) {
 	for _, s := range []string{"0-0", "3--1", "15-9223372036854775807", "-1-0", "1-", "-", "", "+1-+2",
 		"2147483648-0", "1-9223372036854775808", "01-01", " 1-2", "1-2-3"} {
@@ -106,9 +106,8 @@ func FuzzParsePosition(f *testing.F) {
 		if p.Partition < 0 || p.Offset < -1 {
 			t.Fatalf("ParsePosition(%q) = %+v, out of range", s, p)
 		}
-		again, err := ParsePosition(p.String())
-		if err != nil || again != p {
-			t.Fatalf("ParsePosition(%q) = %+v; its String %q parses to %+v, %v", s, p, p.String(), again, err)
+		if p.String() != s {
+			t.Fatalf("ParsePosition(%q) = %+v, whose String is %q", s, p, p.String())
 		}
 	})
 }
