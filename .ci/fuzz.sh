@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Runs each Go fuzz target of a decoder of outside input for a bounded
-# time (FUZZTIME, 8s by default: seven targets, under two minutes): REST
+# time (FUZZTIME, 8s by default: eight targets, under two minutes): REST
 # bodies and the paging query (adapters/httpapi, through the embedded
-# in-memory views), WebSocket
-# client frames (adapters/ws), strict JSON, cursors, positions and events
-# (domain). A finding fails the run; Go writes the input that fails to
-# testdata/fuzz/<Target>/ of the package, where `go test` replays it from
-# then on (commit it with the fix).
+# in-memory views), the Cassandra views' cursors (their decoding, which
+# needs no database), WebSocket client frames (adapters/ws), and strict
+# JSON, cursors, positions and events (domain). A finding fails the run;
+# Go writes the failing input to testdata/fuzz/<Target>/ of the package,
+# where `go test` replays it from then on (commit it with the fix).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +15,7 @@ targets=(
   "./adapters/httpapi FuzzRequestBody"
   "./adapters/httpapi FuzzListQuery"
   "./adapters/ws FuzzDecodeFrame"
+  "./adapters/cassandra FuzzCassandraCursor"
   "./domain FuzzDecodeStrict"
   "./domain FuzzCursor"
   "./domain FuzzParsePosition"
