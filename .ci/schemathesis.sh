@@ -48,10 +48,12 @@ fi
 go build -o "$work/tidings" ./cmd/tidings
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
-# No send-rate limit (429 is in the spec, but a fuzzer that only meets the
-# limit tests nothing else), and a short read-your-writes wait: generated
-# X-Tidings-Position headers name offsets the log never reaches.
+# No send, sign-up or sign-in limits (429 is in the spec where they apply,
+# but a fuzzer that only meets a limit tests nothing else), and a short
+# read-your-writes wait: generated X-Tidings-Position headers name offsets
+# the log never reaches.
 "$work/tidings" serve --addr "127.0.0.1:$port" --data "$work/data" --send-rate 0 \
+  --signup-rate 0 --signin-rate 0 \
   --consistency-wait 100ms --log-level warn >"$artifacts/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do

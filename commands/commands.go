@@ -10,6 +10,9 @@ import (
 type Commands struct {
 	RegisterUser  RegisterUserHandler
 	Authenticate  AuthenticateHandler
+	SignIn        SignInHandler
+	RotateSession RotateSessionHandler
+	SignOut       SignOutHandler
 	SendMessage   SendMessageHandler
 	MarkRead      MarkReadHandler
 	MarkDelivered MarkDeliveredHandler
@@ -21,10 +24,16 @@ type Deps struct {
 	Accounts Accounts
 	SendLog  SendLog
 	Messages MessageReader
-	Limiter  *RateLimiter // nil: no send rate limit
-	Sync     ViewSync     // nil: commands check the views as they are
-	Clock    Clock        // nil: time.Now
+	Limiter  Limiter  // nil: no send rate limit; keyed by sender id
+	Sync     ViewSync // nil: commands check the views as they are
+	Clock    Clock    // nil: time.Now
+	// SessionLifetime is how long a token works after it is issued
+	// (use does not extend it); 0: DefaultSessionLifetime.
+	SessionLifetime time.Duration
 }
+
+// DefaultSessionLifetime is how long a token works unless configured.
+const DefaultSessionLifetime = 30 * 24 * time.Hour
 
 // New wires the command handlers.
 func New(d Deps) (Commands, error) {
@@ -51,10 +60,18 @@ func New(d Deps) (Commands, error) {
 	// Times are kept to the millisecond: every store can hold that exactly.
 	now := func() time.Time { return clock().UTC().Truncate(time.Millisecond) }
 	recent := newRecentMarks(recentMarksSize)
+	life := d.SessionLifetime
+	if life <= 0 {
+		life = DefaultSessionLifetime
+	}
 	return Commands{
-		RegisterUser:  RegisterUserHandler{accounts: d.Accounts, now: now},
-		Authenticate:  AuthenticateHandler{accounts: d.Accounts},
-		SendMessage:   SendMessageHandler{log: d.Log, accounts: d.Accounts, sends: d.SendLog, messages: d.Messages, limiter: d.Limiter, now: now},
+		RegisterUser:  RegisterUserHandler{accounts: d.Accounts, lifetime: life, now: now},
+		Authenticate:  AuthenticateHandler{accounts: d.Accounts, now: now},
+		SignIn:        SignInHandler{accounts: d.Accounts, lifetime: life, now: now},
+		RotateSession: RotateSessionHandler{accounts: d.Accounts, lifetime: life, now: now},
+		SignOut:       SignOutHandler{accounts: d.Accounts},
+		SendMessage: SendMessageHandler{log: d.Log, accounts: d.Accounts, sends: d.SendLog, messages: d.Messages, limiter: d.Limiter,
+			known: newKnownUsers(knownUsersSize), now: now},
 		MarkRead:      MarkReadHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
 		MarkDelivered: MarkDeliveredHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
 	}, nil

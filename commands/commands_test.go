@@ -33,12 +33,18 @@ func (l *memLog) Append(_ context.Context, ev domain.Event) (domain.Position, er
 }
 
 type memAccounts struct {
-	mu     sync.Mutex
-	users  map[domain.UserID]domain.User
-	tokens map[commands.TokenHash]domain.UserID
+	mu        sync.Mutex
+	users     map[domain.UserID]domain.User
+	passwords map[domain.UserID][]byte
+	tokens    map[commands.TokenHash]commands.Session
 }
 
-func (a *memAccounts) CreateUser(_ context.Context, u domain.User, h commands.TokenHash) error {
+func newMemAccounts() *memAccounts {
+	return &memAccounts{users: map[domain.UserID]domain.User{}, passwords: map[domain.UserID][]byte{},
+		tokens: map[commands.TokenHash]commands.Session{}}
+}
+
+func (a *memAccounts) CreateUser(_ context.Context, u domain.User, pw []byte, s commands.Session) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, x := range a.users {
@@ -46,18 +52,48 @@ func (a *memAccounts) CreateUser(_ context.Context, u domain.User, h commands.To
 			return commands.ErrNameTaken
 		}
 	}
-	a.users[u.ID], a.tokens[h] = u, u.ID
+	a.users[u.ID], a.tokens[s.Token] = u, s
+	if pw != nil {
+		a.passwords[u.ID] = pw
+	}
 	return nil
 }
 
-func (a *memAccounts) UserByToken(ctx context.Context, h commands.TokenHash) (domain.User, error) {
+func (a *memAccounts) UserByToken(ctx context.Context, h commands.TokenHash) (domain.User, commands.Session, error) {
 	a.mu.Lock()
-	id, ok := a.tokens[h]
+	s, ok := a.tokens[h]
 	a.mu.Unlock()
 	if !ok {
-		return domain.User{}, domain.ErrNotFound
+		return domain.User{}, commands.Session{}, domain.ErrNotFound
 	}
-	return a.User(ctx, id)
+	u, err := a.User(ctx, s.User)
+	return u, s, err
+}
+
+func (a *memAccounts) PasswordHash(ctx context.Context, id domain.UserID) ([]byte, error) {
+	if _, err := a.User(ctx, id); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.passwords[id], nil
+}
+
+func (a *memAccounts) CreateSession(_ context.Context, s commands.Session) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.users[s.User]; !ok {
+		return domain.ErrNotFound
+	}
+	a.tokens[s.Token] = s
+	return nil
+}
+
+func (a *memAccounts) DeleteSession(_ context.Context, h commands.TokenHash) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.tokens, h)
+	return nil
 }
 
 func (a *memAccounts) User(_ context.Context, id domain.UserID) (domain.User, error) {
@@ -117,12 +153,12 @@ type env struct {
 	now   time.Time
 }
 
-func newEnv(t *testing.T, limiter *commands.RateLimiter) *env {
+func newEnv(t *testing.T, limiter commands.Limiter) *env {
 	t.Helper()
 	e := &env{log: &memLog{}, views: memViews{msgs: map[domain.MessageID]domain.Message{}}, now: time.Date(2026, 3, 4, 5, 6, 7, 891234567, time.UTC)}
 	cmd, err := commands.New(commands.Deps{
 		Log:      e.log,
-		Accounts: &memAccounts{users: map[domain.UserID]domain.User{}, tokens: map[commands.TokenHash]domain.UserID{}},
+		Accounts: newMemAccounts(),
 		SendLog:  &memSends{recs: map[string]commands.SendRecord{}},
 		Messages: e.views,
 		Limiter:  limiter,
@@ -307,22 +343,23 @@ func TestMarkReadOnlyByRecipient(t *testing.T) {
 
 func TestRateLimiter(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ctx := context.Background()
 	l := commands.NewRateLimiter(1, 3, func() time.Time { return now })
 	for i := range 3 {
-		if err := l.Allow("u"); err != nil {
+		if err := l.Allow(ctx, "u"); err != nil {
 			t.Fatalf("send %d within the burst: %v", i, err)
 		}
 	}
-	err := l.Allow("u")
+	err := l.Allow(ctx, "u")
 	var de *domain.Error
 	if !errors.As(err, &de) || de.Code != domain.CodeRateLimited || de.RetryAfter != time.Second {
 		t.Fatalf("over the burst: %v", err)
 	}
-	if err := l.Allow("v"); err != nil {
+	if err := l.Allow(ctx, "v"); err != nil {
 		t.Fatalf("another user is limited too: %v", err)
 	}
 	now = now.Add(time.Second)
-	if err := l.Allow("u"); err != nil {
+	if err := l.Allow(ctx, "u"); err != nil {
 		t.Fatalf("after a refill: %v", err)
 	}
 }
@@ -350,7 +387,7 @@ func TestMarkReadWaitsOnlyForAMessageTheViewsDoNotHoldYet(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := &syncer{views: e.views, msg: sent.Message} // the views do not hold it until synced
-	cmd, err := commands.New(commands.Deps{Log: e.log, Accounts: &memAccounts{users: map[domain.UserID]domain.User{}, tokens: map[commands.TokenHash]domain.UserID{}},
+	cmd, err := commands.New(commands.Deps{Log: e.log, Accounts: newMemAccounts(),
 		SendLog: &memSends{recs: map[string]commands.SendRecord{}}, Messages: e.views, Sync: s})
 	if err != nil {
 		t.Fatal(err)
@@ -401,7 +438,7 @@ func TestMarkDeliveredAllDoesNotWaitForTheViews(t *testing.T) {
 	ids = append(ids, domain.MessageID(domain.NewID(time.Now()))) // unknown
 
 	cs := &countingSync{}
-	cmd, err := commands.New(commands.Deps{Log: e.log, Accounts: &memAccounts{users: map[domain.UserID]domain.User{}, tokens: map[commands.TokenHash]domain.UserID{}},
+	cmd, err := commands.New(commands.Deps{Log: e.log, Accounts: newMemAccounts(),
 		SendLog: &memSends{recs: map[string]commands.SendRecord{}}, Messages: e.views, Sync: cs})
 	if err != nil {
 		t.Fatal(err)

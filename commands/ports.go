@@ -27,19 +27,47 @@ func HashToken(token string) TokenHash { return sha256.Sum256([]byte(token)) }
 // ErrNameTaken is returned by Accounts.CreateUser when the name is in use.
 var ErrNameTaken = errors.New("name taken")
 
-// Accounts stores users and the hashes of their tokens. Implementations are
-// safe for concurrent use.
+// Session is the stored record of one bearer token: its hash, its owner,
+// and until when it works. Sessions expire at ExpiresAt, which use does
+// not move; DeleteSession revokes one before that.
+type Session struct {
+	Token     TokenHash
+	User      domain.UserID
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Expired reports whether s no longer works at now.
+func (s Session) Expired(now time.Time) bool { return !now.Before(s.ExpiresAt) }
+
+// Accounts stores users, the hashes of their passwords and the sessions of
+// their tokens (hashes only). Implementations are safe for concurrent use.
+// Stores have no clock: they keep expired sessions until pruned, and the
+// commands refuse them.
 type Accounts interface {
-	// CreateUser stores u with its token hash; ErrNameTaken when another
-	// user has the name.
-	CreateUser(ctx context.Context, u domain.User, token TokenHash) error
-	// UserByToken returns the owner of a token, or domain.ErrNotFound.
-	UserByToken(ctx context.Context, token TokenHash) (domain.User, error)
+	// CreateUser stores u, its password hash (nil: no password) and its
+	// first session atomically; ErrNameTaken when another user has the
+	// name.
+	CreateUser(ctx context.Context, u domain.User, password []byte, first Session) error
+	// UserByToken returns the owner of a token and its session, or
+	// domain.ErrNotFound when the token is unknown or revoked. It does not
+	// check expiry.
+	UserByToken(ctx context.Context, token TokenHash) (domain.User, Session, error)
 	// User returns a user by id, or domain.ErrNotFound.
 	User(ctx context.Context, id domain.UserID) (domain.User, error)
 	// UserByName returns the user with exactly this name, or
 	// domain.ErrNotFound.
 	UserByName(ctx context.Context, name string) (domain.User, error)
+	// PasswordHash returns the stored hash of a user's password, nil when
+	// the user has none, or domain.ErrNotFound when there is no such user.
+	PasswordHash(ctx context.Context, id domain.UserID) ([]byte, error)
+	// CreateSession stores a new session of an existing user, or returns
+	// domain.ErrNotFound when s.User does not exist.
+	CreateSession(ctx context.Context, s Session) error
+	// DeleteSession revokes a token: once it returns, UserByToken of the
+	// token is domain.ErrNotFound, on every process sharing the store.
+	// Deleting an unknown token is not an error.
+	DeleteSession(ctx context.Context, token TokenHash) error
 }
 
 // SendRecord remembers which message a client_msg_id of a sender produced,

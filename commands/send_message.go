@@ -32,7 +32,8 @@ type SendMessageHandler struct {
 	accounts Accounts
 	sends    SendLog
 	messages MessageReader
-	limiter  *RateLimiter
+	limiter  Limiter
+	known    *knownUsers // recipients the accounts store confirmed lately
 	now      func() time.Time
 }
 
@@ -51,15 +52,12 @@ func (h SendMessageHandler) Handle(ctx context.Context, cmd SendMessage) (Sent, 
 		return Sent{}, err
 	}
 	if h.limiter != nil {
-		if err := h.limiter.Allow(cmd.From); err != nil {
+		if err := h.limiter.Allow(ctx, string(cmd.From)); err != nil {
 			return Sent{}, err
 		}
 	}
-	if _, err := h.accounts.User(ctx, cmd.To); err != nil {
-		if errors.Is(err, domain.ErrNotFound) {
-			return Sent{}, domain.Errorf(domain.CodeUnknownRecipient, "no user with id %q", cmd.To)
-		}
-		return Sent{}, fmt.Errorf("look up recipient: %w", err)
+	if err := h.checkRecipient(ctx, cmd.To); err != nil {
+		return Sent{}, err
 	}
 	now := h.now()
 	ev := domain.MessageSent{
@@ -99,6 +97,23 @@ func (h SendMessageHandler) Handle(ctx context.Context, cmd SendMessage) (Sent, 
 		}
 	}
 	return Sent{Message: m, Position: pos}, nil
+}
+
+// checkRecipient returns CodeUnknownRecipient unless to is an account.
+func (h SendMessageHandler) checkRecipient(ctx context.Context, to domain.UserID) error {
+	if h.known != nil && h.known.has(to) {
+		return nil
+	}
+	if _, err := h.accounts.User(ctx, to); err != nil {
+		if errors.Is(err, domain.ErrNotFound) {
+			return domain.Errorf(domain.CodeUnknownRecipient, "no user with id %q", to)
+		}
+		return fmt.Errorf("look up recipient: %w", err)
+	}
+	if h.known != nil {
+		h.known.add(to)
+	}
+	return nil
 }
 
 func validateSend(cmd SendMessage) error {

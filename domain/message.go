@@ -181,3 +181,6 @@ const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // FormatTime renders t in TimeLayout, in UTC.
 func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
+
+// AppendTime appends t as FormatTime writes it.
+func AppendTime(b []byte, t time.Time) []byte { return t.UTC().AppendFormat(b, TimeLayout) }

@@ -16,7 +16,14 @@ type Position struct {
 
 // String renders p as "partition-offset", the form clients see in the
 // X-Tidings-Position header.
-func (p Position) String() string { return fmt.Sprintf("%d-%d", p.Partition, p.Offset) }
+func (p Position) String() string { return string(p.AppendText(make([]byte, 0, 24))) }
+
+// AppendText appends p as String writes it.
+func (p Position) AppendText(b []byte) []byte {
+	b = strconv.AppendInt(b, int64(p.Partition), 10)
+	b = append(b, '-')
+	return strconv.AppendInt(b, p.Offset, 10)
+}
 
 // The largest partition and offset a position names: at most 9 and 18
 // digits, which no log reaches (partitions are at most 10000; 10^18

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +23,8 @@ type CatalogAdmin interface {
 	UpdateShard(ctx context.Context, id int, fn func(*ShardInfo) error) (ShardInfo, int64, error)
 	// AddPlacement records a placement; adding an existing one is a no-op.
 	AddPlacement(ctx context.Context, id string) error
+	// Placements lists the placements recorded, in id order.
+	Placements(ctx context.Context) ([]string, error)
 	// Checkpoint returns the next offset per partition that a move of
 	// shard has copied up to (empty: from the start); SaveCheckpoint
 	// stores it; nil offsets delete it.
@@ -72,7 +76,9 @@ type Mover struct {
 }
 
 // Move moves shard to placement target, or finishes a move to it that was
-// interrupted.
+// interrupted. A new move's target must be a placement the catalog
+// records (Admin.AddPlacement); else Move returns ErrNoPlacement and
+// changes nothing.
 func (m *Mover) Move(ctx context.Context, shard int, target string) error {
 	if shard < 0 || shard >= domain.VirtualShards {
 		return fmt.Errorf("shard %d: want 0 to %d", shard, domain.VirtualShards-1)
@@ -86,7 +92,7 @@ func (m *Mover) Move(ctx context.Context, shard int, target string) error {
 		m.Log.Info("shard already on its target", "shard", shard, "placement", target)
 		return nil
 	case info.State == ShardActive:
-		if err := m.Admin.AddPlacement(ctx, target); err != nil {
+		if err := m.requirePlacement(ctx, target); err != nil {
 			return err
 		}
 		if err := m.Admin.SaveCheckpoint(ctx, shard, map[int32]int64{}); err != nil {
@@ -138,6 +144,22 @@ func (m *Mover) Move(ctx context.Context, shard int, target string) error {
 		}
 	}
 	m.Log.Info("shard moved", "shard", shard, "placement", target)
+	return nil
+}
+
+// ErrNoPlacement is returned by Move for a target placement the catalog
+// does not record: a typo must not create a placement (with the real
+// stores, a new keyspace) and move data there.
+var ErrNoPlacement = errors.New("no such placement")
+
+func (m *Mover) requirePlacement(ctx context.Context, target string) error {
+	known, err := m.Admin.Placements(ctx)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(known, target) {
+		return fmt.Errorf("placement %q: %w (known: %s)", target, ErrNoPlacement, strings.Join(known, ", "))
+	}
 	return nil
 }
 

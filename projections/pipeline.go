@@ -31,6 +31,16 @@ type Appender interface {
 // message and status) and never loses one. Handle is safe for concurrent
 // use across partitions; within a partition batches must come in log
 // order, one at a time (Stream guarantees it).
+//
+// Group apply: each partition appends its batch's receipts itself (the
+// log commits concurrent appends together), then the batches that
+// partitions hand over while an apply runs are applied together by the
+// next one, their changes and positions in one Store.ApplyBatch — so each
+// fixed cost of an apply (the store's lock and commit, a Cassandra batch
+// per partition key) is paid once per round, not once per partition, and
+// a round grows with the load instead of with a timer. Each Handle returns
+// once its own batch is applied (or the round failed: every batch of a
+// failed round is handed out again, which is harmless).
 type Pipeline struct {
 	Store   Store
 	Log     Appender    // for receipts
@@ -42,6 +52,23 @@ type Pipeline struct {
 	// (domain.ValidateEvent): a forged or corrupted record is logged and
 	// skipped, never shown. May be nil.
 	Rejected func(Record, error)
+
+	// Rounds is how many rounds may apply at once (0 means 1). More than
+	// one helps a store whose writes wait on the network (Cassandra): a
+	// round's batches are of partitions no other running round holds,
+	// since a partition hands out its next batch only once the last one
+	// is applied. The embedded store applies one batch at a time anyway.
+	Rounds int
+
+	mu      sync.Mutex
+	queue   []*round // batches waiting for the next round
+	running int      // goroutines running rounds
+}
+
+// round is one batch waiting to be applied with others.
+type round struct {
+	b    Batch
+	done chan error // buffered
 }
 
 // PushFunc hands applied feed items, in order, to the connections of
@@ -55,21 +82,97 @@ const maxReceiptAppends = 64
 // must be handed out again; applying it again is harmless.
 func (p *Pipeline) Handle(ctx context.Context, b Batch) error {
 	b = p.attributable(b)
-	if err := p.appendReceipts(ctx, b); err != nil {
+	// Each partition appends its receipts itself, so the waits for their
+	// fsync overlap with the round being applied.
+	var receipts []domain.MessageReceipt
+	for _, rec := range b.Records {
+		if rc, ok := ReceiptOf(rec.Event); ok {
+			receipts = append(receipts, rc)
+		}
+	}
+	if err := p.appendReceipts(ctx, receipts); err != nil {
 		return err
 	}
-	fed, err := p.Store.ApplyBatch(ctx, ChangesOf(b), map[int32]int64{b.Partition: b.Last()})
+	r := &round{b: b, done: make(chan error, 1)}
+	p.mu.Lock()
+	p.queue = append(p.queue, r)
+	if p.running < max(p.Rounds, 1) {
+		p.running++
+		go p.rounds()
+	}
+	p.mu.Unlock()
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		// The batch may still be applied: harmless, applies are
+		// idempotent and positions only move forward.
+		return ctx.Err()
+	}
+}
+
+// Waiting returns how many batches wait for the next round (a gauge).
+func (p *Pipeline) Waiting() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.queue)
+}
+
+// rounds applies the queued batches, a round at a time, until none wait.
+func (p *Pipeline) rounds() {
+	for {
+		p.mu.Lock()
+		batch := p.queue
+		p.queue = nil
+		if len(batch) == 0 {
+			p.running--
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+		err := p.apply(batch)
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+}
+
+// apply applies the round's batches (their receipts already appended) and
+// their positions in one store write, and pushes what they fed. Nothing
+// here is cancelled by one caller going away.
+func (p *Pipeline) apply(rs []*round) error {
+	ctx := context.Background()
+	var (
+		changes   []Change
+		positions = make(map[int32]int64, len(rs))
+		records   int
+	)
+	for _, r := range rs {
+		records += len(r.b.Records)
+	}
+	changes = make([]Change, 0, 2*records)
+	for _, r := range rs {
+		changes = append(changes, ChangesOf(r.b)...)
+		if last, ok := positions[r.b.Partition]; !ok || r.b.Last() > last {
+			positions[r.b.Partition] = r.b.Last()
+		}
+	}
+	fed, err := p.Store.ApplyBatch(ctx, changes, positions)
 	if err != nil {
-		return fmt.Errorf("apply batch of %d records up to %d-%d: %w", len(b.Records), b.Partition, b.Last(), err)
+		return fmt.Errorf("apply %d records of %d batches: %w", records, len(rs), err)
 	}
 	if p.Tracker != nil {
-		p.Tracker.Advance(domain.Position{Partition: b.Partition, Offset: b.Last()})
+		for part, off := range positions {
+			p.Tracker.Advance(domain.Position{Partition: part, Offset: off})
+		}
 	}
 	if p.Push != nil && len(fed) > 0 {
 		p.Push(ctx, fed)
 	}
 	if p.Observe != nil {
-		p.Observe(b)
+		for _, r := range rs {
+			p.Observe(r.b)
+		}
 	}
 	return nil
 }
@@ -110,15 +213,9 @@ func ReceiptOf(ev domain.Event) (domain.MessageReceipt, bool) {
 	return domain.MessageReceipt{}, false
 }
 
-// appendReceipts appends the batch's receipts concurrently (the log
-// commits concurrent appends together) and waits for all of them.
-func (p *Pipeline) appendReceipts(ctx context.Context, b Batch) error {
-	var receipts []domain.MessageReceipt
-	for _, r := range b.Records {
-		if rc, ok := ReceiptOf(r.Event); ok {
-			receipts = append(receipts, rc)
-		}
-	}
+// appendReceipts appends receipts concurrently (the log commits
+// concurrent appends together) and waits for all of them.
+func (p *Pipeline) appendReceipts(ctx context.Context, receipts []domain.MessageReceipt) error {
 	if len(receipts) == 0 {
 		return nil
 	}

@@ -19,17 +19,18 @@ func TestAccounts(t *testing.T, newAccounts func(t *testing.T) commands.Accounts
 		now := time.Now().UTC().Truncate(time.Millisecond)
 		return domain.User{ID: domain.UserID(domain.NewID(now)), Name: name, CreatedAt: now}, commands.NewToken()
 	}
+	testSessions(t, newAccounts)
 	t.Run("CreateThenFindByIDAndToken", func(t *testing.T) {
 		a := newAccounts(t)
 		u, tok := newUser("alice")
-		if err := a.CreateUser(ctx, u, commands.HashToken(tok)); err != nil {
+		if err := a.CreateUser(ctx, u, nil, session(u, tok)); err != nil {
 			t.Fatal(err)
 		}
 		got, err := a.User(ctx, u.ID)
 		if err != nil || got.ID != u.ID || got.Name != u.Name || !got.CreatedAt.Equal(u.CreatedAt) {
 			t.Fatalf("User: %+v, %v; want %+v", got, err, u)
 		}
-		got, err = a.UserByToken(ctx, commands.HashToken(tok))
+		got, _, err = a.UserByToken(ctx, commands.HashToken(tok))
 		if err != nil || got.ID != u.ID {
 			t.Fatalf("UserByToken: %+v, %v", got, err)
 		}
@@ -43,7 +44,7 @@ func TestAccounts(t *testing.T, newAccounts func(t *testing.T) commands.Accounts
 		if _, err := a.User(ctx, domain.UserID(domain.NewID(time.Now()))); !errors.Is(err, domain.ErrNotFound) {
 			t.Fatalf("User of unknown id: %v", err)
 		}
-		if _, err := a.UserByToken(ctx, commands.HashToken(commands.NewToken())); !errors.Is(err, domain.ErrNotFound) {
+		if _, _, err := a.UserByToken(ctx, commands.HashToken(commands.NewToken())); !errors.Is(err, domain.ErrNotFound) {
 			t.Fatalf("UserByToken of unknown token: %v", err)
 		}
 		if _, err := a.UserByName(ctx, "nobody"); !errors.Is(err, domain.ErrNotFound) {
@@ -60,7 +61,7 @@ func TestAccounts(t *testing.T, newAccounts func(t *testing.T) commands.Accounts
 			go func() {
 				defer wg.Done()
 				u, tok := newUser("bob")
-				errs[i] = a.CreateUser(ctx, u, commands.HashToken(tok))
+				errs[i] = a.CreateUser(ctx, u, nil, session(u, tok))
 			}()
 		}
 		wg.Wait()

@@ -161,6 +161,21 @@ func (c *Catalog) AddPlacement(_ context.Context, id string) error {
 	return c.db.Set([]byte("c/placement/"+id), nil, pebble.Sync)
 }
 
+// Placements implements projections.CatalogAdmin.
+func (c *Catalog) Placements(context.Context) ([]string, error) {
+	prefix := []byte("c/placement/")
+	it, err := c.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []string
+	for it.First(); it.Valid(); it.Next() {
+		out = append(out, string(it.Key()[len(prefix):]))
+	}
+	return out, it.Error()
+}
+
 // Checkpoint implements projections.CatalogAdmin.
 func (c *Catalog) Checkpoint(_ context.Context, shard int) (map[int32]int64, error) {
 	raw, err := get(c.db, moveKey(shard))

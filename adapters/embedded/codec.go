@@ -11,7 +11,13 @@ import (
 // every apply, so they are stored in a compact binary form: a version
 // byte, then length-prefixed strings and varint times. Rows written as
 // JSON by earlier versions (their first byte is '{') are still read.
-const rowV1 = 1
+//
+// Message rows of version 2 add, after the status, a byte of receipts
+// already fed (storedMessage.Fed).
+const (
+	rowV1 = 1
+	rowV2 = 2
+)
 
 var errCorruptRow = errors.New("corrupt row")
 
@@ -80,7 +86,7 @@ func (r *rowReader) time() time.Time {
 
 func encodeMessage(m storedMessage) []byte {
 	w := rowWriter{b: make([]byte, 0, 96+len(m.Text))}
-	w.b = append(w.b, rowV1, m.Status)
+	w.b = append(w.b, rowV2, m.Status, m.Fed)
 	w.str(m.ID)
 	w.str(m.From)
 	w.str(m.To)
@@ -95,13 +101,20 @@ func encodeMessage(m storedMessage) []byte {
 func decodeMessage(raw []byte) (storedMessage, error) {
 	var m storedMessage
 	if len(raw) > 0 && raw[0] == '{' {
+		m.Legacy = true
 		return m, json.Unmarshal(raw, &m)
 	}
-	if len(raw) < 2 || raw[0] != rowV1 {
+	var r rowReader
+	switch {
+	case len(raw) >= 2 && raw[0] == rowV1:
+		m.Status, m.Legacy = raw[1], true
+		r.b = raw[2:]
+	case len(raw) >= 3 && raw[0] == rowV2:
+		m.Status, m.Fed = raw[1], raw[2]
+		r.b = raw[3:]
+	default:
 		return m, errCorruptRow
 	}
-	m.Status = raw[1]
-	r := rowReader{b: raw[2:]}
 	m.ID, m.From, m.To, m.Text, m.ClientMsgID = r.str(), r.str(), r.str(), r.str(), r.str()
 	m.SentAt, m.DeliveredAt, m.ReadAt = r.time(), r.time(), r.time()
 	return m, r.err
@@ -127,4 +140,32 @@ func decodeConversation(raw []byte) (storedConversation, error) {
 	r := rowReader{b: raw[1:]}
 	c.LastID, c.LastAt, c.Unread = r.str(), r.time(), int(r.uint())
 	return c, r.err
+}
+
+// Feed items are binary too (JSON before): version, kind, status, then
+// id, from, to and the two times.
+func encodeFeedItem(f storedFeedItem) []byte {
+	w := rowWriter{b: make([]byte, 0, 112)}
+	w.b = append(w.b, rowV1, f.Kind, f.Status)
+	w.str(f.ID)
+	w.str(f.From)
+	w.str(f.To)
+	w.time(f.SentAt)
+	w.time(f.At)
+	return w.b
+}
+
+func decodeFeedItem(raw []byte) (storedFeedItem, error) {
+	var f storedFeedItem
+	if len(raw) > 0 && raw[0] == '{' {
+		return f, json.Unmarshal(raw, &f)
+	}
+	if len(raw) < 3 || raw[0] != rowV1 {
+		return f, errCorruptRow
+	}
+	f.Kind, f.Status = raw[1], raw[2]
+	r := rowReader{b: raw[3:]}
+	f.ID, f.From, f.To = r.str(), r.str(), r.str()
+	f.SentAt, f.At = r.time(), r.time()
+	return f, r.err
 }

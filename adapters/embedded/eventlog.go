@@ -92,7 +92,8 @@ func (c EventLogConfig) Validate() error {
 // append-only log in a Pebble database of its own, for a single process.
 //
 // Keys are "l/<partition: 4 bytes BE><offset: 8 bytes BE>", values the
-// domain.MarshalEvent envelope; "m/partitions" holds the partition count.
+// binary record of eventcodec.go (JSON envelopes of earlier versions are
+// still read); "m/partitions" holds the partition count.
 // Offsets are dense from 0 in each partition.
 //
 // Durability: Append returns only after its record is fsynced. One

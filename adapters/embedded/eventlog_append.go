@@ -32,7 +32,7 @@ func (l *EventLog) Append(ctx context.Context, ev domain.Event) (domain.Position
 	if err := ctx.Err(); err != nil {
 		return domain.Position{}, err
 	}
-	value, err := domain.MarshalEvent(ev)
+	value, err := encodeEvent(ev)
 	if err != nil {
 		return domain.Position{}, fmt.Errorf("append %s %s: %w", ev.Type(), ev.Message(), err)
 	}

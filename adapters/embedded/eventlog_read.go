@@ -199,7 +199,7 @@ func (l *EventLog) readDisk(p int32, from, to int64) ([]projections.Record, erro
 			_ = it.Close()
 			return nil, fmt.Errorf("read %d-%d: %w", p, off, err)
 		}
-		ev, err := domain.UnmarshalEvent(v)
+		ev, err := decodeEvent(v)
 		if err != nil {
 			_ = it.Close()
 			return nil, fmt.Errorf("read %d-%d: %w", p, off, err)

@@ -3,7 +3,6 @@ package embedded
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -45,11 +44,8 @@ func putFeed(b *txn, ev domain.Event, pos domain.Position) (projections.FeedItem
 		return projections.FeedItem{}, false, nil
 	}
 	m := item.Message
-	raw, err := json.Marshal(storedFeedItem{Kind: uint8(item.Kind), ID: string(m.ID), From: string(m.From), To: string(m.To),
+	raw := encodeFeedItem(storedFeedItem{Kind: uint8(item.Kind), ID: string(m.ID), From: string(m.From), To: string(m.To),
 		SentAt: m.SentAt, Status: uint8(item.Status), At: item.At})
-	if err != nil {
-		return projections.FeedItem{}, false, err
-	}
 	return item, true, b.Set(feedKey(user, pos), raw, nil)
 }
 
@@ -69,8 +65,8 @@ func (v *Views) Feed(_ context.Context, user domain.UserID, after domain.Positio
 		if len(k) != 12 {
 			return nil, errors.New("corrupt feed key")
 		}
-		var s storedFeedItem
-		if err := json.Unmarshal(it.Value(), &s); err != nil {
+		s, err := decodeFeedItem(it.Value())
+		if err != nil {
 			return nil, fmt.Errorf("decode feed item: %w", err)
 		}
 		item := projections.FeedItem{

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -72,6 +73,22 @@ func TestMoveResumesAfterAnInterruption(t *testing.T) {
 		Scan:       log.scan,
 		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 		AckTimeout: 5 * time.Second,
+	}
+	// A move to a placement nobody created is refused and changes nothing.
+	if err := m.Move(ctx, shard, "p2"); !errors.Is(err, projections.ErrNoPlacement) {
+		t.Fatalf("move to a placement that does not exist: %v, want ErrNoPlacement", err)
+	}
+	if _, shards, _ := cat.Load(ctx); shards[shard].State != projections.ShardActive || shards[shard].Target != "" {
+		t.Fatalf("after the refused move: %+v", shards[shard])
+	}
+	if got, err := cat.Placements(ctx); err != nil || !slices.Equal(got, []string{"default"}) {
+		t.Fatalf("Placements after the refused move: %v %v, want [default]", got, err)
+	}
+	if err := cat.AddPlacement(ctx, "p2"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := cat.Placements(ctx); err != nil || !slices.Equal(got, []string{"default", "p2"}) {
+		t.Fatalf("Placements: %v %v, want [default p2]", got, err)
 	}
 	log.breakAt = 25
 	if err := m.Move(ctx, shard, "p2"); err == nil {

@@ -2,6 +2,9 @@ package embedded_test
 
 import (
 	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,6 +46,33 @@ func TestRouterContract(t *testing.T) {
 	})
 }
 
+// ackSpy is a catalog source that tells when a version at least target
+// was loaded, and records whether such a version was acknowledged while
+// the test held a write.
+type ackSpy struct {
+	projections.CatalogSource
+	target  atomic.Int64
+	holding atomic.Bool
+	loaded  chan struct{} // closed once Load returned a version >= target
+	once    sync.Once
+	early   atomic.Int64 // a version >= target acknowledged while holding
+}
+
+func (s *ackSpy) Load(ctx context.Context) (int64, []projections.ShardInfo, error) {
+	v, shards, err := s.CatalogSource.Load(ctx)
+	if t := s.target.Load(); err == nil && t > 0 && v >= t {
+		s.once.Do(func() { close(s.loaded) })
+	}
+	return v, shards, err
+}
+
+func (s *ackSpy) Ack(ctx context.Context, node string, version int64, lease time.Duration) error {
+	if t := s.target.Load(); t > 0 && version >= t && s.holding.Load() {
+		s.early.Store(version)
+	}
+	return s.CatalogSource.Ack(ctx, node, version, lease)
+}
+
 func TestFencedShardHoldsWritesUntilFlip(t *testing.T) {
 	t.Parallel()
 	db := openDB(t)
@@ -51,7 +81,8 @@ func TestFencedShardHoldsWritesUntilFlip(t *testing.T) {
 	if err := ec.EnsureShards(ctx, "default"); err != nil {
 		t.Fatal(err)
 	}
-	cat, err := projections.NewCatalog(ctx, ec, "n1", nil)
+	spy := &ackSpy{CatalogSource: ec, loaded: make(chan struct{})}
+	cat, err := projections.NewCatalog(ctx, spy, "n1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,6 +99,7 @@ func TestFencedShardHoldsWritesUntilFlip(t *testing.T) {
 	if err != nil || p != "default" {
 		t.Fatalf("AcquireWrite: %q, %v", p, err)
 	}
+	spy.holding.Store(true)
 	// A change of the shard is not acknowledged while that write is in flight.
 	_, version, err := ec.UpdateShard(ctx, shard, func(s *projections.ShardInfo) error {
 		s.State, s.Target = projections.ShardFenced, "other"
@@ -76,22 +108,40 @@ func TestFencedShardHoldsWritesUntilFlip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	spy.target.Store(version)
+	select { // the catalog has read the change: its acknowledgement is next
+	case <-spy.loaded:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the catalog never loaded the changed version")
+	}
 	if behind, _ := ec.NodesBehind(ctx, version); len(behind) != 1 || cat.Version() >= version {
 		t.Fatalf("the fence was acknowledged (behind %v, cached version %d) with a write in flight", behind, cat.Version())
 	}
+	spy.holding.Store(false)
 	release()
+	if v := spy.early.Load(); v != 0 {
+		t.Fatalf("version %d was acknowledged while a write was in flight", v)
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if behind, _ := ec.NodesBehind(ctx, version); len(behind) == 0 {
+		if behind, _ := ec.NodesBehind(ctx, version); len(behind) == 0 && cat.Version() >= version {
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the fence was never acknowledged after the write finished")
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
-	// Fenced: writers wait until the flip, then write to the new placement.
+	// Fenced: a writer waits (here until its context ends) rather than write.
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if p, release, err := cat.AcquireWrite(cancelled, user); !errors.Is(err, context.Canceled) {
+		if err == nil {
+			release()
+		}
+		t.Fatalf("a write went through a fenced shard: %q, %v; want it to wait until its context ended", p, err)
+	}
+	// Writers waiting at the fence write to the new placement after the flip.
 	got := make(chan string, 1)
 	go func() {
 		p, release, err := cat.AcquireWrite(ctx, user)
@@ -103,11 +153,6 @@ func TestFencedShardHoldsWritesUntilFlip(t *testing.T) {
 		}
 		got <- p
 	}()
-	select {
-	case p := <-got:
-		t.Fatalf("a write went through a fenced shard (to %q)", p)
-	case <-time.After(300 * time.Millisecond):
-	}
 	if _, _, err := ec.UpdateShard(ctx, shard, func(s *projections.ShardInfo) error {
 		s.State, s.Placement, s.Target = projections.ShardActive, "other", ""
 		return nil

@@ -23,6 +23,13 @@ var _ commands.SendLog = (*SendLog)(nil)
 type SendLog struct {
 	db    *pebble.DB
 	locks [256]sync.Mutex
+	// write is how a reservation is written: pebble.Sync in the store, or
+	// pebble.NoSync in the event log's database, whose next append syncs
+	// the write-ahead log that holds it (EventLog.SendLog).
+	write *pebble.WriteOptions
+	// log, when the send log lives in the event log's database, keeps
+	// reservations off the database once the log is closed.
+	log *EventLog
 }
 
 func (s *SendLog) lock(key []byte) func() {
@@ -37,6 +44,13 @@ func (s *SendLog) lock(key []byte) func() {
 func (s *SendLog) Reserve(_ context.Context, rec commands.SendRecord) (commands.SendRecord, bool, error) {
 	key := []byte("s/" + string(rec.From) + "/" + rec.ClientMsgID)
 	defer s.lock(key)()
+	if s.log != nil {
+		s.log.readMu.RLock()
+		defer s.log.readMu.RUnlock()
+		if s.log.dbClosed {
+			return commands.SendRecord{}, false, ErrEventLogClosed
+		}
+	}
 	v, err := get(s.db, key)
 	if err == nil {
 		var stored commands.SendRecord
@@ -52,7 +66,11 @@ func (s *SendLog) Reserve(_ context.Context, rec commands.SendRecord) (commands.
 	if err != nil {
 		return commands.SendRecord{}, false, err
 	}
-	if err := s.db.Set(key, b, pebble.Sync); err != nil {
+	opts := s.write
+	if opts == nil {
+		opts = pebble.Sync
+	}
+	if err := s.db.Set(key, b, opts); err != nil {
 		return commands.SendRecord{}, false, fmt.Errorf("store send record: %w", err)
 	}
 	return rec, true, nil

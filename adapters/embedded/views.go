@@ -25,8 +25,10 @@ var _ projections.Store = (*Views)(nil)
 //	v/<user>/h/<peer>/<sent_at><id>     conversation history entry
 //	v/<user>/c/<peer>                   conversation row (JSON)
 //	v/<user>/f/<partition><offset>      feed item (see feed.go)
-//	v/<user>/r/<id>/<status>            receipt already in the feed
+//	v/<user>/r/<id>/<status>            receipt already in the feed (rows
+//	                                    of version 1 only; later rows say it)
 //	v/~pos/<partition>                  highest applied offset
+//	v/~sent                             highest send time applied (views_fresh.go)
 //
 // <sent_at> is 8 bytes of big-endian Unix nanoseconds, so keys sort by time,
 // then by id. The rows of a batch of changes are written in one Pebble batch under the store's apply lock (views_apply.go), so
@@ -34,8 +36,9 @@ var _ projections.Store = (*Views)(nil)
 // the same batch as the rows they cover.
 type Views struct {
 	db    *pebble.DB
-	mu    sync.Mutex // serialises applies: their read-modify-writes and positions
-	cache *rowCache  // message and conversation rows (views_cache.go)
+	mu    sync.Mutex  // serialises applies: their read-modify-writes and positions
+	cache *rowCache   // message and conversation rows (views_cache.go)
+	fresh *freshSends // under mu; nil until the first apply (views_fresh.go)
 }
 
 func newViews(db *pebble.DB) *Views { return &Views{db: db, cache: newRowCache(cachedRows)} }
@@ -48,6 +51,11 @@ type storedMessage struct {
 	ClientMsgID string    `json:"cmid,omitempty"`
 	SentAt      time.Time `json:"sent_at"`
 	Status      uint8     `json:"status"`
+	// Fed has bit 1<<s set once the receipt of status s is in the sender's
+	// feed. Rows of version 1 (and JSON) lack it: Legacy says so, and the
+	// receipt markers (receiptKey) tell instead.
+	Fed         uint8     `json:"-"`
+	Legacy      bool      `json:"-"`
 	DeliveredAt time.Time `json:"delivered_at,omitzero"`
 	ReadAt      time.Time `json:"read_at,omitzero"`
 }
@@ -142,6 +150,9 @@ func (v *Views) Reset(context.Context) error {
 	defer v.cache.clear()
 	if err := v.db.DeleteRange([]byte("v/"), prefixEnd([]byte("v/")), pebble.Sync); err != nil {
 		return fmt.Errorf("drop views: %w", err)
+	}
+	if v.fresh != nil {
+		v.fresh.reset()
 	}
 	return nil
 }

@@ -5,10 +5,20 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/tidings-chat/tidings/commands"
 	"github.com/tidings-chat/tidings/domain"
 )
 
 type userKey struct{}
+
+type sessionKey struct{}
+
+// SessionFrom returns the session (token hash, expiry) a request was
+// authenticated with.
+func SessionFrom(ctx context.Context) (commands.Session, bool) {
+	s, ok := ctx.Value(sessionKey{}).(commands.Session)
+	return s, ok
+}
 
 // UserFrom returns the authenticated user of a request.
 func UserFrom(ctx context.Context) (domain.User, bool) {
@@ -70,12 +80,13 @@ func hasToken(h http.Header, name, token string) bool {
 func (s *Server) authenticate(tokenOf func(*http.Request) string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			u, err := s.cmd.Authenticate.Handle(r.Context(), tokenOf(r))
+			u, sess, err := s.cmd.Authenticate.Session(r.Context(), tokenOf(r))
 			if err != nil {
 				s.writeError(w, r, err)
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(WithUser(r.Context(), u)))
+			ctx := context.WithValue(WithUser(r.Context(), u), sessionKey{}, sess)
+			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
 }

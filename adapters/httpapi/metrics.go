@@ -51,6 +51,31 @@ func NewMetrics() *Metrics {
 	return m
 }
 
+// SetBuildInfo publishes tidings_build_info{version, revision, go} = 1, the
+// usual Prometheus way to tell which build each node runs. Call it once.
+func (m *Metrics) SetBuildInfo(version, revision, goVersion string) {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "tidings_build_info", Help: "Always 1; the labels say which build of tidings this node runs.",
+	}, []string{"version", "revision", "go"})
+	g.WithLabelValues(version, revision, goVersion).Set(1)
+	m.reg.MustRegister(g)
+}
+
+// WatchWebSockets publishes the gauges tidings_websocket_connections (open
+// WebSocket connections on this node) and tidings_websocket_users (users
+// with at least one), read from open at every scrape. open must be safe
+// for concurrent use and cheap. Call it once.
+func (m *Metrics) WatchWebSockets(open func() (conns, users int)) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tidings_websocket_connections", Help: "Open WebSocket connections on this node.",
+		}, func() float64 { c, _ := open(); return float64(c) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tidings_websocket_users", Help: "Users with at least one open WebSocket connection on this node.",
+		}, func() float64 { _, u := open(); return float64(u) }),
+	)
+}
+
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
 

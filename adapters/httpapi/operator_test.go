@@ -82,3 +82,32 @@ func TestTimesHaveMillisecondsAlways(t *testing.T) {
 		})
 	}
 }
+
+// TestMetricsBuildInfoAndWebSockets checks tidings_build_info and the
+// WebSocket gauges, read at each scrape.
+func TestMetricsBuildInfoAndWebSockets(t *testing.T) {
+	m := httpapi.NewMetrics()
+	m.SetBuildInfo("v1.2.3", "0123abcd", "go1.26.0")
+	conns, users := 3, 2
+	m.WatchWebSockets(func() (int, int) { return conns, users })
+	scrape := func() string {
+		rec := httptest.NewRecorder()
+		m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		return rec.Body.String()
+	}
+	want := []string{
+		`tidings_build_info{go="go1.26.0",revision="0123abcd",version="v1.2.3"} 1`,
+		"tidings_websocket_connections 3",
+		"tidings_websocket_users 2",
+	}
+	got := scrape()
+	for _, w := range want {
+		if !strings.Contains(got, w+"\n") {
+			t.Errorf("metrics lack %q:\n%s", w, got)
+		}
+	}
+	conns, users = 0, 0
+	if got := scrape(); !strings.Contains(got, "tidings_websocket_connections 0\n") || !strings.Contains(got, "tidings_websocket_users 0\n") {
+		t.Errorf("gauges not read again at the next scrape:\n%s", got)
+	}
+}

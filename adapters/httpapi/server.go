@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -31,6 +32,10 @@ type Config struct {
 	// partition at or past it is refused with invalid_position instead of
 	// waited for. Zero: not known, not checked.
 	Partitions int32
+	// TrustedProxies are the proxies (load balancers) whose
+	// X-Forwarded-For names the client, for the per-address limits of
+	// sign-up and sign-in (clientAddr). Empty: the TCP peer is the client.
+	TrustedProxies []netip.Prefix
 }
 
 // SetDefaults fills zero fields.
@@ -66,6 +71,9 @@ type Server struct {
 	metrics *Metrics
 	log     *slog.Logger
 	router  chi.Router
+	limits  Limits
+	// signedOut is told of every token signed out (nil: nobody).
+	signedOut func(commands.TokenHash)
 }
 
 // Directory finds users (the accounts store).
@@ -89,6 +97,18 @@ type Deps struct {
 	Extra func(r chi.Router)
 	// UI serves the web client at "/" and "/static/*" (nil: not served).
 	UI http.Handler
+	// Limits are the per-client-address limits of the sign-in endpoints.
+	Limits Limits
+	// SignedOut, when set, is called with the hash of each token signed
+	// out, after the revocation is stored (to close its WebSockets).
+	SignedOut func(commands.TokenHash)
+}
+
+// Limits rate-limit requests by client address (Config.TrustedProxies).
+// A nil limiter does not limit.
+type Limits struct {
+	SignUp commands.Limiter // POST /users
+	SignIn commands.Limiter // POST /sessions (password guessing, token rotation)
 }
 
 // New builds the API.
@@ -97,7 +117,8 @@ func New(cfg Config, d Deps) *Server {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, cmd: d.Commands, views: d.Views, users: d.Users, tracker: d.Tracker, ready: d.Ready, metrics: d.Metrics, log: d.Logger}
+	s := &Server{cfg: cfg, cmd: d.Commands, views: d.Views, users: d.Users, tracker: d.Tracker, ready: d.Ready, metrics: d.Metrics, log: d.Logger,
+		limits: d.Limits, signedOut: d.SignedOut}
 	r := chi.NewRouter()
 	// No RealIP: forwarded-for headers are the client's to forge, and
 	// nothing here trusts an address but the metrics guard below.
@@ -114,6 +135,7 @@ func New(cfg Config, d Deps) *Server {
 		r.Method(http.MethodGet, "/metrics", s.metricsGuard(d.Metrics.Handler()))
 	}
 	r.Post("/users", s.register)
+	r.Post("/sessions", s.createSession)
 	if d.UI != nil {
 		r.Handle("/", d.UI)
 		r.Handle("/static/*", d.UI)
@@ -121,6 +143,7 @@ func New(cfg Config, d Deps) *Server {
 	r.Group(func(r chi.Router) {
 		r.Use(s.authenticate(bearer), s.awaitPosition)
 		r.Get("/me", s.me)
+		r.Delete("/sessions/current", s.deleteSession)
 		r.Get("/users", s.userByName)
 		r.Get("/users/{id}", s.userByID)
 		r.Post("/messages", s.sendMessage)

@@ -10,19 +10,17 @@ import (
 )
 
 type registerRequest struct {
-	Name *string `json:"name"`
-}
-
-type registerResponse struct {
-	ID    domain.UserID `json:"id"`
-	Name  string        `json:"name"`
-	Token string        `json:"token"`
+	Name     *string `json:"name"`
+	Password *string `json:"password"` // optional: lets the user sign in again
 }
 
 // register handles POST /users.
 func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	if !s.cfg.OpenRegistration {
 		s.writeError(w, r, domain.Errorf(domain.CodeRegistrationClosed, "registration is closed; ask an operator for an account"))
+		return
+	}
+	if !s.limit(w, r, s.limits.SignUp) {
 		return
 	}
 	var req registerRequest
@@ -34,13 +32,12 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, domain.Errorf(domain.CodeMissingField, "name is required"))
 		return
 	}
-	reg, err := s.cmd.RegisterUser.Handle(r.Context(), commands.RegisterUser{Name: *req.Name})
+	reg, err := s.cmd.RegisterUser.Handle(r.Context(), commands.RegisterUser{Name: *req.Name, Password: req.Password})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, registerResponse{ID: reg.User.ID, Name: reg.User.Name, Token: reg.Token})
+	writeSession(w, reg.User, reg.Token, reg.ExpiresAt)
 }
 
 // me handles GET /me: who the token belongs to.

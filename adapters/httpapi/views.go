@@ -7,31 +7,59 @@ import (
 	"github.com/tidings-chat/tidings/projections"
 )
 
-// messageJSON is a message as clients see it. Times are RFC 3339 in UTC;
-// delivered_at and read_at are null until then.
-type messageJSON struct {
-	ID          domain.MessageID `json:"id"`
-	From        domain.UserID    `json:"from"`
-	To          domain.UserID    `json:"to"`
-	Text        string           `json:"text"`
-	ClientMsgID *string          `json:"client_msg_id"`
-	SentAt      string           `json:"sent_at"`
-	Status      string           `json:"status"`
-	DeliveredAt *string          `json:"delivered_at"`
-	ReadAt      *string          `json:"read_at"`
+// messageJSON is a message as clients see it:
+//
+//	{"id","from","to","text","client_msg_id","sent_at","status","delivered_at","read_at"}
+//
+// Times are RFC 3339 in UTC with milliseconds; client_msg_id is null when
+// the send had none, delivered_at and read_at are null until then. It
+// encodes itself (AppendMessageJSON) without reflection.
+type messageJSON domain.Message
+
+// MarshalJSON implements json.Marshaler.
+func (m messageJSON) MarshalJSON() ([]byte, error) {
+	return AppendMessageJSON(make([]byte, 0, 256+len(m.Text)), domain.Message(m)), nil
 }
 
-// MessageJSON renders m for clients.
-func MessageJSON(m domain.Message) any { return toMessageJSON(m) }
+// MessageJSON renders m for clients as AppendMessageJSON does.
+func MessageJSON(m domain.Message) any { return messageJSON(m) }
 
-func toMessageJSON(m domain.Message) messageJSON {
-	out := messageJSON{ID: m.ID, From: m.From, To: m.To, Text: m.Text, SentAt: ts(m.SentAt), Status: m.Status.String(),
-		DeliveredAt: optTS(m.DeliveredAt), ReadAt: optTS(m.ReadAt)}
+// AppendMessageJSON appends m as a JSON object for clients (messageJSON),
+// the same bytes encoding/json would write with HTML escaping off.
+func AppendMessageJSON(b []byte, m domain.Message) []byte {
+	b = append(b, `{"id":`...)
+	b = domain.AppendJSONString(b, string(m.ID))
+	b = append(b, `,"from":`...)
+	b = domain.AppendJSONString(b, string(m.From))
+	b = append(b, `,"to":`...)
+	b = domain.AppendJSONString(b, string(m.To))
+	b = append(b, `,"text":`...)
+	b = domain.AppendJSONString(b, m.Text)
+	b = append(b, `,"client_msg_id":`...)
 	if m.ClientMsgID != "" {
-		out.ClientMsgID = &m.ClientMsgID
+		b = domain.AppendJSONString(b, m.ClientMsgID)
+	} else {
+		b = append(b, "null"...)
 	}
-	return out
+	b = append(b, `,"sent_at":"`...)
+	b = append(domain.AppendTime(b, m.SentAt), `","status":"`...)
+	b = append(b, m.Status.String()...)
+	b = append(b, `","delivered_at":`...)
+	b = appendOptTime(b, m.DeliveredAt)
+	b = append(b, `,"read_at":`...)
+	b = appendOptTime(b, m.ReadAt)
+	return append(b, '}')
 }
+
+func appendOptTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(b, "null"...)
+	}
+	b = append(b, '"')
+	return append(domain.AppendTime(b, t), '"')
+}
+
+func toMessageJSON(m domain.Message) messageJSON { return messageJSON(m) }
 
 func toMessagesJSON(ms []domain.Message) []messageJSON {
 	out := make([]messageJSON, len(ms))
@@ -42,14 +70,6 @@ func toMessagesJSON(ms []domain.Message) []messageJSON {
 }
 
 func ts(t time.Time) string { return domain.FormatTime(t) }
-
-func optTS(t time.Time) *string {
-	if t.IsZero() {
-		return nil
-	}
-	s := ts(t)
-	return &s
-}
 
 type userJSON struct {
 	ID        domain.UserID `json:"id"`

@@ -61,7 +61,8 @@ func (d *DB) SendLog() *SendLog { return &SendLog{pool: d.pool} }
 
 // SQLSTATE codes this package reacts to.
 const (
-	codeUniqueViolation = "23505"
+	codeUniqueViolation     = "23505"
+	codeForeignKeyViolation = "23503"
 )
 
 // isUniqueViolation reports whether err is a unique violation of the named
@@ -69,4 +70,11 @@ const (
 func isUniqueViolation(err error, constraint string) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == codeUniqueViolation && pgErr.ConstraintName == constraint
+}
+
+// isForeignKeyViolation reports whether err is a foreign key violation of
+// the named constraint.
+func isForeignKeyViolation(err error, constraint string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == codeForeignKeyViolation && pgErr.ConstraintName == constraint
 }

@@ -159,7 +159,7 @@ func TestUserTimesAreUTC(t *testing.T) {
 	ctx := t.Context()
 	at := time.Date(2026, 3, 1, 12, 30, 0, 123456000, time.FixedZone("CET", 3600))
 	u := domain.User{ID: domain.UserID(domain.NewID(at)), Name: "carol", CreatedAt: at}
-	if err := db.Accounts().CreateUser(ctx, u, commands.HashToken("t")); err != nil {
+	if err := db.Accounts().CreateUser(ctx, u, nil, commands.Session{Token: commands.HashToken("t"), User: u.ID, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := db.Accounts().User(ctx, u.ID)

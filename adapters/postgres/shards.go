@@ -34,8 +34,10 @@ func (d *DB) ShardCatalog(template Placement) *ShardCatalog {
 }
 
 // Listen signals Changed on every NOTIFY of NotifyChannel until ctx ends,
-// reconnecting after errors. Processes still poll, so a lost notification
-// only delays a change.
+// reconnecting after errors, and once each time its LISTEN is in place
+// (notifications sent while it was not listening are lost, so the cache
+// reloads then). Processes still poll, so a lost notification only delays
+// a change.
 func (c *ShardCatalog) Listen(ctx context.Context, log *slog.Logger) {
 	if log == nil {
 		log = slog.Default()
@@ -65,13 +67,18 @@ func (c *ShardCatalog) listenOnce(ctx context.Context) error {
 	}
 	defer func() { _, _ = conn.Exec(context.Background(), "UNLISTEN "+NotifyChannel) }()
 	for {
+		c.signal()
 		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
 			return err
 		}
-		select {
-		case c.changed <- struct{}{}:
-		default:
-		}
+	}
+}
+
+// signal signals Changed without blocking (one pending signal is enough).
+func (c *ShardCatalog) signal() {
+	select {
+	case c.changed <- struct{}{}:
+	default:
 	}
 }
 
@@ -171,6 +178,19 @@ func (c *ShardCatalog) AddPlacement(ctx context.Context, id string) error {
 		return fmt.Errorf("add placement %s: %w", id, err)
 	}
 	return nil
+}
+
+// Placements implements projections.CatalogAdmin.
+func (c *ShardCatalog) Placements(ctx context.Context) ([]string, error) {
+	rows, err := c.db.pool.Query(ctx, "SELECT id FROM placements ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("list placements: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list placements: %w", err)
+	}
+	return out, nil
 }
 
 // Checkpoint implements projections.CatalogAdmin.

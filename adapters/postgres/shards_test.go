@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"reflect"
 	"testing"
 	"time"
@@ -29,8 +30,19 @@ func TestShardCatalog(t *testing.T) {
 	if err := sc.Ack(ctx, "n1", v1, time.Minute); err != nil {
 		t.Fatal(err)
 	}
+	// A move to a placement nobody created is refused and changes nothing.
+	mover := &projections.Mover{Admin: sc, Log: slog.New(slog.DiscardHandler)}
+	if err := mover.Move(ctx, 3, "p2"); !errors.Is(err, projections.ErrNoPlacement) {
+		t.Fatalf("move to a placement that does not exist: %v, want ErrNoPlacement", err)
+	}
+	if v, shards, _ := sc.Load(ctx); v != v1 || shards[3].State != projections.ShardActive {
+		t.Fatalf("after the refused move: v%d %+v, want v%d active", v, shards[3], v1)
+	}
 	if err := sc.AddPlacement(ctx, "p2"); err != nil {
 		t.Fatal(err)
+	}
+	if got, err := sc.Placements(ctx); err != nil || !reflect.DeepEqual(got, []string{"default", "p2"}) {
+		t.Fatalf("Placements: %v %v, want [default p2]", got, err)
 	}
 	got, v2, err := sc.UpdateShard(ctx, 3, func(s *projections.ShardInfo) error {
 		s.State, s.Target = projections.ShardMoving, "p2"
@@ -87,7 +99,11 @@ func TestShardCatalogNotifies(t *testing.T) {
 		t.Fatal(err)
 	}
 	go sc.Listen(ctx, nil)
-	time.Sleep(300 * time.Millisecond) // LISTEN is in place
+	select { // LISTEN is in place
+	case <-sc.Changed():
+	case <-time.After(5 * time.Second):
+		t.Fatal("no signal that LISTEN is in place")
+	}
 	if _, _, err := sc.UpdateShard(ctx, 1, func(s *projections.ShardInfo) error { return nil }); err != nil {
 		t.Fatal(err)
 	}

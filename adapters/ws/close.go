@@ -17,6 +17,10 @@ const (
 	// ClosePingTimeout (4000): the client did not answer a ping in time.
 	// Reconnect.
 	ClosePingTimeout websocket.StatusCode = 4000
+	// CloseSessionEnded (4001): the token the connection was opened with
+	// was signed out, replaced or has expired. Do not reconnect with it:
+	// sign in again (POST /sessions) for a new token.
+	CloseSessionEnded websocket.StatusCode = 4001
 	// CloseSlowConsumer (4008): the client read too slowly and its send
 	// queue filled up; pushes were dropped. Reconnect, then catch up with
 	// GET /messages.

@@ -16,7 +16,7 @@ import (
 )
 
 // conn is one device's connection. An idle connection has one goroutine,
-// the reader, parked until the client sends something (sock.waitReadable,
+// the reader, parked until the client sends something (sock.fillLocked,
 // holding no buffer); it runs the commands of client frames. A writer
 // goroutine runs only while frames are queued (writer.go); pings are a
 // timer (ping.go). kill closes the connection without blocking, so the
@@ -202,10 +202,7 @@ func (c *conn) readLoop() {
 	defer c.hub.active.Done()
 	defer c.kill(websocket.StatusNormalClosure, "")
 	for !c.killed() {
-		if err := c.sock.waitReadable(); err != nil {
-			return
-		}
-		pongs, more := c.sock.skipPongs()
+		pongs, more := c.sock.skipPongs() // waits for the client, holding no buffer
 		if pongs > 0 {
 			c.ponged()
 		}
@@ -231,7 +228,7 @@ func (c *conn) killed() bool {
 }
 
 // handle runs the command of one client frame and returns its ack.
-func (c *conn) handle(b []byte) ackFrame {
+func (c *conn) handle(b []byte) ack {
 	f, err := decodeFrame(b)
 	if err != nil {
 		return c.errorAck(f.Ref, err)
@@ -262,16 +259,12 @@ func (c *conn) handle(b []byte) ackFrame {
 	if err != nil {
 		return c.errorAck(f.Ref, err)
 	}
-	a := ackFrame{Type: TypeAck, Ref: f.Ref, OK: true, Message: c.hub.d.MessageJSON(msg)}
-	if pos != nil {
-		a.Position = pos.String()
-	}
-	return a
+	return ack{frame: c.hub.appendAckFrame(make([]byte, 0, 200+len(msg.Text)), f.Ref, msg, pos)}
 }
 
 // errorAck turns err into an ack with ok=false. Errors that are not client
 // errors are logged (without message text) and shown as "internal".
-func (c *conn) errorAck(ref string, err error) ackFrame {
+func (c *conn) errorAck(ref string, err error) ack {
 	de, internal := domain.ClientError(err)
 	if internal {
 		c.hub.log.Error("websocket command failed", "user", c.user, "err", err)
@@ -280,5 +273,5 @@ func (c *conn) errorAck(ref string, err error) ackFrame {
 	if de.RetryAfter > 0 {
 		e.RetryAfter = int(math.Ceil(de.RetryAfter.Seconds()))
 	}
-	return ackFrame{Type: TypeAck, Ref: ref, OK: false, Error: e}
+	return ack{frame: encode(ackFrame{Type: TypeAck, Ref: ref, OK: false, Error: e})}
 }

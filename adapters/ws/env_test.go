@@ -77,7 +77,7 @@ func newEnvWith(t *testing.T, cfg Config, tune func(*http.Server), deps func(*co
 		t.Fatal(err)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	hub, err := NewHub(cfg, Deps{Commands: cmds, UserFrom: httpapi.UserFrom, MessageJSON: httpapi.MessageJSON,
+	hub, err := NewHub(cfg, Deps{Commands: cmds, UserFrom: httpapi.UserFrom, SessionFrom: httpapi.SessionFrom, MessageJSON: httpapi.AppendMessageJSON,
 		Views: views, Positions: views, Partitions: 1, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +91,7 @@ func newEnvWith(t *testing.T, cfg Config, tune func(*http.Server), deps func(*co
 		_ = elog.Consume(ctx, projections.ViewsGroup, projections.StartAfter(views), pipe.Handle)
 	}()
 	t.Cleanup(func() { stop(); <-done; _ = elog.Close() })
-	api := httpapi.New(httpapi.Config{}, httpapi.Deps{Commands: cmds, Views: views, Logger: quiet, Extra: hub.Mount})
+	api := httpapi.New(httpapi.Config{}, httpapi.Deps{Commands: cmds, Views: views, Logger: quiet, Extra: hub.Mount, SignedOut: hub.Revoke})
 	srv := httptest.NewUnstartedServer(api)
 	if tune != nil {
 		tune(srv.Config)

@@ -50,7 +50,7 @@ func newBenchServer(b *testing.B, cfg Config) *benchServer {
 		b.Fatal(err)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	hub, err := NewHub(cfg, Deps{Commands: cmds, UserFrom: httpapi.UserFrom, MessageJSON: httpapi.MessageJSON,
+	hub, err := NewHub(cfg, Deps{Commands: cmds, UserFrom: httpapi.UserFrom, MessageJSON: httpapi.AppendMessageJSON,
 		Views: views, Positions: views, Partitions: 1, Logger: quiet})
 	if err != nil {
 		b.Fatal(err)

@@ -87,13 +87,17 @@ func decodeFrame(b []byte) (clientFrame, error) {
 	if !utf8.Valid(b) {
 		return f, domain.Errorf(domain.CodeInvalidUTF8, "frame is not valid UTF-8")
 	}
-	var probe struct {
-		Ref string `json:"ref"`
-	}
-	if json.Unmarshal(b, &probe) == nil && len(probe.Ref) <= MaxRefLen {
-		f.Ref = probe.Ref
-	}
-	if err := domain.DecodeStrict(b, &f, "frame"); err != nil {
+	if sf, ok := scanFrame(b); ok {
+		f = sf
+	} else if err := domain.DecodeStrict(b, &f, "frame"); err != nil {
+		// Name the frame in the error ack when its ref can be read.
+		var probe struct {
+			Ref string `json:"ref"`
+		}
+		f = clientFrame{}
+		if json.NewDecoder(bytes.NewReader(b)).Decode(&probe) == nil && len(probe.Ref) <= MaxRefLen { // the first value, whatever follows
+			f.Ref = probe.Ref
+		}
 		return f, err
 	}
 	if len(f.Ref) > MaxRefLen {

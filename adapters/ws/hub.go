@@ -105,8 +105,12 @@ type Deps struct {
 	Commands commands.Commands
 	// UserFrom returns the user the authentication middleware found.
 	UserFrom func(ctx context.Context) (domain.User, bool)
-	// MessageJSON renders a message as the REST API does.
-	MessageJSON func(m domain.Message) any
+	// SessionFrom, when set, returns the session the request was
+	// authenticated with: the connection is closed with
+	// CloseSessionEnded when it expires, or when Revoke names its token.
+	SessionFrom func(ctx context.Context) (commands.Session, bool)
+	// MessageJSON appends a message as the REST API renders it.
+	MessageJSON func(b []byte, m domain.Message) []byte
 	// Views serves the backlog of a resuming connection (Feed) and the
 	// unread messages of a fresh one.
 	Views projections.Reader
@@ -126,8 +130,13 @@ type Hub struct {
 
 	mu     sync.RWMutex
 	conns  map[domain.UserID]map[*conn]struct{}
+	open   int // connections in conns; guarded by mu
 	closed bool
-	active sync.WaitGroup // ServeHTTP calls and connection readers and writers running
+	// The session of each connection that has one, and the connections
+	// of each token, with the timer that ends them at its expiry.
+	tokenOf map[*conn]commands.TokenHash
+	byToken map[commands.TokenHash]map[*conn]*time.Timer
+	active  sync.WaitGroup // ServeHTTP calls and connection readers and writers running
 }
 
 // NewHub returns a hub with no connections.
@@ -152,7 +161,8 @@ func NewHub(cfg Config, d Deps) (*Hub, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	return &Hub{cfg: cfg, d: d, log: d.Logger, conns: map[domain.UserID]map[*conn]struct{}{}}, nil
+	return &Hub{cfg: cfg, d: d, log: d.Logger, conns: map[domain.UserID]map[*conn]struct{}{},
+		tokenOf: map[*conn]commands.TokenHash{}, byToken: map[commands.TokenHash]map[*conn]*time.Timer{}}, nil
 }
 
 // Mount adds GET /ws to r, which must authenticate requests first.
@@ -160,14 +170,14 @@ func (h *Hub) Mount(r chi.Router) { r.Method(http.MethodGet, "/ws", h) }
 
 // itemFrame renders a feed item as its server frame.
 func (h *Hub) itemFrame(it projections.FeedItem) []byte {
-	cur := it.Cursor.String()
+	b := make([]byte, 0, 160+len(it.Message.Text))
 	switch it.Kind {
 	case projections.FeedMessage:
-		return encode(messageFrame{Type: TypeMessage, Cursor: cur, Message: h.d.MessageJSON(it.Message)})
+		return h.appendMessageFrame(b, &it.Cursor, it.Message)
 	case projections.FeedReceipt:
-		return encode(receiptFrame{Type: TypeReceipt, Cursor: cur, Status: it.Status.String(), ID: it.Message.ID, At: ts(it.At)})
+		return appendReceiptFrame(b, TypeReceipt, it)
 	default:
-		return encode(receiptFrame{Type: TypeRead, Cursor: cur, Status: it.Status.String(), ID: it.Message.ID, At: ts(it.At)})
+		return appendReceiptFrame(b, TypeRead, it)
 	}
 }
 
@@ -178,8 +188,17 @@ func (h *Hub) Connections(user domain.UserID) int {
 	return len(h.conns[user])
 }
 
-// add registers c unless its user is at the limit or the hub is closed.
-func (h *Hub) add(c *conn) (websocket.StatusCode, bool) {
+// Open returns how many connections are open on this node, and of how
+// many users (for the metrics' gauges).
+func (h *Hub) Open() (conns, users int) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.open, len(h.conns)
+}
+
+// add registers c unless its user is at the limit or the hub is closed,
+// with the session it was authenticated with (nil: none known).
+func (h *Hub) add(c *conn, sess *commands.Session) (websocket.StatusCode, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -194,16 +213,55 @@ func (h *Hub) add(c *conn) (websocket.StatusCode, bool) {
 		h.conns[c.user] = set
 	}
 	set[c] = struct{}{}
+	h.open++
+	if sess != nil {
+		byConn := h.byToken[sess.Token]
+		if byConn == nil {
+			byConn = map[*conn]*time.Timer{}
+			h.byToken[sess.Token] = byConn
+		}
+		byConn[c] = time.AfterFunc(time.Until(sess.ExpiresAt), func() { c.kill(CloseSessionEnded, "token expired") })
+		h.tokenOf[c] = sess.Token
+	}
 	return 0, true
+}
+
+// Revoke closes, with CloseSessionEnded, every connection of this node
+// that was authenticated with the token (signed out or replaced).
+func (h *Hub) Revoke(token commands.TokenHash) {
+	h.mu.RLock()
+	var doomed []*conn
+	for c := range h.byToken[token] {
+		doomed = append(doomed, c)
+	}
+	h.mu.RUnlock()
+	for _, c := range doomed {
+		c.kill(CloseSessionEnded, "signed out")
+	}
 }
 
 func (h *Hub) remove(c *conn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if set := h.conns[c.user]; set != nil {
+		if _, ok := set[c]; ok {
+			h.open--
+		}
 		delete(set, c)
 		if len(set) == 0 {
 			delete(h.conns, c.user)
+		}
+	}
+	if tok, ok := h.tokenOf[c]; ok {
+		delete(h.tokenOf, c)
+		if byConn := h.byToken[tok]; byConn != nil {
+			if t := byConn[c]; t != nil {
+				t.Stop()
+			}
+			delete(byConn, c)
+			if len(byConn) == 0 {
+				delete(h.byToken, tok)
+			}
 		}
 	}
 }
@@ -264,7 +322,13 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.log.Debug("websocket upgrade refused", "user", u.ID, "err", err)
 		return
 	}
-	if code, ok := h.add(c); !ok {
+	var sess *commands.Session
+	if h.d.SessionFrom != nil {
+		if s, ok := h.d.SessionFrom(r.Context()); ok {
+			sess = &s
+		}
+	}
+	if code, ok := h.add(c, sess); !ok {
 		h.log.Info("websocket refused", "user", u.ID, "code", int(code))
 		_ = c.ws.Close(code, refuseReason(code))
 		return

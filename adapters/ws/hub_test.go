@@ -747,3 +747,26 @@ func TestRateLimitedAckSaysWhenToRetry(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenCountsConnections checks the counts behind the WebSocket gauges:
+// every open connection, every user with one, and none once they close.
+func TestOpenCountsConnections(t *testing.T) {
+	e := newEnv(t, Config{}, nil)
+	alice, bob := e.register(t, "alice"), e.register(t, "bob")
+	phone, laptop, other := e.dial(t, alice), e.dial(t, alice), e.dial(t, bob)
+	eventually(t, 2*time.Second, "three connections of two users", func() bool {
+		c, u := e.hub.Open()
+		return c == 3 && u == 2
+	})
+	_ = phone.Close(websocket.StatusNormalClosure, "")
+	eventually(t, 2*time.Second, "two connections of two users", func() bool {
+		c, u := e.hub.Open()
+		return c == 2 && u == 2
+	})
+	_ = laptop.Close(websocket.StatusNormalClosure, "")
+	_ = other.Close(websocket.StatusNormalClosure, "")
+	eventually(t, 2*time.Second, "no connection", func() bool {
+		c, u := e.hub.Open()
+		return c == 0 && u == 0
+	})
+}

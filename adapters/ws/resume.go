@@ -97,7 +97,7 @@ func (c *conn) start(ctx context.Context, part int32, since string) (cursor doma
 		c.mu.Lock()
 		c.seen.add(itemKey(projections.FeedItem{Kind: projections.FeedMessage, Message: m}))
 		c.mu.Unlock()
-		if err := c.enqueueWait(ctx, encode(messageFrame{Type: TypeMessage, Message: c.hub.d.MessageJSON(m)})); err != nil {
+		if err := c.enqueueWait(ctx, c.hub.appendMessageFrame(nil, nil, m)); err != nil {
 			return cursor, reset, err
 		}
 	}

@@ -128,16 +128,24 @@ func TestResumeUnderLiveTrafficMissesNothing(t *testing.T) {
 		mu   sync.Mutex
 		sent []domain.MessageID
 	)
+	// The sender goroutine may not call t.Fatal (only the test's own may):
+	// it stops at the first error, which the test reports after <-done.
 	done := make(chan struct{})
+	var sendErr error
 	go func() {
 		defer close(done)
 		for i := range total {
-			id := e.send(t, bob, alice, fmt.Sprint(i))
+			s, err := e.cmds.SendMessage.Handle(context.Background(), commands.SendMessage{From: bob.id, To: alice.id, Text: fmt.Sprint(i)})
+			if err != nil {
+				sendErr = fmt.Errorf("send %d: %w", i, err)
+				return
+			}
 			mu.Lock()
-			sent = append(sent, id)
+			sent = append(sent, s.Message.ID)
 			mu.Unlock()
 		}
 	}()
+	t.Cleanup(func() { <-done }) // also when a read below fails the test
 	seen := map[string]int{}
 	var cursor string
 	// Read a while, drop the connection, resume from the last cursor, twice.
@@ -155,6 +163,9 @@ func TestResumeUnderLiveTrafficMissesNothing(t *testing.T) {
 		}
 	}
 	<-done
+	if sendErr != nil {
+		t.Fatal(sendErr)
+	}
 	// The sends are appended; the views apply them moments later, in order.
 	e.waitFeed(t, alice, projections.FeedMessage, sent[len(sent)-1])
 	c = e.dialSince(t, alice, cursor)

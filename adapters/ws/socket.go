@@ -38,8 +38,9 @@ var (
 // WebSocket library, arranged so that an idle connection holds no buffer:
 //
 //   - Reads borrow a pooled read-ahead buffer while client bytes wait to be
-//     parsed and give it back once they are; waitReadable blocks until the
-//     client sends something without holding any buffer, and skipPongs
+//     parsed and give it back once they are; a read that has to wait
+//     waits for the client without holding any buffer and then reads in
+//     the same step (one system call per wake, fillLocked), and skipPongs
 //     takes the answers to the server's pings without the library.
 //   - Writes made between cork and uncork are gathered in a pooled buffer
 //     and go out in one write when uncork is called; other writes go out
@@ -49,13 +50,13 @@ var (
 // goroutine at a time and only between frames hands over to skipPongs.
 type sock struct {
 	net.Conn
-	raw syscall.RawConn // nil: the connection cannot wait for readability
+	raw syscall.RawConn // nil: the connection cannot wait for readability without a buffer
 
 	rmu      sync.Mutex // guards the read-ahead buffer
 	rbuf     *[]byte    // nil when empty
 	pooled   bool       // rbuf came from readBufs
 	pos, end int
-	ahead    atomic.Int32 // end-pos, for waitReadable
+	ahead    atomic.Int32 // end-pos, readable without the lock
 
 	wmu    sync.Mutex
 	corked bool
@@ -66,7 +67,7 @@ type sock struct {
 // had already read past the upgrade request.
 func newSock(nc net.Conn, pending []byte) *sock {
 	s := &sock{Conn: nc}
-	if sc, ok := nc.(syscall.Conn); ok && canPeek {
+	if sc, ok := nc.(syscall.Conn); ok && canWaitRaw {
 		if raw, err := sc.SyscallConn(); err == nil {
 			s.raw = raw
 		}
@@ -110,19 +111,42 @@ func (s *sock) Read(p []byte) (int, error) {
 // fillLocked reads what the connection has into the empty read-ahead
 // buffer, waiting for it without the buffer: the library reads on after
 // a control frame and may wait here for the next frame for as long as the
-// connection stays idle.
+// connection stays idle. Where the socket can be waited on raw, the
+// buffer is taken only for the read attempt that the runtime makes each
+// time the socket becomes readable.
 func (s *sock) fillLocked() error {
-	if err := s.waitReadable(); err != nil {
-		return err
+	var (
+		b    *[]byte
+		n    int
+		rerr error
+	)
+	if s.raw == nil {
+		b = readBufs.Get().(*[]byte)
+		n, rerr = s.Conn.Read(*b)
+	} else {
+		err := s.raw.Read(func(fd uintptr) bool {
+			b = readBufs.Get().(*[]byte)
+			var wait bool
+			n, rerr, wait = readReady(fd, *b)
+			if wait {
+				readBufs.Put(b)
+				b = nil
+			}
+			return !wait
+		})
+		if err != nil {
+			if b != nil {
+				readBufs.Put(b)
+			}
+			return err
+		}
 	}
-	b := readBufs.Get().(*[]byte)
-	n, err := s.Conn.Read(*b)
 	if n == 0 {
 		readBufs.Put(b)
-		if err == nil {
-			err = io.ErrNoProgress
+		if rerr == nil {
+			rerr = io.ErrNoProgress
 		}
-		return err
+		return rerr
 	}
 	// An error that came with data is met again by the next read.
 	s.rbuf, s.pooled, s.pos, s.end = b, true, 0, n
@@ -143,22 +167,12 @@ func (s *sock) consumeLocked(n int) {
 	s.ahead.Store(int32(s.end - s.pos))
 }
 
-// waitReadable returns when a Read would not block: bytes are buffered or
-// the connection has bytes, an end or an error to read. It holds no buffer
-// while it waits. It fails when the connection is closed.
-func (s *sock) waitReadable() error {
-	if s.raw == nil || s.ahead.Load() > 0 {
-		return nil
-	}
-	return s.raw.Read(peekReady)
-}
-
 // skipPongs reads what the connection has, when nothing is buffered, and
 // drops the complete pong frames at the front of it: answers to the
 // server's pings are taken without waking the library's reader, which
-// would then wait for the next frame deep in its own stack. Call it when
-// the connection is readable, at a frame boundary: between two messages
-// the library has read. It reports how many pongs it dropped and whether
+// would then wait for the next frame deep in its own stack. With nothing
+// buffered it waits for the client (fillLocked). Call it at a frame
+// boundary: between two messages the library has read. It reports how many pongs it dropped and whether
 // other bytes (or an error) wait for the library.
 func (s *sock) skipPongs() (pongs int, more bool) {
 	s.rmu.Lock()

@@ -57,7 +57,7 @@ func (c *conn) enqueueWait(ctx context.Context, frame []byte) error {
 
 // reply queues the ack of a client frame, waiting while SendQueue acks
 // wait. The ack is dropped if c is killed meanwhile.
-func (c *conn) reply(a ackFrame) { _ = c.queueWaiting(context.Background(), encode(a), &c.acks) }
+func (c *conn) reply(a ack) { _ = c.queueWaiting(context.Background(), a.frame, &c.acks) }
 
 // queueWaiting queues frame once *count (c.pushes or c.acks) is below
 // SendQueue, and counts it. Killing c wakes it (wakeLocked).

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/tidings-chat/tidings/domain"
 )
 
 // device is one WebSocket-connected device of a simulated user. It keeps
@@ -271,9 +273,9 @@ func writeFrame(c *websocket.Conn, build func(b []byte) []byte) {
 func (d *device) writeRead(c *websocket.Conn, ref, id string) {
 	writeFrame(c, func(b []byte) []byte {
 		b = append(b, `{"type":"read","ref":`...)
-		b = appendJSONString(b, ref)
+		b = domain.AppendJSONString(b, ref)
 		b = append(b, `,"id":`...)
-		b = appendJSONString(b, id)
+		b = domain.AppendJSONString(b, id)
 		return append(b, '}')
 	})
 }
@@ -304,13 +306,13 @@ func (d *device) send(ctx context.Context, to, text, cid string) (string, error)
 		d.mu.Unlock()
 		writeFrame(c, func(b []byte) []byte {
 			b = append(b, `{"type":"send","ref":`...)
-			b = appendJSONString(b, ref)
+			b = domain.AppendJSONString(b, ref)
 			b = append(b, `,"to":`...)
-			b = appendJSONString(b, to)
+			b = domain.AppendJSONString(b, to)
 			b = append(b, `,"text":`...)
-			b = appendJSONString(b, text)
+			b = domain.AppendJSONString(b, text)
 			b = append(b, `,"client_msg_id":`...)
-			b = appendJSONString(b, cid)
+			b = domain.AppendJSONString(b, cid)
 			return append(b, '}')
 		})
 		d.ackTimer.Reset(ackTimeout)

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/tidings-chat/tidings/domain"
 )
 
 // refFrame decodes b the slow, obviously right way: encoding/json with
@@ -156,7 +158,7 @@ func FuzzParseFrame(f *testing.F) {
 func TestAppendJSONString(t *testing.T) {
 	for _, s := range []string{"", "plain", `q"b\s/`, "tab\tnl\ncr\r\x00\x1f", "é ü 日本", "\u2028\u2029", "bad \xff utf8", "<&>"} {
 		t.Run(s, func(t *testing.T) {
-			b := appendJSONString(nil, s)
+			b := domain.AppendJSONString(nil, s)
 			var back string
 			if err := json.Unmarshal(b, &back); err != nil {
 				t.Fatalf("%q encodes as %s, not JSON: %v", s, b, err)

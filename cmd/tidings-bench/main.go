@@ -13,7 +13,7 @@
 //	go run ./cmd/tidings-bench -spawn -fault kill          # SIGKILL + restart halfway
 //	go run ./cmd/tidings-bench -spawn -backends real -fault kill,broker,cassandra
 //	                                                       # also restart Kafka and Cassandra under it
-//	go run ./cmd/tidings-bench -addr http://127.0.0.1:8080 # a running server (--send-rate 0)
+//	go run ./cmd/tidings-bench -addr http://127.0.0.1:8080 # a running server (--send-rate 0 --signup-rate 0)
 //	go run ./cmd/tidings-bench -spawn -with-ceilings       # and the bare-HTTP ceiling, same invocation
 //	go run ./cmd/tidings-bench -spawn -idle 10000          # server memory per idle WebSocket
 //	go run ./cmd/tidings-bench -ceiling produce            # raw embedded event-log append rate

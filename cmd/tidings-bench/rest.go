@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/tidings-chat/tidings/domain"
 )
 
 // errRateLimited stops the run: a rate-limited server measures its limiter,
@@ -183,11 +185,11 @@ func (a *api) send(ctx context.Context, from user, to, text, cid string, retried
 // {"to":…,"text":…,"client_msg_id":…}.
 func appendSendBody(b []byte, to, text, cid string) []byte {
 	b = append(b, `{"to":`...)
-	b = appendJSONString(b, to)
+	b = domain.AppendJSONString(b, to)
 	b = append(b, `,"text":`...)
-	b = appendJSONString(b, text)
+	b = domain.AppendJSONString(b, text)
 	b = append(b, `,"client_msg_id":`...)
-	b = appendJSONString(b, cid)
+	b = domain.AppendJSONString(b, cid)
 	return append(b, '}')
 }
 

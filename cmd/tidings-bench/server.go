@@ -57,7 +57,7 @@ func startServer(ctx context.Context, c *config, runID string, out io.Writer) (*
 	}
 	s := &server{bin: bin, dataDir: filepath.Join(tmp, "data"), addr: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	s.args = []string{"serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--data", s.dataDir,
-		"--send-rate", "0", "--log-level", "warn"}
+		"--send-rate", "0", "--signup-rate", "0", "--log-level", "warn"}
 	// The environment must not leak real-backend settings into an embedded run.
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "TIDINGS_") {

@@ -102,6 +102,11 @@ func openBackends(ctx context.Context, c *config, log *slog.Logger) (_ *backends
 
 	if c.PostgresURL == "" {
 		b.accounts, b.sends = db.Accounts(), db.SendLog()
+		if el, ok := b.log.(*embedded.EventLog); ok {
+			if b.sends, err = el.SendLog(db); err != nil {
+				return nil, err
+			}
+		}
 	} else {
 		pg, err := postgres.Open(ctx, postgres.Config{URL: c.PostgresURL})
 		if err != nil {
@@ -182,6 +187,7 @@ func withBackends(ctx context.Context, name string, args []string, fn func(b *ba
 		return err
 	}
 	log := c.logger()
+	warnUnknownEnv(log)
 	if c.CPUProfile != "" {
 		stop, err := startCPUProfile(c.CPUProfile)
 		if err != nil {

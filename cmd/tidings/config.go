@@ -5,10 +5,15 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tidings-chat/tidings/adapters/httpapi"
 )
 
 // config is every setting of a tidings process. Flags override TIDINGS_*
@@ -19,11 +24,22 @@ type config struct {
 	OpenRegistration bool
 	SendBurst        int
 	SendPerSecond    float64
-	ConsistencyWait  time.Duration
-	ShutdownTimeout  time.Duration
-	DrainDelay       time.Duration
-	MetricsToken     string
-	LogLevel         string
+	// Per client address, per minute: sign-ups (POST /users) and
+	// sign-ins (POST /sessions).
+	SignUpBurst     int
+	SignUpPerMinute float64
+	SignInBurst     int
+	SignInPerMinute float64
+	// TrustedProxies are the comma-separated addresses or CIDR prefixes
+	// of proxies whose X-Forwarded-For names the client.
+	TrustedProxies string
+	// SessionLifetime is how long a token works after it is issued.
+	SessionLifetime time.Duration
+	ConsistencyWait time.Duration
+	ShutdownTimeout time.Duration
+	DrainDelay      time.Duration
+	MetricsToken    string
+	LogLevel        string
 	// CPUProfile, when set, is where serve writes a CPU profile of its
 	// whole run (for go tool pprof).
 	CPUProfile string
@@ -53,6 +69,12 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.OpenRegistration, "open-registration", envBool("TIDINGS_OPEN_REGISTRATION", true), "let anyone sign up with POST /users (TIDINGS_OPEN_REGISTRATION)")
 	fs.IntVar(&c.SendBurst, "send-burst", envInt("TIDINGS_SEND_BURST", 100), "messages a user may send at once (TIDINGS_SEND_BURST)")
 	fs.Float64Var(&c.SendPerSecond, "send-rate", envFloat("TIDINGS_SEND_RATE", 20), "messages per second a user may send sustained; 0 disables the limit (TIDINGS_SEND_RATE)")
+	fs.IntVar(&c.SignUpBurst, "signup-burst", envInt("TIDINGS_SIGNUP_BURST", 5), "sign-ups (POST /users) a client address may make at once (TIDINGS_SIGNUP_BURST)")
+	fs.Float64Var(&c.SignUpPerMinute, "signup-rate", envFloat("TIDINGS_SIGNUP_RATE", 1), "sign-ups per minute a client address may make sustained; 0 disables the limit (TIDINGS_SIGNUP_RATE)")
+	fs.IntVar(&c.SignInBurst, "signin-burst", envInt("TIDINGS_SIGNIN_BURST", 10), "sign-ins and token renewals (POST /sessions) a client address may make at once (TIDINGS_SIGNIN_BURST)")
+	fs.Float64Var(&c.SignInPerMinute, "signin-rate", envFloat("TIDINGS_SIGNIN_RATE", 6), "sign-ins per minute a client address may make sustained; 0 disables the limit (TIDINGS_SIGNIN_RATE)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("TIDINGS_TRUSTED_PROXIES", ""), "comma-separated addresses or CIDR prefixes of load balancers whose X-Forwarded-For names the client, for the per-address limits; empty trusts no one (TIDINGS_TRUSTED_PROXIES)")
+	fs.DurationVar(&c.SessionLifetime, "session-lifetime", envDuration("TIDINGS_SESSION_LIFETIME", 30*24*time.Hour), "how long a token works after it is issued; using it does not extend it (TIDINGS_SESSION_LIFETIME)")
 	fs.DurationVar(&c.ConsistencyWait, "consistency-wait", envDuration("TIDINGS_CONSISTENCY_WAIT", 2*time.Second), "longest wait for X-Tidings-Position (TIDINGS_CONSISTENCY_WAIT)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDuration("TIDINGS_SHUTDOWN_TIMEOUT", 15*time.Second), "grace period for in-flight requests on SIGTERM (TIDINGS_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&c.WSOrigins, "ws-origins", env("TIDINGS_WS_ORIGINS", ""), "comma-separated host patterns of web pages on other origins allowed to open /ws, e.g. app.example.com,*.example.org; empty allows the same origin only (TIDINGS_WS_ORIGINS)")
@@ -76,26 +98,47 @@ func (c *config) flags(fs *flag.FlagSet) {
 func (c *config) validate() error {
 	errs := append([]error(nil), envErrs...)
 	if c.Data == "" {
-		errs = append(errs, errors.New("--data must not be empty"))
+		errs = append(errs, fmt.Errorf("%s must not be empty", opt("data")))
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("%s %q: want [host]:port, e.g. :8080 or 127.0.0.1:8080: %w", opt("addr"), c.Addr, err))
 	}
 	if c.SendBurst < 1 {
-		errs = append(errs, fmt.Errorf("--send-burst %d must be at least 1", c.SendBurst))
+		errs = append(errs, fmt.Errorf("%s %d must be at least 1", opt("send-burst"), c.SendBurst))
 	}
 	if c.SendPerSecond < 0 {
-		errs = append(errs, fmt.Errorf("--send-rate %v must not be negative", c.SendPerSecond))
+		errs = append(errs, fmt.Errorf("%s %v must not be negative", opt("send-rate"), c.SendPerSecond))
+	}
+	for _, l := range []struct {
+		flag  string
+		burst int
+		rate  float64
+	}{{"signup", c.SignUpBurst, c.SignUpPerMinute}, {"signin", c.SignInBurst, c.SignInPerMinute}} {
+		if l.burst < 1 {
+			errs = append(errs, fmt.Errorf("%s %d must be at least 1", opt(l.flag+"-burst"), l.burst))
+		}
+		if l.rate < 0 {
+			errs = append(errs, fmt.Errorf("%s %v must not be negative", opt(l.flag+"-rate"), l.rate))
+		}
+	}
+	if _, err := c.trustedProxies(); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", opt("trusted-proxies"), err))
+	}
+	if c.SessionLifetime < time.Minute || c.SessionLifetime > 366*24*time.Hour {
+		errs = append(errs, fmt.Errorf("%s %v must be from 1m to 8784h (a year)", opt("session-lifetime"), c.SessionLifetime))
 	}
 	if c.ConsistencyWait <= 0 || c.ConsistencyWait > time.Minute {
-		errs = append(errs, fmt.Errorf("--consistency-wait %v must be in (0, 1m]", c.ConsistencyWait))
+		errs = append(errs, fmt.Errorf("%s %v must be in (0, 1m]", opt("consistency-wait"), c.ConsistencyWait))
 	}
 	if c.KafkaPartitions < 1 || c.KafkaPartitions > 10000 {
-		errs = append(errs, fmt.Errorf("--kafka-partitions %d must be 1 to 10000", c.KafkaPartitions))
+		errs = append(errs, fmt.Errorf("%s %d must be 1 to 10000", opt("kafka-partitions"), c.KafkaPartitions))
 	}
 	if c.KafkaReplication < 1 || c.KafkaReplication > 32 {
-		errs = append(errs, fmt.Errorf("--kafka-replication %d must be 1 to 32", c.KafkaReplication))
+		errs = append(errs, fmt.Errorf("%s %d must be 1 to 32", opt("kafka-replication"), c.KafkaReplication))
 	}
 	for _, o := range list(c.WSOrigins) {
 		if o == "*" {
-			errs = append(errs, errors.New(`--ws-origins "*" would let any web page connect as its visitors`))
+			errs = append(errs, fmt.Errorf(`%s "*" would let any web page connect as its visitors`, opt("ws-origins")))
 		}
 	}
 	if _, err := c.level(); err != nil {
@@ -107,7 +150,7 @@ func (c *config) validate() error {
 func (c *config) level() (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
-		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel)
+		return 0, fmt.Errorf("%s %q: want debug, info, warn or error", opt("log-level"), c.LogLevel)
 	}
 	return l, nil
 }
@@ -118,6 +161,10 @@ func (c *config) logger() *slog.Logger {
 }
 
 func (c *config) brokers() []string { return list(c.KafkaBrokers) }
+
+func (c *config) trustedProxies() ([]netip.Prefix, error) {
+	return httpapi.ParseTrustedProxies(list(c.TrustedProxies))
+}
 
 func list(s string) []string {
 	var out []string
@@ -146,7 +193,58 @@ func parse(name string, args []string) (*config, error) {
 	return c, nil
 }
 
+// opt names a setting by its flag and its environment variable, so an
+// error says where to fix it whichever way the value came in.
+func opt(flag string) string {
+	return fmt.Sprintf("--%s (%s)", flag, envName(flag))
+}
+
+// envName is the TIDINGS_* variable of a flag.
+func envName(flag string) string {
+	return "TIDINGS_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// knownEnv holds every TIDINGS_* variable that is a setting; env and
+// envParse add theirs as the flags are declared.
+var knownEnv = map[string]bool{}
+
+// toolEnv are TIDINGS_* variables of this repository's scripts and tests
+// (scripts/services.sh, the end-to-end tests, CI), which set them in the
+// shells they share with servers: not settings, but not typos either.
+var toolEnv = map[string]bool{
+	"TIDINGS_ARTIFACTS": true, "TIDINGS_CASSANDRA_JAVA": true, "TIDINGS_CASSANDRA_TIMEOUT": true,
+	"TIDINGS_E2E_ARGS": true, "TIDINGS_E2E_REAL": true, "TIDINGS_EVENTLOG_HELPER_DIR": true,
+	"TIDINGS_KAFKA_PID": true, "TIDINGS_KAFKA_TIMEOUT": true, "TIDINGS_NGINX": true,
+	"TIDINGS_NGINX_DIR": true, "TIDINGS_POSTGRES_TIMEOUT": true, "TIDINGS_REQUIRE_BROWSER": true,
+	"TIDINGS_REQUIRE_SERVICES": true, "TIDINGS_SERVICES_DIR": true, "TIDINGS_WEB_SCREENSHOTS": true,
+	"TIDINGS_WS_IDLE_CLIENT": true,
+}
+
+// unknownEnv returns, sorted, the TIDINGS_* variables set in the
+// environment that are no setting (a typo like TIDINGS_SEND_RAET would
+// otherwise leave the default in force without a word). Call it after
+// config.flags.
+func unknownEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "TIDINGS_") && !knownEnv[k] && !toolEnv[k] {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// warnUnknownEnv logs a warning for each variable unknownEnv returns.
+func warnUnknownEnv(log *slog.Logger) {
+	for _, k := range unknownEnv() {
+		log.Warn("environment variable "+k+" is not a tidings setting and is ignored; \"tidings serve -h\" lists the settings", "var", k)
+	}
+}
+
 func env(key, def string) string {
+	knownEnv[key] = true
 	if v, ok := os.LookupEnv(key); ok {
 		return v
 	}
@@ -159,6 +257,7 @@ var envErrs []error
 
 // envParse returns parse(value of key), or def when key is unset.
 func envParse[T any](key string, def T, parse func(string) (T, error)) T {
+	knownEnv[key] = true
 	v, ok := os.LookupEnv(key)
 	if !ok || v == "" {
 		return def

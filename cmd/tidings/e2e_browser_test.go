@@ -386,6 +386,21 @@ func TestBrowserChat(t *testing.T) {
 			t.Logf("wrote %s", filepath.Join(dir, s.file))
 		}
 	}
+	// A signs out: the token is revoked on the server (DELETE
+	// /sessions/current) and forgotten by the browser.
+	tokA := browserEval[string](a, `localStorage.getItem("tidings.token") || ""`)
+	a.do("sign out", chromedp.Click(chromedp.ID("signout-btn")))
+	a.wait("signed out", `!document.getElementById("auth").hidden && document.getElementById("app").hidden && localStorage.getItem("tidings.token") === null`)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/me", nil)
+	req.Header.Set("Authorization", "Bearer "+tokA)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /me with the signed-out token: %s, want 401", describe(res, err))
+	} else {
+		_ = res.Body.Close()
+	}
+	if p := a.problems(); len(p) > 0 {
+		t.Errorf("%s: page errors after signing out:\n%s", a.name, strings.Join(p, "\n"))
+	}
 	t.Logf("browser scenario took %v", time.Since(began).Round(time.Millisecond))
 }
 

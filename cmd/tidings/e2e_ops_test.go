@@ -265,37 +265,50 @@ func TestCrashKeepsAcknowledgedMessages(t *testing.T) {
 }
 
 // settledAppendedTotal returns the number of events the server appended, as
-// tidings_events_appended_total of every type sums it, once it stayed the
-// same for half a second.
+// tidings_events_appended_total of every type sums it, once the log has
+// settled: every MessageDelivered and MessageRead has its receipt (the
+// events the server derives in the background) and the views have
+// projected every event appended.
 func settledAppendedTotal(t *testing.T, a *api) int {
 	t.Helper()
-	last, same := -1, 0
 	deadline := time.Now().Add(15 * time.Second)
-	for same < 5 {
-		if time.Now().After(deadline) {
-			t.Fatalf("tidings_events_appended_total still growing after 15s (%d)", last)
-		}
-		time.Sleep(100 * time.Millisecond)
-		res := a.do(t, request{Method: http.MethodGet, Path: "/metrics"})
-		expectStatus(t, res, http.StatusOK)
-		n := 0
-		for line := range strings.Lines(string(res.Body)) {
-			if strings.HasPrefix(line, "tidings_events_appended_total{") {
-				var v float64
-				fields := strings.Fields(line)
-				if _, err := fmt.Sscan(fields[len(fields)-1], &v); err != nil {
-					t.Fatalf("metrics line %q: %v", line, err)
-				}
-				n += int(v)
+	for {
+		appended := metricByType(t, a, "tidings_events_appended_total")
+		projected := metricByType(t, a, "tidings_events_projected_total")
+		total := func(m map[string]int) (n int) {
+			for _, v := range m {
+				n += v
 			}
+			return n
 		}
-		if n == last {
-			same++
-		} else {
-			last, same = n, 0
+		receipts, marks := appended["MessageReceipt"], appended["MessageDelivered"]+appended["MessageRead"]
+		if receipts >= marks && total(projected) >= total(appended) {
+			return total(appended)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the log has not settled after 15s: appended %v, projected %v", appended, projected)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// metricByType reads the counter name of every event type from /metrics.
+func metricByType(t *testing.T, a *api, name string) map[string]int {
+	t.Helper()
+	res := a.do(t, request{Method: http.MethodGet, Path: "/metrics"})
+	expectStatus(t, res, http.StatusOK)
+	out := map[string]int{}
+	line := regexp.MustCompile(`^` + name + `\{type="(\w+)"\} (\S+)$`)
+	for l := range strings.Lines(string(res.Body)) {
+		if m := line.FindStringSubmatch(strings.TrimSpace(l)); m != nil {
+			v, err := strconv.ParseFloat(m[2], 64)
+			if err != nil {
+				t.Fatalf("metrics line %q: %v", l, err)
+			}
+			out[m[1]] = int(v)
 		}
 	}
-	return last
+	return out
 }
 
 // postRaw sends a message without the test helpers, which may not be used
@@ -335,5 +348,22 @@ func getEventually(t *testing.T, a *api, u user, id, pos string) message {
 			t.Fatalf("%v: acknowledged message lost", res)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitStatus waits until u's view of message id has status want (views of
+// the other party catch up in the background: receipts are derived).
+func waitStatus(t *testing.T, a *api, u user, id, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res := a.get(t, u, "/messages/"+id)
+		if res.Status == http.StatusOK && decode[message](t, res).Status == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s's view of %s: %v, still not %s after 10 s", u.Name, id, res, want)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

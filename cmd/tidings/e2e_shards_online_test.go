@@ -68,6 +68,12 @@ func TestShardMoveOnline(t *testing.T) {
 	}
 	mover := users[0]
 	shard, target := shardOf(mover.ID), "e2e_mv_"+sfx
+	if r := inst.run(t, "shards", "move", fmt.Sprint(shard), target); r.Err == nil || !strings.Contains(r.Stderr, "no such placement") {
+		t.Fatalf("shards move %d %s to a placement nobody created: %v %q, want a refusal", shard, target, r.Err, r.Stderr)
+	}
+	if r := inst.run(t, "shards", "placements", "add", target); r.Err != nil {
+		t.Fatalf("shards placements add %s: %v\n%s", target, r.Err, r.Stderr)
+	}
 	// Some history before the move.
 	for i := range 12 {
 		w.send(t, users[i%4], users[(i+1)%4], fmt.Sprintf("before %d", i), "")

@@ -55,7 +55,24 @@ func TestShardMoveOffline(t *testing.T) {
 	w.srv.stop()
 
 	moves := map[int]string{shardOf(users[0].ID): "p_ann", shardOf(users[1].ID): "p_ben"}
+	// "shards of" takes an id, not a name.
+	if r := inst.run(t, "shards", "of", users[0].ID); r.Err != nil || !strings.Contains(r.Stdout, fmt.Sprintf("virtual shard %d,", shardOf(users[0].ID))) {
+		t.Errorf("shards of %s: %v %q, want virtual shard %d", users[0].ID, r.Err, r.Stdout, shardOf(users[0].ID))
+	}
+	if r := inst.run(t, "shards", "of", users[0].Name); r.Err == nil || !strings.Contains(r.Stderr, "is not a user id") {
+		t.Errorf("shards of %s (a name): %v %q %q, want an error saying it is not a user id", users[0].Name, r.Err, r.Stdout, r.Stderr)
+	}
 	for shard, placement := range moves {
+		// A placement is created explicitly, never by a move to it.
+		if r := inst.run(t, "shards", "move", fmt.Sprint(shard), placement); r.Err == nil || !strings.Contains(r.Stderr, "no such placement") {
+			t.Fatalf("shards move %d %s to a placement nobody created: %v %q, want a refusal", shard, placement, r.Err, r.Stderr)
+		}
+		if r := inst.run(t, "shards", "placements", "add", placement); r.Err != nil {
+			t.Fatalf("shards placements add %s: %v\n%s", placement, r.Err, r.Stderr)
+		}
+		if list := inst.run(t, "shards", "list"); !regexp.MustCompile(`(?m)^` + placement + `\s+0$`).MatchString(list.Stdout) {
+			t.Errorf("shards list after placements add %s, want it with no shard:\n%s", placement, list.Stdout)
+		}
 		r := inst.run(t, "shards", "move", fmt.Sprint(shard), placement)
 		if r.Err != nil {
 			t.Fatalf("shards move %d %s: %v\n%s", shard, placement, r.Err, r.Stderr)

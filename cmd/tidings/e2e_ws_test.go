@@ -65,8 +65,11 @@ func wsResumeFromReady(t *testing.T, srv *server, a *api, name func(string) stri
 	for i := range 3 {
 		sent = append(sent, wsSendREST(t, a, alice, carol, fmt.Sprintf("after ready %d", i)))
 	}
-	expectStatus(t, a.patch(t, carol, "/messages/"+sent[0].ID), http.StatusOK)
-	time.Sleep(500 * time.Millisecond) // let alice's read receipt reach the views
+	read := a.patch(t, carol, "/messages/"+sent[0].ID)
+	expectStatus(t, read, http.StatusOK)
+	// The read reaches carol's views, and its receipt alice's.
+	getEventually(t, a, carol, sent[0].ID, read.Header.Get(positionHeader))
+	waitStatus(t, a, alice, sent[0].ID, "read")
 
 	check := func(u user, want []string) {
 		t.Helper()

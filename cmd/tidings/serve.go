@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/pprof"
-	"sync"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +31,8 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	log := c.logger()
+	log.Info("tidings starting", readBuildInfo().logAttrs()...)
+	warnUnknownEnv(log)
 	if c.CPUProfile != "" {
 		stop, err := startCPUProfile(c.CPUProfile)
 		if err != nil {
@@ -66,26 +68,32 @@ func serve(ctx context.Context, args []string) error {
 	}
 	vs := projections.NewViewSync(tracker, b.partitions, c.ConsistencyWait)
 	appender := countingLog{vs.Log(b.log), metrics}
-	var limiter *commands.RateLimiter
-	if c.SendPerSecond > 0 {
-		limiter = commands.NewRateLimiter(c.SendPerSecond, c.SendBurst, nil)
+	limits, err := newRateLimits(c, b.pg)
+	if err != nil {
+		return err
 	}
 	cmds, err := commands.New(commands.Deps{
-		Log: appender, Accounts: b.accounts, SendLog: b.sends, Messages: b.views, Limiter: limiter, Sync: vs,
+		Log: appender, Accounts: b.accounts, SendLog: b.sends, Messages: b.views, Limiter: limits.send, Sync: vs,
+		SessionLifetime: c.SessionLifetime,
 	})
 	if err != nil {
 		return err
 	}
 	hub, err := ws.NewHub(ws.Config{OriginPatterns: list(c.WSOrigins)}, ws.Deps{
-		Commands: cmds, UserFrom: httpapi.UserFrom, MessageJSON: httpapi.MessageJSON,
+		Commands: cmds, UserFrom: httpapi.UserFrom, SessionFrom: httpapi.SessionFrom, MessageJSON: httpapi.AppendMessageJSON,
 		Views: b.views, Positions: b.views, Partitions: b.partitions, Logger: log,
 	})
 	if err != nil {
 		return err
 	}
-	api := httpapi.New(httpapi.Config{OpenRegistration: c.OpenRegistration, ConsistencyWait: c.ConsistencyWait, MetricsToken: c.MetricsToken, Partitions: b.partitions}, httpapi.Deps{
+	bi := readBuildInfo()
+	metrics.SetBuildInfo(bi.Version, bi.Revision, bi.Go)
+	metrics.WatchWebSockets(hub.Open)
+	proxies, _ := c.trustedProxies() // validated by parse
+	api := httpapi.New(httpapi.Config{OpenRegistration: c.OpenRegistration, ConsistencyWait: c.ConsistencyWait, MetricsToken: c.MetricsToken,
+		Partitions: b.partitions, TrustedProxies: proxies}, httpapi.Deps{
 		Commands: cmds, Views: b.views, Users: b.accounts, Tracker: tracker, Ready: b.ping, Metrics: metrics, Logger: log,
-		Extra: hub.Mount, UI: webui.Handler(),
+		Extra: hub.Mount, UI: webui.Handler(), Limits: limits.http, SignedOut: hub.Revoke,
 	})
 
 	// The background loops: the views pipeline (one consumer per
@@ -96,28 +104,25 @@ func serve(ctx context.Context, args []string) error {
 	// partition that waits for the views, so a user connected to any node
 	// hears of events that any node projected.
 	fan := &projections.Fanout{Tracker: tracker, Push: hub.Push, Log: log}
-	pipe := &projections.Pipeline{Store: b.views, Log: appender, Tracker: tracker, Observe: observeBatch(metrics),
+	rounds := 1 // the embedded store applies one batch at a time
+	if c.CassandraHosts != "" {
+		rounds = 4 // Cassandra's writes wait on the network: overlap a few rounds
+	}
+	pipe := &projections.Pipeline{Store: b.views, Log: appender, Tracker: tracker, Observe: observeBatch(metrics), Rounds: rounds,
 		Rejected: func(r projections.Record, err error) {
 			log.Error("event refused: no tidings command writes it; check who can write to the log",
 				"pos", r.Pos.String(), "type", r.Event.Type(), "err", err)
 		}}
 	bg := newLoops(log)
 	defer bg.stop()
+	// A loop that stopped (say a push tail whose partition consumer closed)
+	// is restarted; until its restart has run steadily the node is not
+	// ready, so a node that cannot push does not take connections.
+	b.checks["background loops"] = bg.health
 	if b.embedded {
 		pipe.Push = fan.Applied
 	} else {
-		for p := range b.partitions {
-			from := int64(0)
-			if off, ok := applied[p]; ok {
-				from = off + 1
-			}
-			bg.run(fmt.Sprintf("push tail %d", p), func(ctx context.Context) error {
-				// Restarted where its pushes stand, not where it began.
-				var err error
-				from, err = fan.Follow(ctx, b.stream, p, from)
-				return err
-			})
-		}
+		runPushTails(bg, fan, b.stream, b.partitions, applied)
 	}
 	bg.run("views pipeline", func(ctx context.Context) error {
 		return b.stream.Consume(ctx, group(projections.ViewsGroup, b.topic), projections.StartAfter(b.views), pipe.Handle)
@@ -131,6 +136,11 @@ func serve(ctx context.Context, args []string) error {
 	}
 	if b.pg != nil {
 		bg.run("send-log pruning", func(ctx context.Context) error { pruneSendLog(ctx, b.pg, log); return nil })
+		bg.run("rate-bucket pruning", func(ctx context.Context) error { pruneBuckets(ctx, limits.shared, log); return nil })
+	}
+
+	if p, ok := b.accounts.(sessionPruner); ok {
+		bg.run("session pruning", func(ctx context.Context) error { pruneSessions(ctx, p, log); return nil })
 	}
 
 	ln, err := net.Listen("tcp", c.Addr)
@@ -149,7 +159,9 @@ func serve(ctx context.Context, args []string) error {
 	srv.RegisterOnShutdown(hub.Close)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(httpapi.Listener(ln)) }()
-	log.Info("tidings listening", "addr", ln.Addr().String(), "data", c.Data, "open_registration", c.OpenRegistration)
+	where := describeListener(ln.Addr())
+	log.Info("tidings listening", "addr", ln.Addr().String(), "api", where.api, "web_client", where.web,
+		"interfaces", where.interfaces, "data", c.Data, "open_registration", c.OpenRegistration)
 
 	select {
 	case err := <-errc:
@@ -174,6 +186,38 @@ func serve(ctx context.Context, args []string) error {
 	return nil
 }
 
+// listenerInfo says where a listening server is reachable.
+type listenerInfo struct {
+	api, web   string // URLs of the REST API and of the web client
+	interfaces string // which network interfaces the address covers
+}
+
+// describeListener tells an operator where addr is reachable: an
+// unspecified host (":8080", "0.0.0.0:8080", "[::]:8080") listens on every
+// interface, so other machines can connect; a loopback host only this
+// machine. The URLs use localhost for an unspecified host.
+func describeListener(addr net.Addr) listenerInfo {
+	host, port := addr.String(), ""
+	var ip net.IP
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		ip, port = ta.IP, strconv.Itoa(ta.Port)
+		host = ip.String()
+	}
+	var li listenerInfo
+	switch {
+	case ip == nil || ip.IsUnspecified():
+		host = "localhost"
+		li.interfaces = "all (every network interface: reachable from other machines; --addr 127.0.0.1:" + port + " keeps it to this one)"
+	case ip.IsLoopback():
+		li.interfaces = "loopback only (this machine)"
+	default:
+		li.interfaces = "only " + ip.String()
+	}
+	base := "http://" + net.JoinHostPort(host, port)
+	li.api, li.web = base, base+"/"
+	return li
+}
+
 // pruneSendLog drops client_msg_id reservations older than the retention,
 // hourly, until ctx ends.
 func pruneSendLog(ctx context.Context, pg *postgres.DB, log *slog.Logger) {
@@ -193,44 +237,6 @@ func pruneSendLog(ctx context.Context, pg *postgres.DB, log *slog.Logger) {
 		}
 	}
 }
-
-// loops runs background loops until stop, which cancels and waits for them.
-type loops struct {
-	log    *slog.Logger
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-}
-
-func newLoops(log *slog.Logger) *loops {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &loops{log: log, ctx: ctx, cancel: cancel}
-}
-
-// run runs fn until the loops stop, starting it again (after a pause that
-// grows to 10 s) whenever it returns early: a consumer that failed to start
-// (say, a topic whose partition leaders are still being elected) must not
-// stay dead while the node reports ready.
-func (l *loops) run(name string, fn func(ctx context.Context) error) {
-	l.wg.Go(func() {
-		pause := 200 * time.Millisecond
-		for l.ctx.Err() == nil {
-			err := fn(l.ctx)
-			if l.ctx.Err() != nil {
-				return
-			}
-			l.log.Error(name+" stopped; restarting", "err", err, "in", pause)
-			select {
-			case <-l.ctx.Done():
-				return
-			case <-time.After(pause):
-			}
-			pause = min(2*pause, 10*time.Second)
-		}
-	})
-}
-
-func (l *loops) stop() { l.cancel(); l.wg.Wait() }
 
 // group names a projector's consumer group for a topic, so that
 // deployments sharing a Kafka cluster with topics of their own (tests,

@@ -235,9 +235,17 @@
       input.focus();
       return;
     }
+    const password = $("signup-password").value;
+    if (password && [...password].length < 8) {
+      showError("A password has at least 8 characters (or leave it empty).", "auth-error");
+      $("signup-password").focus();
+      return;
+    }
     $("signup-btn").disabled = true;
     try {
-      const { data } = await api("POST", "/users", { name }, { noAuth: true });
+      const body = password ? { name, password } : { name };
+      const { data } = await api("POST", "/users", body, { noAuth: true });
+      $("signup-password").value = "";
       S.token = data.token;
       localStorage.setItem(KEY_TOKEN, data.token);
       S.names.set(data.id, data.name);
@@ -247,6 +255,7 @@
       const msg = {
         name_taken: "The name “" + name + "” is taken. Pick another.",
         registration_closed: "Sign-up is closed on this server: ask an operator for a token and sign in with it.",
+        invalid_password: "A password has 8 to 128 characters.",
       }[e.code];
       showError(msg || describeError(e), "auth-error");
       input.focus();
@@ -280,6 +289,48 @@
     } finally {
       $("signin-btn").disabled = false;
     }
+  }
+
+  // logIn signs in with a name and password (POST /sessions): a new token.
+  async function logIn(ev) {
+    ev.preventDefault();
+    const name = $("login-name").value.trim().toLowerCase();
+    const password = $("login-password").value;
+    if (!name || !password) {
+      showError("Enter your user name and password.", "auth-error");
+      return;
+    }
+    $("login-btn").disabled = true;
+    try {
+      const { data } = await api("POST", "/sessions", { name, password }, { noAuth: true });
+      S.token = data.token;
+      localStorage.setItem(KEY_TOKEN, data.token);
+      $("login-password").value = "";
+      await start({});
+    } catch (e) {
+      showError(e.code === "invalid_credentials" ? "Wrong user name or password." : describeError(e), "auth-error");
+      showAuth();
+    } finally {
+      $("login-btn").disabled = false;
+    }
+  }
+
+  // signOutEverywhere revokes the token on the server (DELETE
+  // /sessions/current: it stops working at once, on every node), then
+  // forgets it here. Offline, it is forgotten here all the same.
+  async function signOutEverywhere() {
+    $("signout-btn").disabled = true;
+    const ws = S.ws;
+    S.ws = null; // its close (4001 from the server) is expected, not news
+    if (ws) ws.close(1000, "signed out");
+    try {
+      if (S.token) await api("DELETE", "/sessions/current", undefined, { noSignOut: true });
+    } catch (e) {
+      // Revoked already, or the server is unreachable: forget it anyway.
+    } finally {
+      $("signout-btn").disabled = false;
+    }
+    signOut("");
   }
 
   function signOut(reason) {
@@ -982,6 +1033,12 @@
       const lost = [...S.pendingAcks.values()];
       S.pendingAcks = new Map();
       for (const p of lost) if (p.onLost) p.onLost();
+      if (code === 4001) {
+        // The token was signed out (on another tab or device), renewed
+        // elsewhere, or expired: it opens nothing any more.
+        signOut("You were signed out. Sign in again.");
+        return;
+      }
       if (code === 4029) {
         scheduleReconnect(TOO_MANY_CONNS_DELAY + Math.random() * 10000, "Too many open tabs or devices: reconnecting later.");
       } else {
@@ -1144,7 +1201,8 @@
   function init() {
     $("signup-form").addEventListener("submit", signUp);
     $("signin-form").addEventListener("submit", signIn);
-    $("signout-btn").addEventListener("click", () => signOut(""));
+    $("login-form").addEventListener("submit", logIn);
+    $("signout-btn").addEventListener("click", signOutEverywhere);
     $("token-btn").addEventListener("click", () => toggleToken($("token-panel").hidden));
     $("token-close").addEventListener("click", () => toggleToken(false));
     $("start-form").addEventListener("submit", startConversation);
