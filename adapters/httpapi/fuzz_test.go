@@ -39,9 +39,9 @@ func fuzzServe(t *testing.T, api *httpapi.Server, r *http.Request) *httptest.Res
 	return w
 }
 
-// FuzzRequestBody: any body sent to POST /users or POST /messages is
-// either taken (201, 200 with the message) or refused with a 4xx JSON
-// error, never a 5xx or a panic.
+// FuzzRequestBody: any body sent to POST /users, POST /messages or POST
+// /sessions is either taken (201, 200 with the message) or refused with a
+// 4xx JSON error, never a 5xx or a panic.
 func FuzzRequestBody(f *testing.F) {
 	h := newHarness(f, httpapi.Config{OpenRegistration: true}, nil)
 	_, token := h.user("alice")
@@ -51,18 +51,23 @@ func FuzzRequestBody(f *testing.F) {
 		`{"to":"` + string(bob) + `","text":"hi"}}`, `{"to":"` + string(bob) + `","text":"\u200b"}`,
 		`{"to":"01M8B1QCVMF1DRTYN159HXJJ7T","text":"hi"}`, `{"to":1}`, `{"name":"carol"}`, `{"name":"Carol"}`,
 		`{"name":null}`, `null`, `[]`, ``, `{`, "{\"text\":\"\xff\"}", `{"to":"a","text":"b","client_msg_id":" "}`,
+		`{"name":"dave","password":"12345678"}`, `{"name":"alice","password":"x"}`, `{"name":"a\u0000b","password":"x"}`,
+		`{"name":"erin","password":"1234567"}`, `{"password":"12345678"}`,
 	} {
-		f.Add(uint8(0), []byte(s))
-		f.Add(uint8(1), []byte(s))
-	}
-	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
-		path := "/messages"
-		if which%2 == 1 {
-			path = "/users"
+		for which := range uint8(3) {
+			f.Add(which, []byte(s))
 		}
+	}
+	paths := []string{"/messages", "/users", "/sessions"}
+	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
+		path := paths[int(which)%len(paths)]
 		r := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
-		r.Header.Set("Authorization", "Bearer "+token)
+		if path == "/messages" {
+			// Only here: an empty POST /sessions with it would renew
+			// (and so end) the token.
+			r.Header.Set("Authorization", "Bearer "+token)
+		}
 		w := fuzzServe(t, h.api, r)
 		if w.Code < 300 && !json.Valid(w.Body.Bytes()) {
 			t.Fatalf("POST %s: status %d with body %q", path, w.Code, w.Body)
