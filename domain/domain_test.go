@@ -176,10 +176,19 @@ func TestPositionRoundTrip(t *testing.T) {
 	if err != nil || got != p {
 		t.Fatalf("ParsePosition(%q) = %v, %v", p.String(), got, err)
 	}
+	for _, good := range []Position{{0, 0}, {MaxPartition, MaxOffset}} {
+		if got, err := ParsePosition(good.String()); err != nil || got != good {
+			t.Errorf("ParsePosition(%q) = %v, %v", good.String(), got, err)
+		}
+	}
 	if got, err := ParsePosition("3--1"); err != nil || got != (Position{Partition: 3, Offset: -1}) {
 		t.Fatalf(`ParsePosition("3--1") = %v, %v`, got, err)
 	}
-	for _, bad := range []string{"", "7", "-1-2", "a-1", "1-b", "1--2"} {
+	// Only the form String writes: no signs, no leading zeros, no spaces
+	// (schemathesis sent "+1-2" and "01-2" and they were taken).
+	for _, bad := range []string{"", "7", "-1-2", "a-1", "1-b", "1--2", "+1-2", "1-+2", "01-2", "1-02", "00-0",
+		"1--01", "1--0", " 1-2", "1-2 ", "2147483648-0", "1000000000-0", "1-1000000000000000000",
+		"1-9223372036854775807", "1-9223372036854775808", "1-2-3", "1_0-2"} {
 		if _, err := ParsePosition(bad); err == nil {
 			t.Errorf("ParsePosition(%q) accepted", bad)
 		}

@@ -124,7 +124,9 @@ func DecodeStrict(b []byte, v any, what string) error {
 	if err := dec.Decode(v); err != nil {
 		return JSONDecodeError(what, err)
 	}
-	if len(bytes.TrimSpace(b[dec.InputOffset():])) > 0 {
+	// JSON white space only: bytes.TrimSpace would also pass \v, \f and
+	// Unicode spaces (U+0085, U+00A0), which no JSON text may hold.
+	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) > 0 {
 		return Errorf(CodeMalformedJSON, "%s must hold one JSON value and nothing after it", what)
 	}
 	return nil

@@ -57,3 +57,38 @@ func TestJSONDecodeError(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeStrictTrailing: after the one JSON value only JSON white space
+// (space, tab, CR, LF) may follow; anything else, also other Unicode
+// white space, is malformed_json. FuzzDecodeStrict found `{}\v` accepted.
+func TestDecodeStrictTrailing(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		ok   bool
+	}{
+		{"nothing after", `{"a":"x"}`, true},
+		{"JSON white space", "{\"a\":\"x\"} \t\r\n", true},
+		{"a brace", `{"a":"x"}}`, false},
+		{"a bracket", `{"a":"x"}]`, false},
+		{"a second value", `{"a":"x"} {}`, false},
+		{"vertical tab", "{\"a\":\"x\"}\v", false},
+		{"form feed", "{\"a\":\"x\"}\f", false},
+		{"next line", "{\"a\":\"x\"}\u0085", false},
+		{"no-break space", "{\"a\":\"x\"}\u00a0", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var v struct {
+				A string `json:"a"`
+			}
+			err := DecodeStrict([]byte(tc.body), &v, "request body")
+			switch {
+			case tc.ok && err != nil:
+				t.Fatalf("DecodeStrict(%q): %v", tc.body, err)
+			case !tc.ok && CodeOf(err) != CodeMalformedJSON:
+				t.Fatalf("DecodeStrict(%q) = %v, want %s", tc.body, err, CodeMalformedJSON)
+			}
+		})
+	}
+}

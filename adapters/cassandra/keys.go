@@ -101,15 +101,25 @@ func (c cursor) encode(kind byte) []byte {
 	return append(b, c.key...)
 }
 
-// decodeCursor parses a cursor of kind; nil is the start (ok false).
+// maxCursorMilli bounds a cursor's time: the end of year 9999, whose
+// month bucket (999912) fits Cassandra's int. No message is sent later.
+var maxCursorMilli = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli() - 1
+
+// decodeCursor parses a cursor of kind; nil is the start (ok false). A
+// cursor whose time no message can have (before 1970, after 9999) is
+// invalid_cursor: its month bucket would overflow the bucket column.
 func decodeCursor(kind byte, b []byte) (c cursor, ok bool, err error) {
 	if b == nil {
 		return cursor{}, false, nil
 	}
+	bad := domain.Errorf(domain.CodeInvalidCursor, "cursor is malformed or belongs to another listing")
 	if len(b) < 10 || b[0] != kind || strings.ContainsRune(string(b[9:]), 0) {
-		return cursor{}, false, domain.Errorf(domain.CodeInvalidCursor, "cursor is malformed or belongs to another listing")
+		return cursor{}, false, bad
 	}
 	ms := int64(binary.BigEndian.Uint64(b[1:9]))
+	if ms < 0 || ms > maxCursorMilli {
+		return cursor{}, false, bad
+	}
 	return cursor{at: time.UnixMilli(ms).UTC(), key: string(b[9:])}, true, nil
 }
 

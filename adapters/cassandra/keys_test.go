@@ -1,6 +1,8 @@
 package cassandra
 
 import (
+	"encoding/binary"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -74,11 +76,23 @@ func TestCursor(t *testing.T) {
 		"OtherListing": c.encode(cursorUnread),
 		"NoKey":        c.encode(cursorHistory)[:9],
 		"NUL":          append(c.encode(cursorHistory), 0),
+		// Forged times no message has: their month bucket would overflow
+		// Cassandra's int (a 500 before) or name a month before any.
+		"HugeTime":    forgedCursor(cursorHistory, math.MaxInt64, c.key),
+		"Year10000":   forgedCursor(cursorHistory, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli(), c.key),
+		"BeforeEpoch": forgedCursor(cursorHistory, -1, c.key),
 	} {
 		if _, _, err := decodeCursor(cursorHistory, b); domain.CodeOf(err) != domain.CodeInvalidCursor {
 			t.Errorf("%s: err=%v; want %s", name, err, domain.CodeInvalidCursor)
 		}
 	}
+}
+
+// forgedCursor is a cursor of kind with any milliseconds, as a client
+// could make one.
+func forgedCursor(kind byte, ms int64, key string) []byte {
+	b := append([]byte{kind}, binary.BigEndian.AppendUint64(nil, uint64(ms))...)
+	return append(b, key...)
 }
 
 func TestMigrationsLoad(t *testing.T) {

@@ -3,6 +3,7 @@ package contract
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -49,6 +50,15 @@ func TestAccounts(t *testing.T, newAccounts func(t *testing.T) commands.Accounts
 		}
 		if _, err := a.UserByName(ctx, "nobody"); !errors.Is(err, domain.ErrNotFound) {
 			t.Fatalf("UserByName of unknown name: %v", err)
+		}
+		// Any string a client sends as a name (POST /sessions takes it as
+		// it comes) names nobody unless a user has it: also a NUL, which
+		// PostgreSQL's text cannot hold (a 500 before), and what breaks
+		// the naming rule.
+		for _, name := range []string{"", "a\x00b", "\x00", "Alice", "älice", " alice", strings.Repeat("a", 1000)} {
+			if _, err := a.UserByName(ctx, name); !errors.Is(err, domain.ErrNotFound) {
+				t.Errorf("UserByName(%q): %v, want not found", name, err)
+			}
 		}
 	})
 	t.Run("NamesAreUnique", func(t *testing.T) {

@@ -213,6 +213,9 @@ func (a *Accounts) user(id domain.UserID) (userRecord, error) {
 
 // UserByName implements commands.Accounts.
 func (a *Accounts) UserByName(ctx context.Context, name string) (domain.User, error) {
+	if domain.ValidateName(name) != nil {
+		return domain.User{}, domain.ErrNotFound // no user has such a name
+	}
 	id, err := get(a.db, []byte("a/n/"+name))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return domain.User{}, domain.ErrNotFound

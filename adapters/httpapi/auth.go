@@ -115,7 +115,7 @@ func (s *Server) awaitPosition(next http.Handler) http.Handler {
 		}
 		positions := make([]domain.Position, len(parts))
 		for i, p := range parts {
-			pos, err := domain.ParsePosition(strings.TrimSpace(p))
+			pos, err := domain.ParsePosition(strings.Trim(p, " \t")) // HTTP's optional white space
 			if err != nil {
 				s.writeError(w, r, domain.Errorf(domain.CodeInvalidPosition, "%s header: %v", PositionHeader, err))
 				return

@@ -20,7 +20,7 @@ import (
 // harness is the API in process over in-memory embedded stores, with an
 // event log that only counts (nothing is projected).
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	api     *httpapi.Server
 	cmds    commands.Commands
 	tracker *projections.Tracker
@@ -28,7 +28,7 @@ type harness struct {
 
 // newHarness builds the API with cfg; deps, when set, adjusts its
 // dependencies before it is built.
-func newHarness(t *testing.T, cfg httpapi.Config, deps func(*httpapi.Deps)) *harness {
+func newHarness(t testing.TB, cfg httpapi.Config, deps func(*httpapi.Deps)) *harness {
 	t.Helper()
 	db, err := embedded.OpenInMemory()
 	if err != nil {

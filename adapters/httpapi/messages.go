@@ -174,12 +174,14 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 	writeList(w, r, page, next, false, toMessagesJSON(msgs))
 }
 
-// pageOf reads ?limit= and ?cursor=.
+// pageOf reads ?limit= and ?cursor=. A limit that is present, also
+// empty, must be a whole number from 1 to MaxLimit; an empty cursor is the
+// first page.
 func pageOf(r *http.Request) (projections.Page, error) {
 	q := r.URL.Query()
 	p := projections.Page{Limit: DefaultLimit}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
+	if q.Has("limit") {
+		n, err := strconv.Atoi(q.Get("limit"))
 		if err != nil || n < 1 || n > MaxLimit {
 			return p, domain.Errorf(domain.CodeInvalidLimit, "limit must be a whole number from 1 to %d", MaxLimit)
 		}

@@ -58,3 +58,45 @@ func TestPositionOfNoPartition(t *testing.T) {
 		}
 	})
 }
+
+// TestPositionHeaderSyntax: X-Tidings-Position is one to 16 positions as
+// the server writes them, joined by commas with optional spaces or tabs
+// around them (docs/openapi.yaml's pattern); anything else is
+// invalid_position at once. An empty header is no header.
+func TestPositionHeaderSyntax(t *testing.T) {
+	h := newHarness(t, httpapi.Config{Partitions: 4}, nil)
+	_, token := h.user("alice")
+	h.tracker.Advance(domain.Position{Partition: 1, Offset: 10})
+	h.tracker.Advance(domain.Position{Partition: 2, Offset: 10})
+	for _, tc := range []struct {
+		name, positions string
+		ok              bool
+	}{
+		{"one", "1-3", true},
+		{"before the first event", "1--1", true},
+		{"empty", "", true},
+		{"spaces and tabs around commas", "1-3 ,\t2-4", true},
+		{"sixteen", strings.Repeat("1-1,", 15) + "1-1", true},
+		{"seventeen", strings.Repeat("1-1,", 16) + "1-1", false},
+		{"a sign", "+1-3", false},
+		{"a leading zero", "1-03", false},
+		{"minus zero", "1--0", false},
+		{"an empty element", "1-3,,2-4", false},
+		{"a trailing comma", "1-3,", false},
+		{"a vertical tab", "1-3,\v2-4", false},
+		{"no dash", "13", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hdr := bearerHeader(token)
+			hdr.Set(httpapi.PositionHeader, tc.positions)
+			w := h.do(http.MethodGet, "/me", hdr, "")
+			if tc.ok {
+				if w.Code != http.StatusOK {
+					t.Fatalf("status %d: %s", w.Code, w.Body)
+				}
+				return
+			}
+			expectError(t, w, http.StatusBadRequest, domain.CodeInvalidPosition)
+		})
+	}
+}

@@ -33,6 +33,8 @@ func TestMethodNotAllowedSaysAllow(t *testing.T) {
 		{http.MethodPost, "/healthz", "GET"},
 		{http.MethodDelete, "/readyz", "GET"},
 		{http.MethodPost, "/ws", "GET"},
+		{http.MethodPost, "/metrics", "GET"},
+		{http.MethodDelete, "/metrics", "GET"},
 	}
 	for _, tc := range tests {
 		for _, auth := range []bool{false, true} {

@@ -132,7 +132,9 @@ func New(cfg Config, d Deps) *Server {
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	if d.Metrics != nil {
-		r.Handle("/metrics", s.metricsGuard(d.Metrics.Handler()))
+		// GET only: Handle would serve every method, so that POST /metrics
+		// answered 200 to an operator (and 403, not 405, to others).
+		r.Method(http.MethodGet, "/metrics", s.metricsGuard(d.Metrics.Handler()))
 	}
 	r.Post("/users", s.register)
 	r.Post("/sessions", s.createSession)
@@ -165,6 +167,10 @@ func New(cfg Config, d Deps) *Server {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+// Routes returns the API's routes, for walking them (chi.Walk): every one
+// is in docs/openapi.yaml but the web client's (TestOpenAPIMatchesRouter).
+func (s *Server) Routes() chi.Routes { return s.router }
 
 // routeMethods are the methods a 405's Allow header may name, in its order.
 var routeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,

@@ -128,6 +128,11 @@ func (a *Accounts) User(ctx context.Context, id domain.UserID) (domain.User, err
 
 // UserByName implements commands.Accounts.
 func (a *Accounts) UserByName(ctx context.Context, name string) (domain.User, error) {
+	// No user has a name that breaks the rule; and text cannot hold NUL,
+	// which PostgreSQL would answer with an error.
+	if domain.ValidateName(name) != nil {
+		return domain.User{}, domain.ErrNotFound
+	}
 	u, err := scanUser(a.pool.QueryRow(ctx, "SELECT id, name, created_at FROM users WHERE name = $1", name))
 	if err != nil && !errors.Is(err, domain.ErrNotFound) {
 		return domain.User{}, fmt.Errorf("read user by name: %w", err)
