@@ -16,9 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-bench-results}
 mkdir -p "$out"
-WS_RATES=${WS_RATES:-"2000 4000 6000 8000"}
-REST_RATES=${REST_RATES:-"2000 3000 4000"}
-REAL_RATES=${REAL_RATES:-"200 400 800"}
+WS_RATES=${WS_RATES-"2000 4000 6000 8000"}
+REST_RATES=${REST_RATES-"2000 3000 4000"}
+REAL_RATES=${REAL_RATES-"200 400 800"}
 DURATION=${DURATION:-20s}
 DRAIN=${DRAIN:-20s}
 start=$(date +%s)

@@ -22,10 +22,11 @@ import (
 // timer (ping.go). kill closes the connection without blocking, so the
 // hub can call it while pushing.
 type conn struct {
-	hub  *Hub
-	user domain.UserID
-	ws   *websocket.Conn
-	sock *sock
+	hub     *Hub
+	user    domain.UserID
+	session *connSession // nil: authenticated without a known session; set by Hub.add
+	ws      *websocket.Conn
+	sock    *sock
 
 	// mu guards the fields below.
 	mu         sync.Mutex
@@ -53,6 +54,14 @@ type conn struct {
 	pending  []pendingItem
 	last     int64
 	seen     recent // items already queued, by itemKey
+}
+
+// connSession is the token a connection was opened with and when it
+// expires: the ping timer closes the connection with CloseSessionEnded
+// once it has (so within a PingInterval of the expiry).
+type connSession struct {
+	token   commands.TokenHash
+	expires time.Time
 }
 
 type pendingItem struct {

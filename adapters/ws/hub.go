@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -132,10 +133,10 @@ type Hub struct {
 	conns  map[domain.UserID]map[*conn]struct{}
 	open   int // connections in conns; guarded by mu
 	closed bool
-	// The session of each connection that has one, and the connections
-	// of each token, with the timer that ends them at its expiry.
-	tokenOf map[*conn]commands.TokenHash
-	byToken map[commands.TokenHash]map[*conn]*time.Timer
+	// The connections of each token (most tokens have one). A
+	// connection knows its own token and expiry (conn.session), checked
+	// at each ping: no timer or map entry per connection beyond these.
+	byToken map[commands.TokenHash][]*conn
 	active  sync.WaitGroup // ServeHTTP calls and connection readers and writers running
 }
 
@@ -163,7 +164,7 @@ func NewHub(cfg Config, d Deps) (*Hub, error) {
 	}
 	d.Views = projections.Marked(d.Views, d.Commands.Marks) // a status never goes back (commands.Marks)
 	return &Hub{cfg: cfg, d: d, log: d.Logger, conns: map[domain.UserID]map[*conn]struct{}{},
-		tokenOf: map[*conn]commands.TokenHash{}, byToken: map[commands.TokenHash]map[*conn]*time.Timer{}}, nil
+		byToken: map[commands.TokenHash][]*conn{}}, nil
 }
 
 // Mount adds GET /ws to r, which must authenticate requests first.
@@ -216,13 +217,8 @@ func (h *Hub) add(c *conn, sess *commands.Session) (websocket.StatusCode, bool) 
 	set[c] = struct{}{}
 	h.open++
 	if sess != nil {
-		byConn := h.byToken[sess.Token]
-		if byConn == nil {
-			byConn = map[*conn]*time.Timer{}
-			h.byToken[sess.Token] = byConn
-		}
-		byConn[c] = time.AfterFunc(time.Until(sess.ExpiresAt), func() { c.kill(CloseSessionEnded, "token expired") })
-		h.tokenOf[c] = sess.Token
+		c.session = &connSession{token: sess.Token, expires: sess.ExpiresAt}
+		h.byToken[sess.Token] = append(h.byToken[sess.Token], c)
 	}
 	return 0, true
 }
@@ -231,10 +227,7 @@ func (h *Hub) add(c *conn, sess *commands.Session) (websocket.StatusCode, bool) 
 // that was authenticated with the token (signed out or replaced).
 func (h *Hub) Revoke(token commands.TokenHash) {
 	h.mu.RLock()
-	var doomed []*conn
-	for c := range h.byToken[token] {
-		doomed = append(doomed, c)
-	}
+	doomed := slices.Clone(h.byToken[token])
 	h.mu.RUnlock()
 	for _, c := range doomed {
 		c.kill(CloseSessionEnded, "signed out")
@@ -253,16 +246,12 @@ func (h *Hub) remove(c *conn) {
 			delete(h.conns, c.user)
 		}
 	}
-	if tok, ok := h.tokenOf[c]; ok {
-		delete(h.tokenOf, c)
-		if byConn := h.byToken[tok]; byConn != nil {
-			if t := byConn[c]; t != nil {
-				t.Stop()
-			}
-			delete(byConn, c)
-			if len(byConn) == 0 {
-				delete(h.byToken, tok)
-			}
+	if c.session != nil {
+		tok := c.session.token
+		if rest := slices.DeleteFunc(h.byToken[tok], func(x *conn) bool { return x == c }); len(rest) > 0 {
+			h.byToken[tok] = rest
+		} else {
+			delete(h.byToken, tok)
 		}
 	}
 }

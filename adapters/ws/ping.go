@@ -19,16 +19,25 @@ func (c *conn) startPings() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.dead {
-		c.ticker = time.AfterFunc(c.hub.cfg.PingInterval, c.pingTimer)
+		c.ticker = time.AfterFunc(c.tick(c.hub.cfg.PingInterval), c.pingTimer)
 	}
 }
 
-// pingTimer runs when c's timer fires: it closes c if the last ping has
-// had no pong, and otherwise sends the next ping.
+// pingTimer runs when c's timer fires: it closes c if its session has
+// expired or the last ping has had no pong, and otherwise sends the next
+// ping.
 func (c *conn) pingTimer() {
 	c.mu.Lock()
 	if c.dead {
 		c.mu.Unlock()
+		return
+	}
+	if c.session != nil && !time.Now().Before(c.session.expires) {
+		killed := c.killLocked(CloseSessionEnded, "token expired")
+		c.mu.Unlock()
+		if killed {
+			c.hub.remove(c)
+		}
 		return
 	}
 	if c.awaiting {
@@ -41,7 +50,7 @@ func (c *conn) pingTimer() {
 	}
 	c.awaiting, c.pingDue = true, true
 	c.startWriterLocked()
-	c.ticker.Reset(c.hub.cfg.PingTimeout)
+	c.ticker.Reset(c.tick(c.hub.cfg.PingTimeout))
 	c.mu.Unlock()
 }
 
@@ -51,6 +60,15 @@ func (c *conn) ponged() {
 	defer c.mu.Unlock()
 	if c.awaiting && !c.dead {
 		c.awaiting = false
-		c.ticker.Reset(c.hub.cfg.PingInterval)
+		c.ticker.Reset(c.tick(c.hub.cfg.PingInterval))
 	}
+}
+
+// tick is d, or less when c's session expires sooner: the timer then
+// fires at the expiry and closes c.
+func (c *conn) tick(d time.Duration) time.Duration {
+	if c.session != nil {
+		d = min(d, max(time.Until(c.session.expires), 0))
+	}
+	return d
 }
