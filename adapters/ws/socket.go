@@ -2,6 +2,7 @@ package ws
 
 import (
 	"bufio"
+	"encoding/binary"
 	"io"
 	"net"
 	"net/http"
@@ -245,6 +246,39 @@ func (s *sock) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return s.Conn.Write(p)
+}
+
+// writeText writes payload as one unmasked, unfragmented text frame
+// (RFC 6455 5.2) in a single write, so that nothing the library writes
+// meanwhile (its pongs and closes, each also one write) can land inside
+// it. The server's data frames take this path instead of the library's
+// Write, whose per-frame locking and buffering were a tenth of the
+// writer's CPU; compression is never negotiated (AcceptOptions leave it
+// disabled), so a frame is its header and its bytes.
+func (s *sock) writeText(payload []byte) error {
+	var hdr [10]byte
+	hdr[0] = 0x81 // FIN, opcode text
+	n := 2
+	switch l := len(payload); {
+	case l < 126:
+		hdr[1] = byte(l)
+	case l <= 0xffff:
+		hdr[1] = 126
+		binary.BigEndian.PutUint16(hdr[2:], uint16(l))
+		n = 4
+	default:
+		hdr[1] = 127
+		binary.BigEndian.PutUint64(hdr[2:], uint64(l))
+		n = 10
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.corked {
+		*s.wbuf = append(append(*s.wbuf, hdr[:n]...), payload...)
+		return nil
+	}
+	_, err := s.Conn.Write(append(hdr[:n:n], payload...))
+	return err
 }
 
 // hijacker hands the WebSocket library a sock and small buffers instead of

@@ -2,8 +2,6 @@ package ws
 
 import (
 	"context"
-
-	"github.com/coder/websocket"
 )
 
 // The send queue of a connection. Frames wait in conn.queue, oldest first.
@@ -164,9 +162,9 @@ func (c *conn) write(ping bool, batch [][]byte) error {
 			c.sock.cork()
 			n = 0
 		}
-		// Corked, the library only copies the frame: it cannot block on the
-		// client, so it needs no deadline; uncork has one.
-		if err := c.ws.Write(context.Background(), websocket.MessageText, f); err != nil {
+		// Corked, the frame is only copied: it cannot block on the client,
+		// so it needs no deadline; uncork has one.
+		if err := c.sock.writeText(f); err != nil {
 			_ = c.sock.uncork(c.hub.cfg.WriteTimeout)
 			return err
 		}
