@@ -51,8 +51,10 @@ base="http://127.0.0.1:$port"
 # No send, sign-up or sign-in limits (429 is in the spec where they apply,
 # but a fuzzer that only meets a limit tests nothing else), and a short
 # read-your-writes wait: generated X-Tidings-Position headers name offsets
-# the log never reaches.
-"$work/tidings" serve --addr "127.0.0.1:$port" --data "$work/data" --send-rate 0 \
+# the log never reaches. Embedded whatever the environment says: .ci/run
+# exports the real services' TIDINGS_* settings for the tests before this.
+env -u TIDINGS_KAFKA_BROKERS -u TIDINGS_CASSANDRA_HOSTS -u TIDINGS_POSTGRES_URL \
+  "$work/tidings" serve --addr "127.0.0.1:$port" --data "$work/data" --send-rate 0 \
   --signup-rate 0 --signin-rate 0 \
   --consistency-wait 100ms --log-level warn >"$artifacts/server.log" 2>&1 &
 server_pid=$!
