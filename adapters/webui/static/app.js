@@ -136,7 +136,14 @@
   const isMine = (m) => S.me && m.from === S.me.id;
   const peerOf = (m) => (isMine(m) ? m.to : m.from);
   const chars = (s) => [...s].length; // code points, as the server counts
-  const orderKey = (m) => (m.sent_at || "") + "|" + m.id;
+  // orderKey orders messages as the server does, by (sent_at, id): the
+  // time as a number (milliseconds, zero-padded to a fixed width), never
+  // the time's text, so its format (fractional digits, zone) cannot
+  // reorder a thread; "~" (pending sends) sorts after every key.
+  const orderKey = (m) => {
+    const ms = Date.parse(m.sent_at || "");
+    return String(Number.isFinite(ms) ? ms : 0).padStart(15, "0") + "|" + m.id;
+  };
   const later = (a, b) => orderKey(a) > orderKey(b);
 
   function effectiveStatus(m) {
@@ -471,7 +478,8 @@
     const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.peer : null;
     const items = [...S.convs.values()].sort((a, b) => {
       if (!a.last || !b.last) return (a.last ? 1 : 0) - (b.last ? 1 : 0); // new, empty ones first
-      return orderKey(b.last).localeCompare(orderKey(a.last));
+      const ka = orderKey(a.last), kb = orderKey(b.last);
+      return kb < ka ? -1 : kb > ka ? 1 : 0;
     });
     ul.replaceChildren(...items.map(convItem));
     $("conv-empty").hidden = items.length > 0;
