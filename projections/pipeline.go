@@ -39,8 +39,8 @@ type Appender interface {
 // fixed cost of an apply (the store's lock and commit, a Cassandra batch
 // per partition key) is paid once per round, not once per partition, and
 // a round grows with the load instead of with a timer. Each Handle returns
-// once its own batch is applied (or the round failed: every batch of a
-// failed round is handed out again, which is harmless).
+// once its own batch's round has ended, applied or failed (every batch of
+// a failed round is handed out again, which is harmless).
 type Pipeline struct {
 	Store   Store
 	Log     Appender    // for receipts
@@ -67,6 +67,7 @@ type Pipeline struct {
 
 // round is one batch waiting to be applied with others.
 type round struct {
+	ctx  context.Context // its Handle's
 	b    Batch
 	done chan error // buffered
 }
@@ -93,7 +94,7 @@ func (p *Pipeline) Handle(ctx context.Context, b Batch) error {
 	if err := p.appendReceipts(ctx, receipts); err != nil {
 		return err
 	}
-	r := &round{b: b, done: make(chan error, 1)}
+	r := &round{ctx: ctx, b: b, done: make(chan error, 1)}
 	p.mu.Lock()
 	p.queue = append(p.queue, r)
 	if p.running < max(p.Rounds, 1) {
@@ -101,14 +102,12 @@ func (p *Pipeline) Handle(ctx context.Context, b Batch) error {
 		go p.rounds()
 	}
 	p.mu.Unlock()
-	select {
-	case err := <-r.done:
-		return err
-	case <-ctx.Done():
-		// The batch may still be applied: harmless, applies are
-		// idempotent and positions only move forward.
-		return ctx.Err()
-	}
+	// Wait for the round even if ctx ends: the round's store write
+	// observes the context of its first batch (in practice every batch
+	// comes from one Consume, under one context), so it ends soon, and
+	// once every partition's Handle has returned no round still writes
+	// to the store, which may then be closed.
+	return <-r.done
 }
 
 // Waiting returns how many batches wait for the next round (a gauge).
@@ -138,10 +137,10 @@ func (p *Pipeline) rounds() {
 }
 
 // apply applies the round's batches (their receipts already appended) and
-// their positions in one store write, and pushes what they fed. Nothing
-// here is cancelled by one caller going away.
+// their positions in one store write, and pushes what they fed, under the
+// context of the round's first batch.
 func (p *Pipeline) apply(rs []*round) error {
-	ctx := context.Background()
+	ctx := rs[0].ctx
 	var (
 		changes   []Change
 		positions = make(map[int32]int64, len(rs))

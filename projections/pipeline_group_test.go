@@ -123,3 +123,27 @@ func TestPipelineOverlapsRounds(t *testing.T) {
 		t.Fatalf("positions %v, want both partitions", pos)
 	}
 }
+
+// Handle returns only once its round has ended, even when its context
+// ends first: after every partition's Handle has returned, no round is
+// still writing to the store, so the store can be closed (a round left
+// running would write to a closed store).
+func TestPipelineHandleOutlivesNoRound(t *testing.T) {
+	store := &gatedStore{Store: newViews(t), entered: make(chan struct{}), open: make(chan struct{})}
+	p := &projections.Pipeline{Store: store, Log: &recordingLog{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	returned := make(chan error, 1)
+	go func() {
+		id := domain.MessageID(domain.NewID(at))
+		returned <- p.Handle(ctx, batchOf(0, 0, domain.MessageSent{ID: id, From: alice, To: bob, Text: "hi", SentAt: at}))
+	}()
+	<-store.entered
+	cancel()
+	select {
+	case err := <-returned:
+		t.Fatalf("Handle returned (%v) while its round was still in the store", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(store.open)
+	<-returned
+}
