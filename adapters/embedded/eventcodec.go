@@ -23,11 +23,15 @@ const eventBinary = 0x01
 
 // Type codes of the binary form. Stored in the log: never renumber one.
 const (
-	codeSent      = 1
+	codeSent      = 1 // no flags byte (written before MessageSent.Retry was kept)
 	codeDelivered = 2
 	codeRead      = 3
 	codeReceipt   = 4
+	codeSentFlags = 5 // codeSent's fields, then a flags byte (sentRetry)
 )
+
+// Flags of a codeSentFlags record.
+const sentRetry = 1 << 0
 
 var errCorruptEvent = errors.New("corrupt event record")
 
@@ -71,10 +75,15 @@ func encodeEvent(ev domain.Event) ([]byte, error) {
 	}
 	switch e := ev.(type) {
 	case domain.MessageSent:
-		head(codeSent, e.ID, e.From, e.To)
+		head(codeSentFlags, e.ID, e.From, e.To)
 		w.str(e.Text)
 		w.str(e.ClientMsgID)
 		w.exactTime(e.SentAt)
+		var flags byte
+		if e.Retry {
+			flags |= sentRetry
+		}
+		w.b = append(w.b, flags)
 	case domain.MessageDelivered:
 		head(codeDelivered, e.ID, e.From, e.To)
 		w.exactTime(e.SentAt)
@@ -109,9 +118,17 @@ func decodeEvent(b []byte) (domain.Event, error) {
 	id, from, to := domain.MessageID(r.str()), domain.UserID(r.str()), domain.UserID(r.str())
 	var ev domain.Event
 	switch b[1] {
-	case codeSent:
+	case codeSent, codeSentFlags:
 		text, cmid := r.str(), r.str()
-		ev = domain.MessageSent{ID: id, From: from, To: to, Text: text, ClientMsgID: cmid, SentAt: r.exactTime()}
+		sent := domain.MessageSent{ID: id, From: from, To: to, Text: text, ClientMsgID: cmid, SentAt: r.exactTime()}
+		if b[1] == codeSentFlags {
+			if len(r.b) == 0 {
+				r.err = errCorruptEvent
+			} else {
+				sent.Retry, r.b = r.b[0]&sentRetry != 0, r.b[1:]
+			}
+		}
+		ev = sent
 	case codeDelivered:
 		sent := r.exactTime()
 		ev = domain.MessageDelivered{ID: id, From: from, To: to, SentAt: sent, DeliveredAt: r.exactTime()}

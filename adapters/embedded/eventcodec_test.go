@@ -15,6 +15,7 @@ func TestEventCodec(t *testing.T) {
 	}{
 		{"sent", domain.MessageSent{ID: "01M", From: "a", To: "b", Text: "héllo 👋", ClientMsgID: "c-1", SentAt: at}},
 		{"sent without client id", domain.MessageSent{ID: "01M", From: "a", To: "b", Text: "x", SentAt: at}},
+		{"retried send", domain.MessageSent{ID: "01M", From: "a", To: "b", Text: "x", ClientMsgID: "c-1", SentAt: at, Retry: true}},
 		{"delivered", domain.MessageDelivered{ID: "01M", From: "a", To: "b", SentAt: at, DeliveredAt: at.Add(time.Second)}},
 		{"read", domain.MessageRead{ID: "01M", From: "a", To: "b", SentAt: at, ReadAt: at.Add(time.Minute)}},
 		{"receipt", domain.MessageReceipt{ID: "01M", From: "a", To: "b", SentAt: at, Status: domain.StatusRead, At: at}},
@@ -45,6 +46,17 @@ func TestEventCodec(t *testing.T) {
 		})
 	}
 	bad := [][]byte{nil, {2}, {eventBinary, 9, 1}, {eventBinary, codeSent, 2}}
+	// A send record without the flags byte (written before it was kept)
+	// still reads, as a first send.
+	var old rowWriter
+	old.b = append(old.b, eventBinary, codeSent, domain.EventVersion)
+	for _, f := range []string{"01M", "a", "b", "x", ""} {
+		old.str(f)
+	}
+	old.exactTime(at)
+	if got, err := decodeEvent(old.b); err != nil || got != (domain.MessageSent{ID: "01M", From: "a", To: "b", Text: "x", SentAt: at}) {
+		t.Fatalf("send record without flags: %+v, %v", got, err)
+	}
 	receipt, _ := encodeEvent(domain.MessageReceipt{ID: "m", From: "a", To: "b", SentAt: at, Status: domain.StatusRead, At: at})
 	var tail rowWriter
 	tail.exactTime(at)

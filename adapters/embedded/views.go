@@ -52,8 +52,9 @@ type storedMessage struct {
 	SentAt      time.Time `json:"sent_at"`
 	Status      uint8     `json:"status"`
 	// Fed has bit 1<<s set once the receipt of status s is in the sender's
-	// feed. Rows of version 1 (and JSON) lack it: Legacy says so, and the
-	// receipt markers (receiptKey) tell instead.
+	// feed. Where it is unset a receipt marker (receiptKey) may tell
+	// instead: rows of version 1 (and JSON, Legacy) and receipts applied
+	// before their message was.
 	Fed         uint8     `json:"-"`
 	Legacy      bool      `json:"-"`
 	DeliveredAt time.Time `json:"delivered_at,omitzero"`

@@ -49,14 +49,18 @@ func (v *Views) ApplyBatch(_ context.Context, changes []projections.Change, posi
 			return nil, err
 		}
 	}
-	if b.sentMoved {
-		_ = b.Set(sentFloorKey, v.fresh.highestValue(), nil)
+	floor, unsaved := v.fresh.unpersisted()
+	if unsaved {
+		_ = b.Set(sentFloorKey, binary.BigEndian.AppendUint64(nil, uint64(floor)), nil)
 	}
 	if len(b.over) == 0 {
 		return fed, nil
 	}
 	if err := b.commit(pebble.NoSync); err != nil {
 		return nil, fmt.Errorf("commit views batch: %w", err)
+	}
+	if unsaved {
+		v.fresh.persistedAt(floor)
 	}
 	return fed, nil
 }
@@ -131,9 +135,7 @@ func (v *Views) applySent(b *txn, e domain.MessageSent, u domain.UserID, pos dom
 			return projections.FeedItem{}, false, err
 		}
 	}
-	if v.fresh.added(u, e.ID, sentAt) {
-		b.sentMoved = true
-	}
+	v.fresh.added(u, e.ID, sentAt)
 	m := e.AsMessage()
 	raw := encodeMessage(toStored(m))
 	peer := m.Peer(u)
@@ -194,19 +196,18 @@ func (v *Views) applyReceipt(b *txn, e domain.MessageReceipt, pos domain.Positio
 	if sm.Fed&bit != 0 {
 		return projections.FeedItem{}, false, nil
 	}
-	if sm.Legacy || missing {
-		key := receiptKey(e.From, e.ID, e.Status)
-		if _, err := get(b, key); err == nil {
-			return projections.FeedItem{}, false, nil
-		} else if !errors.Is(err, pebble.ErrNotFound) {
-			return projections.FeedItem{}, false, err
-		}
-		if missing {
-			// A shard move's copy may meet a receipt before its message
-			// (partitions are copied in parallel): mark it the old way.
-			_ = b.Set(key, nil, nil)
-			return putFeed(b, e, pos)
-		}
+	// Without the row's bit a marker may still say it: rows written before
+	// the bit existed, and receipts met before their message (a replay or
+	// a shard move's copy reads partitions in parallel), which are marked.
+	key := receiptKey(e.From, e.ID, e.Status)
+	if _, err := get(b, key); err == nil {
+		return projections.FeedItem{}, false, nil
+	} else if !errors.Is(err, pebble.ErrNotFound) {
+		return projections.FeedItem{}, false, err
+	}
+	if missing {
+		_ = b.Set(key, nil, nil)
+		return putFeed(b, e, pos)
 	}
 	m := sm.message()
 	m.Advance(e.Status, e.At)
@@ -261,9 +262,6 @@ type txn struct {
 	cache *rowCache
 	over  map[string][]byte // written keys; a nil value is a deletion
 	rows  map[string]bool   // keys to install in the cache on commit
-	// sentMoved: a send of this batch raised the highest send time, which
-	// the batch then records (views_fresh.go).
-	sentMoved bool
 }
 
 // newTxn returns a txn sized for about keys writes.

@@ -35,7 +35,8 @@ import (
 type freshSends struct {
 	mu        sync.Mutex
 	floor     int64               // send times at or below it are looked up
-	highest   int64               // highest send time applied (persisted)
+	highest   int64               // highest send time applied
+	persisted int64               // highest send time written under sentFloorKey by a committed batch
 	cur, prev map[uint64]struct{} // hashes of messages applied above floor
 	curMax    int64               // newest send time in cur
 	prevMax   int64               // newest send time in prev
@@ -66,13 +67,13 @@ func newFreshSends(db *pebble.DB, max int, now time.Time) (*freshSends, error) {
 		}
 		if held {
 			f.floor = now.Add(10 * time.Minute).UnixNano()
-			f.highest = f.floor
+			f.highest = f.floor // persisted stays 0: the first batch writes it
 		}
 	case err != nil:
 		return nil, err
 	case len(raw) == 8:
 		f.floor = int64(binary.BigEndian.Uint64(raw))
-		f.highest = f.floor
+		f.highest, f.persisted = f.floor, f.floor
 	default:
 		return nil, errCorruptRow
 	}
@@ -81,7 +82,7 @@ func newFreshSends(db *pebble.DB, max int, now time.Time) (*freshSends, error) {
 
 func (f *freshSends) clear() {
 	f.cur, f.prev = make(map[uint64]struct{}, 1024), map[uint64]struct{}{}
-	f.floor, f.highest, f.curMax, f.prevMax = 0, 0, 0, 0
+	f.floor, f.highest, f.persisted, f.curMax, f.prevMax = 0, 0, 0, 0, 0
 }
 
 func hashSend(u domain.UserID, id domain.MessageID) uint64 {
@@ -110,9 +111,8 @@ func (f *freshSends) isNew(u domain.UserID, id domain.MessageID, sentAt int64) b
 // added records that user u's copy of message id, sent at sentAt, is now
 // written (committed or in the batch being committed: callers hold the
 // apply lock, and a batch that fails to commit leaves the set claiming
-// more than the store holds, which only costs lookups). It reports
-// whether the highest send time moved, so the caller persists it.
-func (f *freshSends) added(u domain.UserID, id domain.MessageID, sentAt int64) bool {
+// more than the store holds, which only costs lookups).
+func (f *freshSends) added(u domain.UserID, id domain.MessageID, sentAt int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if sentAt > f.floor {
@@ -124,18 +124,23 @@ func (f *freshSends) added(u domain.UserID, id domain.MessageID, sentAt int64) b
 		f.cur[hashSend(u, id)] = struct{}{}
 		f.curMax = max(f.curMax, sentAt)
 	}
-	if sentAt > f.highest {
-		f.highest = sentAt
-		return true
-	}
-	return false
+	f.highest = max(f.highest, sentAt)
 }
 
-// highestValue returns the value to store under sentFloorKey.
-func (f *freshSends) highestValue() []byte {
+// unpersisted returns the highest send time applied and whether a
+// committed batch has yet to record it under sentFloorKey (the batch that
+// raised it may have failed: the next one records it then).
+func (f *freshSends) unpersisted() (int64, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return binary.BigEndian.AppendUint64(nil, uint64(f.highest))
+	return f.highest, f.highest > f.persisted
+}
+
+// persistedAt records that a committed batch wrote h under sentFloorKey.
+func (f *freshSends) persistedAt(h int64) {
+	f.mu.Lock()
+	f.persisted = max(f.persisted, h)
+	f.mu.Unlock()
 }
 
 // reset forgets everything (the views were emptied).
