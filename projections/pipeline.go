@@ -129,9 +129,17 @@ func (p *Pipeline) rounds() {
 			return
 		}
 		p.mu.Unlock()
-		err := p.apply(batch)
+		if err := p.apply(batch); err == nil || len(batch) == 1 {
+			for _, r := range batch {
+				r.done <- err
+			}
+			continue
+		}
+		// A round of several batches failed: apply each alone, so that a
+		// batch that keeps failing (a corrupt row of one user) holds up its
+		// own partition only, not every partition it shares rounds with.
 		for _, r := range batch {
-			r.done <- err
+			r.done <- p.apply([]*round{r})
 		}
 	}
 }

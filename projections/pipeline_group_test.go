@@ -147,3 +147,56 @@ func TestPipelineHandleOutlivesNoRound(t *testing.T) {
 	close(store.open)
 	<-returned
 }
+
+// poisonStore fails every apply that holds a change of one user.
+type poisonStore struct {
+	projections.Store
+	poison domain.UserID
+}
+
+func (s poisonStore) ApplyBatch(ctx context.Context, cs []projections.Change, pos map[int32]int64) ([]projections.FeedItem, error) {
+	for _, c := range cs {
+		if c.User == s.poison {
+			return nil, errors.New("corrupt row")
+		}
+	}
+	return s.Store.ApplyBatch(ctx, cs, pos)
+}
+
+// A batch that keeps failing fails alone: the batches of other partitions
+// that shared its round are applied.
+func TestPipelineFailedRoundIsolatesTheFailingBatch(t *testing.T) {
+	ctx := context.Background()
+	carol := domain.UserID(domain.NewID(at))
+	gate := &gatedStore{Store: poisonStore{Store: newViews(t), poison: carol}, entered: make(chan struct{}), open: make(chan struct{})}
+	p := &projections.Pipeline{Store: gate, Log: &recordingLog{}}
+	send := func(part int32, to domain.UserID) error {
+		id := domain.MessageID(domain.NewID(at))
+		return p.Handle(ctx, batchOf(part, 0, domain.MessageSent{ID: id, From: alice, To: to, Text: "hi", SentAt: at}))
+	}
+	first := make(chan error, 1)
+	go func() { first <- send(0, bob) }()
+	<-gate.entered
+	errs := make(chan error, 2)
+	go func() { errs <- send(1, carol) }() // the poisoned one
+	go func() { errs <- send(2, bob) }()
+	for p.Waiting() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	close(gate.open)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	failed := 0
+	for range 2 {
+		if err := <-errs; err != nil {
+			failed++
+		}
+	}
+	if failed != 1 {
+		t.Fatalf("%d of the round's two batches failed, want only the poisoned one", failed)
+	}
+	if pos, _ := gate.AppliedPositions(ctx); pos[2] != 0 || len(pos) != 2 {
+		t.Fatalf("positions %v: want partitions 0 and 2 applied", pos)
+	}
+}
