@@ -137,6 +137,10 @@ type Hub struct {
 	// connection knows its own token and expiry (conn.session), checked
 	// at each ping: no timer or map entry per connection beyond these.
 	byToken map[commands.TokenHash][]*conn
+	// revoked remembers tokens signed out on this node for revokedMemory,
+	// so a connection that passed authentication just before cannot
+	// register after the sign-out closed the others.
+	revoked map[commands.TokenHash]time.Time
 	active  sync.WaitGroup // ServeHTTP calls and connection readers and writers running
 }
 
@@ -164,7 +168,7 @@ func NewHub(cfg Config, d Deps) (*Hub, error) {
 	}
 	d.Views = projections.Marked(d.Views, d.Commands.Marks) // a status never goes back (commands.Marks)
 	return &Hub{cfg: cfg, d: d, log: d.Logger, conns: map[domain.UserID]map[*conn]struct{}{},
-		byToken: map[commands.TokenHash][]*conn{}}, nil
+		byToken: map[commands.TokenHash][]*conn{}, revoked: map[commands.TokenHash]time.Time{}}, nil
 }
 
 // Mount adds GET /ws to r, which must authenticate requests first.
@@ -206,6 +210,11 @@ func (h *Hub) add(c *conn, sess *commands.Session) (websocket.StatusCode, bool) 
 	if h.closed {
 		return CloseGoingAway, false
 	}
+	if sess != nil {
+		if _, ok := h.revoked[sess.Token]; ok {
+			return CloseSessionEnded, false
+		}
+	}
 	set := h.conns[c.user]
 	if len(set) >= h.cfg.MaxConnsPerUser {
 		return CloseTooManyConnections, false
@@ -223,12 +232,25 @@ func (h *Hub) add(c *conn, sess *commands.Session) (websocket.StatusCode, bool) 
 	return 0, true
 }
 
+// revokedMemory is how long a revoked token is refused by add: longer
+// than an authentication takes to reach it.
+const revokedMemory = time.Minute
+
 // Revoke closes, with CloseSessionEnded, every connection of this node
 // that was authenticated with the token (signed out or replaced).
 func (h *Hub) Revoke(token commands.TokenHash) {
-	h.mu.RLock()
+	h.mu.Lock()
 	doomed := slices.Clone(h.byToken[token])
-	h.mu.RUnlock()
+	// A connection authenticated with the token just before it was revoked
+	// may register after this: add refuses it for a while.
+	now := time.Now()
+	for t, at := range h.revoked {
+		if now.Sub(at) > revokedMemory {
+			delete(h.revoked, t)
+		}
+	}
+	h.revoked[token] = now
+	h.mu.Unlock()
 	for _, c := range doomed {
 		c.kill(CloseSessionEnded, "signed out")
 	}
@@ -331,8 +353,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func refuseReason(code websocket.StatusCode) string {
-	if code == CloseTooManyConnections {
+	switch code {
+	case CloseTooManyConnections:
 		return "too many connections"
+	case CloseSessionEnded:
+		return "signed out"
 	}
 	return "server shutting down, reconnect"
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tidings-chat/tidings/commands"
+	"github.com/tidings-chat/tidings/domain"
 )
 
 // TestSignOutClosesTheTokensConnections: DELETE /sessions/current closes
@@ -64,5 +65,21 @@ func TestExpiredTokenClosesItsConnection(t *testing.T) {
 	}
 	if _, resp, err := e.tryDial(alice.token, nil); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("dial with the expired token: %v", err)
+	}
+}
+
+// A connection that passed authentication with a token just before the
+// token was signed out is refused when it registers afterwards.
+func TestRevokedTokenCannotRegisterLate(t *testing.T) {
+	h := &Hub{conns: map[domain.UserID]map[*conn]struct{}{}, byToken: map[commands.TokenHash][]*conn{},
+		revoked: map[commands.TokenHash]time.Time{}, cfg: Config{MaxConnsPerUser: 4}}
+	sess := &commands.Session{Token: commands.TokenHash{1}, ExpiresAt: time.Now().Add(time.Hour)}
+	h.Revoke(sess.Token)
+	if code, ok := h.add(&conn{hub: h, user: "alice"}, sess); ok || code != CloseSessionEnded {
+		t.Fatalf("add after the sign-out: %v, %d; want refused with %d", ok, code, CloseSessionEnded)
+	}
+	other := &commands.Session{Token: commands.TokenHash{2}, ExpiresAt: time.Now().Add(time.Hour)}
+	if _, ok := h.add(&conn{hub: h, user: "alice"}, other); !ok {
+		t.Fatal("another token's connection was refused")
 	}
 }

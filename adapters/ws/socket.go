@@ -3,6 +3,7 @@ package ws
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -59,9 +60,10 @@ type sock struct {
 	pos, end int
 	ahead    atomic.Int32 // end-pos, readable without the lock
 
-	wmu    sync.Mutex
-	corked bool
-	wbuf   *[]byte // nil unless corked
+	wmu       sync.Mutex
+	corked    bool
+	wbuf      *[]byte // nil unless corked
+	closeSent bool    // the library wrote a Close frame: no data frame may follow
 }
 
 // newSock wraps a hijacked connection; pending are bytes the HTTP server
@@ -241,12 +243,21 @@ func (s *sock) uncork(timeout time.Duration) error {
 func (s *sock) Write(p []byte) (int, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	// The library writes only control frames here (data frames go through
+	// writeText), each in one write that starts with its header.
+	if len(p) > 0 && p[0] == 0x88 {
+		s.closeSent = true
+	}
 	if s.corked {
 		*s.wbuf = append(*s.wbuf, p...)
 		return len(p), nil
 	}
 	return s.Conn.Write(p)
 }
+
+// errCloseSent: a data frame after the connection's Close frame (RFC 6455
+// 5.5.1: nothing may follow it).
+var errCloseSent = errors.New("websocket: close frame already sent")
 
 // writeText writes payload as one unmasked, unfragmented text frame
 // (RFC 6455 5.2) in a single write, so that nothing the library writes
@@ -273,6 +284,9 @@ func (s *sock) writeText(payload []byte) error {
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	if s.closeSent {
+		return errCloseSent
+	}
 	if s.corked {
 		*s.wbuf = append(append(*s.wbuf, hdr[:n]...), payload...)
 		return nil

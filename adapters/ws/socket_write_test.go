@@ -38,3 +38,21 @@ func TestWriteTextFrames(t *testing.T) {
 		})
 	}
 }
+
+// Once the library has written a Close frame, no text frame follows it.
+func TestWriteTextRefusedAfterClose(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	s := newSock(a, nil)
+	s.cork()
+	if _, err := s.Write([]byte{0x88, 0x02, 0x03, 0xe8}); err != nil { // Close, 1000
+		t.Fatal(err)
+	}
+	if err := s.writeText([]byte("late")); err != errCloseSent {
+		t.Fatalf("writeText after a Close frame: %v, want errCloseSent", err)
+	}
+	if got := *s.wbuf; len(got) != 4 {
+		t.Fatalf("%d bytes queued after the Close frame's 4", len(got))
+	}
+}
