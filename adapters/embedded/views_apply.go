@@ -53,6 +53,10 @@ func (v *Views) ApplyBatch(_ context.Context, changes []projections.Change, posi
 	if unsaved {
 		_ = b.Set(sentFloorKey, binary.BigEndian.AppendUint64(nil, uint64(floor)), nil)
 	}
+	markFloor, markUnsaved := v.fresh.unpersistedMark()
+	if markUnsaved {
+		_ = b.Set(markFloorKey, binary.BigEndian.AppendUint64(nil, uint64(markFloor)), nil)
+	}
 	if len(b.over) == 0 {
 		return fed, nil
 	}
@@ -61,6 +65,9 @@ func (v *Views) ApplyBatch(_ context.Context, changes []projections.Change, posi
 	}
 	if unsaved {
 		v.fresh.persistedAt(floor)
+	}
+	if markUnsaved {
+		v.fresh.markPersistedAt(markFloor)
 	}
 	return fed, nil
 }
@@ -199,14 +206,19 @@ func (v *Views) applyReceipt(b *txn, e domain.MessageReceipt, pos domain.Positio
 	// Without the row's bit a marker may still say it: rows written before
 	// the bit existed, and receipts met before their message (a replay or
 	// a shard move's copy reads partitions in parallel), which are marked.
+	// Only a message sent at or before the mark floor can have one.
 	key := receiptKey(e.From, e.ID, e.Status)
-	if _, err := get(b, key); err == nil {
-		return projections.FeedItem{}, false, nil
-	} else if !errors.Is(err, pebble.ErrNotFound) {
-		return projections.FeedItem{}, false, err
+	sentAt := e.SentAt.UnixNano()
+	if missing || sm.Legacy || v.fresh.mayBeMarked(sentAt) {
+		if _, err := get(b, key); err == nil {
+			return projections.FeedItem{}, false, nil
+		} else if !errors.Is(err, pebble.ErrNotFound) {
+			return projections.FeedItem{}, false, err
+		}
 	}
 	if missing {
 		_ = b.Set(key, nil, nil)
+		v.fresh.marked(sentAt)
 		return putFeed(b, e, pos)
 	}
 	m := sm.message()

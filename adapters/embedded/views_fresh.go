@@ -34,13 +34,18 @@ import (
 // beyond what Reset needs.
 type freshSends struct {
 	mu        sync.Mutex
-	floor     int64               // send times at or below it are looked up
-	highest   int64               // highest send time applied
-	persisted int64               // highest send time written under sentFloorKey by a committed batch
-	cur, prev map[uint64]struct{} // hashes of messages applied above floor
-	curMax    int64               // newest send time in cur
-	prevMax   int64               // newest send time in prev
-	max       int
+	floor     int64 // send times at or below it are looked up
+	highest   int64 // highest send time applied
+	persisted int64 // highest send time written under sentFloorKey by a committed batch
+	// Receipt markers (receiptKey) are written only for receipts met
+	// before their message, and by versions before the row's bit: every
+	// marker is of a message sent at or before markFloor (kept under
+	// markFloorKey), so a receipt of a later message needs no lookup.
+	markFloor, markPersisted int64
+	cur, prev                map[uint64]struct{} // hashes of messages applied above floor
+	curMax                   int64               // newest send time in cur
+	prevMax                  int64               // newest send time in prev
+	max                      int
 }
 
 // freshGeneration bounds each of the two generations of hashes (16 B an
@@ -49,6 +54,7 @@ const freshGeneration = 100_000
 
 var (
 	sentFloorKey = []byte("v/~sent")
+	markFloorKey = []byte("v/~mark")
 	freshSeed    = maphash.MakeSeed()
 )
 
@@ -77,12 +83,60 @@ func newFreshSends(db *pebble.DB, max int, now time.Time) (*freshSends, error) {
 	default:
 		return nil, errCorruptRow
 	}
+	switch raw, err := get(db, markFloorKey); {
+	case errors.Is(err, pebble.ErrNotFound):
+		held, err := hasPositions(db)
+		if err != nil {
+			return nil, err
+		}
+		if held { // views of a version that kept no mark floor: any message may have a marker
+			f.markFloor = now.Add(10 * time.Minute).UnixNano()
+		}
+	case err != nil:
+		return nil, err
+	case len(raw) == 8:
+		f.markFloor = int64(binary.BigEndian.Uint64(raw))
+		f.markPersisted = f.markFloor
+	default:
+		return nil, errCorruptRow
+	}
 	return f, nil
+}
+
+// mayBeMarked reports whether a receipt marker may exist for a message
+// sent at sentAt.
+func (f *freshSends) mayBeMarked(sentAt int64) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return sentAt <= f.markFloor
+}
+
+// marked records that a marker was written for a message sent at sentAt.
+func (f *freshSends) marked(sentAt int64) {
+	f.mu.Lock()
+	f.markFloor = max(f.markFloor, sentAt)
+	f.mu.Unlock()
+}
+
+// unpersistedMark is unpersisted for the mark floor.
+func (f *freshSends) unpersistedMark() (int64, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.markFloor, f.markFloor > f.markPersisted
+}
+
+// markPersistedAt records that a committed batch wrote h under
+// markFloorKey.
+func (f *freshSends) markPersistedAt(h int64) {
+	f.mu.Lock()
+	f.markPersisted = max(f.markPersisted, h)
+	f.mu.Unlock()
 }
 
 func (f *freshSends) clear() {
 	f.cur, f.prev = make(map[uint64]struct{}, 1024), map[uint64]struct{}{}
 	f.floor, f.highest, f.persisted, f.curMax, f.prevMax = 0, 0, 0, 0, 0
+	f.markFloor, f.markPersisted = 0, 0
 }
 
 func hashSend(u domain.UserID, id domain.MessageID) uint64 {

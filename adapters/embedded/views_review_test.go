@@ -93,3 +93,33 @@ func TestReceiptBeforeItsMessageIsFedOnce(t *testing.T) {
 		}
 	}
 }
+
+// The same across a restart between the marker and the receipt's second
+// copy: the mark floor is kept with the rows.
+func TestReceiptMarkerSurvivesReopen(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	alice, bob := domain.UserID(domain.NewID(now)), domain.UserID(domain.NewID(now))
+	id := domain.MessageID(domain.NewID(now))
+	receipt := domain.MessageReceipt{ID: id, From: alice, To: bob, SentAt: now, Status: domain.StatusRead, At: now}
+	if fed, err := applyOne(t, db.Views(), receipt, 0); err != nil || len(fed) != 1 {
+		t.Fatalf("receipt before its message: %d fed, %v", len(fed), err)
+	}
+	if _, err := applyOne(t, db.Views(), domain.MessageSent{ID: id, From: alice, To: bob, Text: "hi", SentAt: now}, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if db, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if fed, err := applyOne(t, db.Views(), receipt, 2); err != nil || len(fed) != 0 {
+		t.Fatalf("the receipt again after a restart: %d fed (%v), want 0", len(fed), err)
+	}
+}
