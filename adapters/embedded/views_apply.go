@@ -49,13 +49,9 @@ func (v *Views) ApplyBatch(_ context.Context, changes []projections.Change, posi
 			return nil, err
 		}
 	}
-	floor, unsaved := v.fresh.unpersisted()
-	if unsaved {
-		_ = b.Set(sentFloorKey, binary.BigEndian.AppendUint64(nil, uint64(floor)), nil)
-	}
-	markFloor, markUnsaved := v.fresh.unpersistedMark()
-	if markUnsaved {
-		_ = b.Set(markFloorKey, binary.BigEndian.AppendUint64(nil, uint64(markFloor)), nil)
+	floorKeys, floors := v.fresh.unsaved()
+	for i, k := range floorKeys {
+		_ = b.Set(k, binary.BigEndian.AppendUint64(nil, uint64(floors[i])), nil)
 	}
 	if len(b.over) == 0 {
 		return fed, nil
@@ -63,12 +59,7 @@ func (v *Views) ApplyBatch(_ context.Context, changes []projections.Change, posi
 	if err := b.commit(pebble.NoSync); err != nil {
 		return nil, fmt.Errorf("commit views batch: %w", err)
 	}
-	if unsaved {
-		v.fresh.persistedAt(floor)
-	}
-	if markUnsaved {
-		v.fresh.markPersistedAt(markFloor)
-	}
+	v.fresh.saved(floorKeys, floors)
 	return fed, nil
 }
 

@@ -33,19 +33,49 @@ import (
 // Callers hold the views' apply lock; freshSends has no lock of its own
 // beyond what Reset needs.
 type freshSends struct {
-	mu        sync.Mutex
-	floor     int64 // send times at or below it are looked up
-	highest   int64 // highest send time applied
-	persisted int64 // highest send time written under sentFloorKey by a committed batch
-	// Receipt markers (receiptKey) are written only for receipts met
-	// before their message, and by versions before the row's bit: every
-	// marker is of a message sent at or before markFloor (kept under
-	// markFloorKey), so a receipt of a later message needs no lookup.
-	markFloor, markPersisted int64
-	cur, prev                map[uint64]struct{} // hashes of messages applied above floor
-	curMax                   int64               // newest send time in cur
-	prevMax                  int64               // newest send time in prev
-	max                      int
+	mu    sync.Mutex
+	floor int64 // send times at or below it are looked up
+	// sent is the highest send time applied (sentFloorKey). marks bounds
+	// the receipt markers (receiptKey), written only for receipts met
+	// before their message and by versions before the row's bit: every
+	// marker is of a message sent at or before it (markFloorKey), so a
+	// receipt of a later message needs no lookup.
+	sent, marks storedMax
+	cur, prev   map[uint64]struct{} // hashes of messages applied above floor
+	curMax      int64               // newest send time in cur
+	prevMax     int64               // newest send time in prev
+	max         int
+}
+
+// storedMax is a maximum kept in the views under key, in the batches that
+// raise it: value may run ahead of what a committed batch wrote
+// (persisted) when the batch that raised it failed, and the next batch
+// that commits writes it then. Guarded by freshSends.mu.
+type storedMax struct {
+	key              []byte
+	value, persisted int64
+}
+
+// load reads m's value from db; a store that has applied something
+// (held) without ever keeping m's key (an earlier version) starts ten
+// minutes ahead of the clock instead, which the first batch writes.
+func (m *storedMax) load(db *pebble.DB, held bool, now time.Time) error {
+	m.value, m.persisted = 0, 0
+	raw, err := get(db, m.key)
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+		if held {
+			m.value = now.Add(10 * time.Minute).UnixNano()
+		}
+	case err != nil:
+		return err
+	case len(raw) == 8:
+		m.value = int64(binary.BigEndian.Uint64(raw))
+		m.persisted = m.value
+	default:
+		return errCorruptRow
+	}
+	return nil
 }
 
 // freshGeneration bounds each of the two generations of hashes (16 B an
@@ -58,48 +88,22 @@ var (
 	freshSeed    = maphash.MakeSeed()
 )
 
-// newFreshSends reads the floor from db. Views written by a version that
-// did not keep sentFloorKey start with a floor ten minutes ahead of the
-// clock (sends of the first minutes after the upgrade are looked up).
+// newFreshSends reads the floors from db. Views written by a version that
+// did not keep them start ten minutes ahead of the clock (sends and
+// receipts of the first minutes after the upgrade are looked up).
 func newFreshSends(db *pebble.DB, max int, now time.Time) (*freshSends, error) {
-	f := &freshSends{max: max}
+	f := &freshSends{max: max, sent: storedMax{key: sentFloorKey}, marks: storedMax{key: markFloorKey}}
 	f.clear()
-	raw, err := get(db, sentFloorKey)
-	switch {
-	case errors.Is(err, pebble.ErrNotFound):
-		held, err := hasPositions(db)
-		if err != nil {
+	held, err := hasPositions(db)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range []*storedMax{&f.sent, &f.marks} {
+		if err := m.load(db, held, now); err != nil {
 			return nil, err
 		}
-		if held {
-			f.floor = now.Add(10 * time.Minute).UnixNano()
-			f.highest = f.floor // persisted stays 0: the first batch writes it
-		}
-	case err != nil:
-		return nil, err
-	case len(raw) == 8:
-		f.floor = int64(binary.BigEndian.Uint64(raw))
-		f.highest, f.persisted = f.floor, f.floor
-	default:
-		return nil, errCorruptRow
 	}
-	switch raw, err := get(db, markFloorKey); {
-	case errors.Is(err, pebble.ErrNotFound):
-		held, err := hasPositions(db)
-		if err != nil {
-			return nil, err
-		}
-		if held { // views of a version that kept no mark floor: any message may have a marker
-			f.markFloor = now.Add(10 * time.Minute).UnixNano()
-		}
-	case err != nil:
-		return nil, err
-	case len(raw) == 8:
-		f.markFloor = int64(binary.BigEndian.Uint64(raw))
-		f.markPersisted = f.markFloor
-	default:
-		return nil, errCorruptRow
-	}
+	f.floor = f.sent.value
 	return f, nil
 }
 
@@ -108,35 +112,46 @@ func newFreshSends(db *pebble.DB, max int, now time.Time) (*freshSends, error) {
 func (f *freshSends) mayBeMarked(sentAt int64) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return sentAt <= f.markFloor
+	return sentAt <= f.marks.value
 }
 
 // marked records that a marker was written for a message sent at sentAt.
 func (f *freshSends) marked(sentAt int64) {
 	f.mu.Lock()
-	f.markFloor = max(f.markFloor, sentAt)
+	f.marks.value = max(f.marks.value, sentAt)
 	f.mu.Unlock()
 }
 
-// unpersistedMark is unpersisted for the mark floor.
-func (f *freshSends) unpersistedMark() (int64, bool) {
+// unsaved returns the (key, value) pairs a batch is to write: the
+// maximums that no committed batch has recorded yet.
+func (f *freshSends) unsaved() (keys [][]byte, values []int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.markFloor, f.markFloor > f.markPersisted
+	for _, m := range []*storedMax{&f.sent, &f.marks} {
+		if m.value > m.persisted {
+			keys, values = append(keys, m.key), append(values, m.value)
+		}
+	}
+	return keys, values
 }
 
-// markPersistedAt records that a committed batch wrote h under
-// markFloorKey.
-func (f *freshSends) markPersistedAt(h int64) {
+// saved records that a committed batch wrote values under keys.
+func (f *freshSends) saved(keys [][]byte, values []int64) {
 	f.mu.Lock()
-	f.markPersisted = max(f.markPersisted, h)
-	f.mu.Unlock()
+	defer f.mu.Unlock()
+	for i, k := range keys {
+		for _, m := range []*storedMax{&f.sent, &f.marks} {
+			if string(m.key) == string(k) {
+				m.persisted = max(m.persisted, values[i])
+			}
+		}
+	}
 }
 
 func (f *freshSends) clear() {
 	f.cur, f.prev = make(map[uint64]struct{}, 1024), map[uint64]struct{}{}
-	f.floor, f.highest, f.persisted, f.curMax, f.prevMax = 0, 0, 0, 0, 0
-	f.markFloor, f.markPersisted = 0, 0
+	f.floor, f.curMax, f.prevMax = 0, 0, 0
+	f.sent.value, f.sent.persisted, f.marks.value, f.marks.persisted = 0, 0, 0, 0
 }
 
 func hashSend(u domain.UserID, id domain.MessageID) uint64 {
@@ -178,23 +193,7 @@ func (f *freshSends) added(u domain.UserID, id domain.MessageID, sentAt int64) {
 		f.cur[hashSend(u, id)] = struct{}{}
 		f.curMax = max(f.curMax, sentAt)
 	}
-	f.highest = max(f.highest, sentAt)
-}
-
-// unpersisted returns the highest send time applied and whether a
-// committed batch has yet to record it under sentFloorKey (the batch that
-// raised it may have failed: the next one records it then).
-func (f *freshSends) unpersisted() (int64, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.highest, f.highest > f.persisted
-}
-
-// persistedAt records that a committed batch wrote h under sentFloorKey.
-func (f *freshSends) persistedAt(h int64) {
-	f.mu.Lock()
-	f.persisted = max(f.persisted, h)
-	f.mu.Unlock()
+	f.sent.value = max(f.sent.value, sentAt)
 }
 
 // reset forgets everything (the views were emptied).
