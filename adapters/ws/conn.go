@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -54,6 +55,10 @@ type conn struct {
 	pending  []pendingItem
 	last     int64
 	seen     recent // items already queued, by itemKey
+
+	// eph is the connection's typing and presence state (ephemeral.go),
+	// made by its first typing or watch frame.
+	eph atomic.Pointer[ephConn]
 }
 
 // connSession is the token a connection was opened with and when it
@@ -198,6 +203,7 @@ func (c *conn) killLocked(code websocket.StatusCode, reason string) bool {
 // hub.active, which serve adds to for the reader.
 func (c *conn) serve(since string) {
 	c.hub.active.Add(1)
+	c.hub.eph.connected(c)
 	go c.readLoop()
 	c.startPings()
 	c.resume(since)
@@ -209,6 +215,7 @@ func (c *conn) serve(since string) {
 // CloseMessageTooBig for an oversize frame.
 func (c *conn) readLoop() {
 	defer c.hub.active.Done()
+	defer c.hub.eph.disconnected(c) // after the kill: no frame reaches c any more
 	defer c.kill(websocket.StatusNormalClosure, "")
 	for !c.killed() {
 		pongs, more := c.sock.skipPongs() // waits for the client, holding no buffer
@@ -250,6 +257,8 @@ func (c *conn) handle(b []byte) ack {
 		pos *domain.Position
 	)
 	switch f.Type {
+	case TypeTyping, TypeWatch, TypeUnwatch:
+		return c.handleEphemeral(ctx, f)
 	case TypeAck:
 		var m commands.Marked
 		m, err = cmds.MarkDelivered.Handle(ctx, commands.MarkDelivered{User: c.user, ID: domain.MessageID(f.ID)})

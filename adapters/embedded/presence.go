@@ -1,0 +1,127 @@
+package embedded
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/tidings-chat/tidings/commands"
+	"github.com/tidings-chat/tidings/domain"
+)
+
+var _ commands.PresenceStore = (*Presence)(nil)
+
+// Presence is the embedded PresenceStore. Last-seen times are kept on
+// disk under "p/l/<user id>" (Unix milliseconds, 8 bytes big-endian);
+// nodes' beats and connection marks live in memory only, which is enough
+// for the one process that owns an embedded store: after a restart nobody
+// is online, and everyone's last seen is what was recorded last (a user
+// connected through a crash keeps the time they connected). Safe for
+// concurrent use.
+type Presence struct {
+	db *pebble.DB
+
+	mu    sync.Mutex // guards the maps and orders last-seen writes
+	beats map[string]time.Time
+	conns map[domain.UserID]map[string]struct{}
+}
+
+func newPresence(db *pebble.DB) *Presence {
+	return &Presence{db: db, beats: map[string]time.Time{}, conns: map[domain.UserID]map[string]struct{}{}}
+}
+
+func lastSeenKey(u domain.UserID) []byte { return []byte("p/l/" + string(u)) }
+
+// Beat implements commands.PresenceStore.
+func (p *Presence) Beat(_ context.Context, node string, at time.Time) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if at.After(p.beats[node]) {
+		p.beats[node] = at
+	}
+	return nil
+}
+
+// Online implements commands.PresenceStore.
+func (p *Presence) Online(_ context.Context, node string, user domain.UserID, at time.Time) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	set := p.conns[user]
+	if set == nil {
+		set = map[string]struct{}{}
+		p.conns[user] = set
+	}
+	set[node] = struct{}{}
+	return p.raiseLocked(user, at)
+}
+
+// Offline implements commands.PresenceStore.
+func (p *Presence) Offline(_ context.Context, node string, user domain.UserID, at time.Time) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if set := p.conns[user]; set != nil {
+		delete(set, node)
+		if len(set) == 0 {
+			delete(p.conns, user)
+		}
+	}
+	return p.raiseLocked(user, at)
+}
+
+// Presence implements commands.PresenceStore.
+func (p *Presence) Presence(_ context.Context, user domain.UserID, now time.Time) (bool, time.Time, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	last, err := p.lastLocked(user)
+	if err != nil {
+		return false, time.Time{}, err
+	}
+	online := false
+	for node := range p.conns[user] {
+		beat := p.beats[node]
+		if now.Sub(beat) < commands.PresenceNodeTTL {
+			online = true
+		} else if beat.After(last) {
+			last = beat // a dead node: last seen at its last beat
+		}
+	}
+	return online, last, nil
+}
+
+// raiseLocked stores at as user's last seen unless a later one is stored.
+func (p *Presence) raiseLocked(user domain.UserID, at time.Time) error {
+	last, err := p.lastLocked(user)
+	if err != nil {
+		return err
+	}
+	if !at.After(last) {
+		return nil
+	}
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], uint64(at.UnixMilli()))
+	// Not synced: a crash may lose the last second of last-seen times,
+	// which the next connection rewrites anyway.
+	if err := p.db.Set(lastSeenKey(user), v[:], pebble.NoSync); err != nil {
+		return fmt.Errorf("store last seen of %s: %w", user, err)
+	}
+	return nil
+}
+
+func (p *Presence) lastLocked(user domain.UserID) (time.Time, error) {
+	v, err := get(p.db, lastSeenKey(user))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read last seen of %s: %w", user, err)
+	}
+	if len(v) != 8 {
+		return time.Time{}, fmt.Errorf("read last seen of %s: %w", user, errCorruptRow)
+	}
+	return time.UnixMilli(int64(binary.BigEndian.Uint64(v))).UTC(), nil
+}

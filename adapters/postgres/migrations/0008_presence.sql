@@ -1,0 +1,26 @@
+-- Presence and privacy (issue 12). A user may hide their last seen (and
+-- then sees nobody's). last_seen keeps when each user was last online; it
+-- survives restarts. presence_nodes holds each serving node's last beat
+-- and presence_conns which node holds connections of which user: a user is
+-- online while a node that beat within a minute holds one of theirs.
+-- Rows of nodes that died stay (a few bytes each) and count as offline.
+ALTER TABLE users ADD COLUMN hide_last_seen boolean NOT NULL DEFAULT false;
+
+CREATE TABLE last_seen (
+    user_id text        NOT NULL,
+    at      timestamptz NOT NULL,
+    CONSTRAINT last_seen_pkey PRIMARY KEY (user_id)
+);
+
+CREATE TABLE presence_nodes (
+    node    text        NOT NULL,
+    beat_at timestamptz NOT NULL,
+    CONSTRAINT presence_nodes_pkey PRIMARY KEY (node)
+);
+
+CREATE TABLE presence_conns (
+    user_id text        NOT NULL,
+    node    text        NOT NULL,
+    since   timestamptz NOT NULL,
+    CONSTRAINT presence_conns_pkey PRIMARY KEY (user_id, node)
+);

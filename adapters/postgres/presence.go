@@ -1,0 +1,83 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tidings-chat/tidings/commands"
+	"github.com/tidings-chat/tidings/domain"
+)
+
+var _ commands.PresenceStore = (*Presence)(nil)
+
+// Presence is the PresenceStore of every node sharing the database
+// (tables last_seen, presence_nodes, presence_conns; migration 0008).
+// Times are the callers' clocks, stored with microsecond precision: node
+// clocks must agree to well within commands.PresenceNodeTTL. Each method is
+// one statement. Safe for concurrent use.
+type Presence struct {
+	pool *pgxpool.Pool
+}
+
+// Presence returns the presence store.
+func (d *DB) Presence() *Presence { return &Presence{pool: d.pool} }
+
+// Beat implements commands.PresenceStore.
+func (p *Presence) Beat(ctx context.Context, node string, at time.Time) error {
+	_, err := p.pool.Exec(ctx, `INSERT INTO presence_nodes (node, beat_at) VALUES ($1, $2)
+		ON CONFLICT (node) DO UPDATE SET beat_at = GREATEST(presence_nodes.beat_at, EXCLUDED.beat_at)`, node, at)
+	if err != nil {
+		return fmt.Errorf("presence beat of node %s: %w", node, err)
+	}
+	return nil
+}
+
+// raiseLastSeen is the statement that follows a connection mark: the
+// user's last seen moves up to $2, never back.
+const raiseLastSeen = `INSERT INTO last_seen (user_id, at) VALUES ($1, $2)
+	ON CONFLICT (user_id) DO UPDATE SET at = GREATEST(last_seen.at, EXCLUDED.at)`
+
+// Online implements commands.PresenceStore.
+func (p *Presence) Online(ctx context.Context, node string, user domain.UserID, at time.Time) error {
+	_, err := p.pool.Exec(ctx, `WITH c AS (INSERT INTO presence_conns (user_id, node, since) VALUES ($1, $3, $2)
+		ON CONFLICT (user_id, node) DO NOTHING) `+raiseLastSeen, string(user), at, node)
+	if err != nil {
+		return fmt.Errorf("mark %s online: %w", user, err)
+	}
+	return nil
+}
+
+// Offline implements commands.PresenceStore.
+func (p *Presence) Offline(ctx context.Context, node string, user domain.UserID, at time.Time) error {
+	_, err := p.pool.Exec(ctx, `WITH c AS (DELETE FROM presence_conns WHERE user_id = $1 AND node = $3) `+raiseLastSeen,
+		string(user), at, node)
+	if err != nil {
+		return fmt.Errorf("mark %s offline: %w", user, err)
+	}
+	return nil
+}
+
+// Presence implements commands.PresenceStore.
+func (p *Presence) Presence(ctx context.Context, user domain.UserID, now time.Time) (bool, time.Time, error) {
+	var (
+		online bool
+		last   *time.Time
+	)
+	err := p.pool.QueryRow(ctx, `SELECT
+			EXISTS (SELECT 1 FROM presence_conns c JOIN presence_nodes n ON n.node = c.node
+				WHERE c.user_id = $1 AND n.beat_at > $2),
+			GREATEST((SELECT at FROM last_seen WHERE user_id = $1),
+				(SELECT max(n.beat_at) FROM presence_conns c JOIN presence_nodes n ON n.node = c.node
+					WHERE c.user_id = $1 AND n.beat_at <= $2))`,
+		string(user), now.Add(-commands.PresenceNodeTTL)).Scan(&online, &last)
+	if err != nil {
+		return false, time.Time{}, fmt.Errorf("read presence of %s: %w", user, err)
+	}
+	if last == nil {
+		return online, time.Time{}, nil
+	}
+	return online, last.UTC(), nil
+}
