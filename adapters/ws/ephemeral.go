@@ -49,7 +49,8 @@ type ephemeral struct {
 
 	ctx    context.Context // ends at close
 	cancel context.CancelFunc
-	done   sync.WaitGroup // the presence worker and the beat loop
+	worked chan struct{} // closed when the presence worker ends
+	beaten chan struct{} // closed when the beat loop ends
 	once   sync.Once
 
 	mu       sync.Mutex
@@ -95,7 +96,7 @@ func newEphemeral(h *Hub) (*ephemeral, error) {
 		return nil, err
 	}
 	e.stop = stop
-	e.done.Add(2)
+	e.worked, e.beaten = make(chan struct{}), make(chan struct{})
 	go e.worker()
 	go e.beat()
 	return e, nil
@@ -107,18 +108,20 @@ func (e *ephemeral) now() time.Time { return time.Now().UTC().Truncate(time.Mill
 // beating and listening. Only the first call does anything.
 func (e *ephemeral) close() {
 	e.once.Do(func() {
+		if e.q == nil {
+			return
+		}
 		e.mu.Lock()
 		e.marks = append(e.marks, mark{}) // the worker's cue to end once the rest is done
 		e.mu.Unlock()
 		e.poke()
-		finished := make(chan struct{})
-		go func() { e.done.Wait(); close(finished) }()
 		select {
-		case <-finished:
+		case <-e.worked:
 		case <-time.After(5 * time.Second):
 			e.h.log.Warn("presence marks still being stored at shutdown")
 		}
 		e.cancel()
+		<-e.beaten
 		e.stop()
 	})
 }
@@ -132,7 +135,7 @@ func (e *ephemeral) poke() {
 
 // beat tells the store this node is alive every commands.PresenceBeat.
 func (e *ephemeral) beat() {
-	defer e.done.Done()
+	defer close(e.beaten)
 	t := time.NewTicker(commands.PresenceBeat)
 	defer t.Stop()
 	for {

@@ -100,7 +100,7 @@ func (e *ephemeral) unwatchLocked(c *conn, u domain.UserID) {
 // worker stores the presence marks in order and tells every node of the
 // changes, until close queues the zero mark.
 func (e *ephemeral) worker() {
-	defer e.done.Done()
+	defer close(e.worked)
 	for {
 		e.mu.Lock()
 		batch := e.marks
