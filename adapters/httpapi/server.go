@@ -74,6 +74,9 @@ type Server struct {
 	limits  Limits
 	// signedOut is told of every token signed out (nil: nobody).
 	signedOut func(commands.TokenHash)
+	// Presence and settings (presence.go); nil: their routes answer 404.
+	pres            *commands.PresenceQuery
+	settingsChanged func(context.Context, domain.UserID, commands.Settings)
 }
 
 // Directory finds users (the accounts store).
@@ -102,6 +105,12 @@ type Deps struct {
 	// SignedOut, when set, is called with the hash of each token signed
 	// out, after the revocation is stored (to close its WebSockets).
 	SignedOut func(commands.TokenHash)
+	// Presence serves GET /users/{id}/presence and the settings routes
+	// (nil: they answer 404).
+	Presence *commands.PresenceQuery
+	// SettingsChanged, when set, is told of each settings change after it
+	// is stored (to tell the WebSockets of every node).
+	SettingsChanged func(ctx context.Context, user domain.UserID, s commands.Settings)
 }
 
 // Limits rate-limit requests by client address (Config.TrustedProxies).
@@ -120,7 +129,8 @@ func New(cfg Config, d Deps) *Server {
 	// Reads show the marks this process's commands answered with even
 	// before the views apply them: a status never goes back.
 	s := &Server{cfg: cfg, cmd: d.Commands, views: projections.Marked(d.Views, d.Commands.Marks), users: d.Users, tracker: d.Tracker,
-		ready: d.Ready, metrics: d.Metrics, log: d.Logger, limits: d.Limits, signedOut: d.SignedOut}
+		ready: d.Ready, metrics: d.Metrics, log: d.Logger, limits: d.Limits, signedOut: d.SignedOut,
+		pres: d.Presence, settingsChanged: d.SettingsChanged}
 	r := chi.NewRouter()
 	// No RealIP: forwarded-for headers are the client's to forge, and
 	// nothing here trusts an address but the metrics guard below.
@@ -148,6 +158,9 @@ func New(cfg Config, d Deps) *Server {
 		r.Delete("/sessions/current", s.deleteSession)
 		r.Get("/users", s.userByName)
 		r.Get("/users/{id}", s.userByID)
+		r.Get("/users/{id}/presence", s.presence)
+		r.Get("/me/settings", s.settings)
+		r.Patch("/me/settings", s.patchSettings)
 		r.Post("/messages", s.sendMessage)
 		r.Get("/messages", s.unread)
 		r.Get("/messages/{id}", s.getMessage)
