@@ -14,6 +14,7 @@ import (
 	"github.com/tidings-chat/tidings/adapters/httpapi"
 	"github.com/tidings-chat/tidings/adapters/kafka"
 	"github.com/tidings-chat/tidings/adapters/postgres"
+	"github.com/tidings-chat/tidings/adapters/ws"
 	"github.com/tidings-chat/tidings/commands"
 	"github.com/tidings-chat/tidings/domain"
 	"github.com/tidings-chat/tidings/projections"
@@ -32,6 +33,12 @@ type backends struct {
 	views    projections.Store
 	accounts commands.Accounts
 	sends    commands.SendLog
+	// Presence and privacy: last seen and settings where the accounts
+	// are; relay carries typing and presence between nodes (nil: this
+	// process only).
+	presence commands.PresenceStore
+	settings commands.SettingsStore
+	relay    ws.Relay
 	pg       *postgres.DB // nil when embedded
 	catalog  *projections.Catalog
 	admin    projections.CatalogAdmin
@@ -102,6 +109,7 @@ func openBackends(ctx context.Context, c *config, log *slog.Logger) (_ *backends
 
 	if c.PostgresURL == "" {
 		b.accounts, b.sends = db.Accounts(), db.SendLog()
+		b.presence, b.settings = db.Presence(), db.Accounts()
 		if el, ok := b.log.(*embedded.EventLog); ok {
 			if b.sends, err = el.SendLog(db); err != nil {
 				return nil, err
@@ -119,6 +127,12 @@ func openBackends(ctx context.Context, c *config, log *slog.Logger) (_ *backends
 			}
 		}
 		b.pg, b.accounts, b.sends = pg, pg.Accounts(), pg.SendLog()
+		b.presence, b.settings = pg.Presence(), pg.Accounts()
+		relay, err := pg.Relay(ctx, log)
+		if err != nil {
+			return nil, err
+		}
+		b.relay = relay
 		b.checks["postgres"] = pg.Ping
 		log.Info("accounts on postgres")
 	}
