@@ -296,3 +296,30 @@ func TestSettingsChangeReachesOpenWatches(t *testing.T) {
 		t.Fatalf("push after bob hid his last seen: %+v, want no last_seen", f)
 	}
 }
+
+func TestCoalesceKeepsEachUsersLastMark(t *testing.T) {
+	t0 := time.Now()
+	for _, tc := range []struct {
+		name string
+		in   []mark
+		want []mark
+	}{
+		{"empty", nil, nil},
+		{"one", []mark{{"a", true, t0}}, []mark{{"a", true, t0}}},
+		{"reconnect", []mark{{"a", false, t0}, {"a", true, t0.Add(1)}}, []mark{{"a", true, t0.Add(1)}}},
+		{"two users, then close", []mark{{"a", true, t0}, {"b", true, t0}, {"a", false, t0.Add(2)}, {}},
+			[]mark{{"b", true, t0}, {"a", false, t0.Add(2)}, {}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := coalesce(append([]mark(nil), tc.in...))
+			if len(got) != len(tc.want) {
+				t.Fatalf("coalesce = %v, want %v", got, tc.want)
+			}
+			for i := range got {
+				if got[i].user != tc.want[i].user || got[i].online != tc.want[i].online || !got[i].at.Equal(tc.want[i].at) {
+					t.Fatalf("coalesce = %v, want %v", got, tc.want)
+				}
+			}
+		})
+	}
+}

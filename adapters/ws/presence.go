@@ -106,7 +106,7 @@ func (e *ephemeral) worker() {
 		batch := e.marks
 		e.marks = nil
 		e.mu.Unlock()
-		for _, m := range batch {
+		for _, m := range coalesce(batch) {
 			if m.user == "" {
 				return
 			}
@@ -116,6 +116,27 @@ func (e *ephemeral) worker() {
 			<-e.wake
 		}
 	}
+}
+
+// coalesce keeps the last mark of each user in a batch, in the order of
+// their last marks: a reconnect storm (a node's clients moving here)
+// costs the store one write per user, not one per connection change. The
+// zero mark (close's cue) stays last.
+func coalesce(batch []mark) []mark {
+	if len(batch) < 2 {
+		return batch
+	}
+	last := make(map[domain.UserID]int, len(batch))
+	for i, m := range batch {
+		last[m.user] = i
+	}
+	out := batch[:0]
+	for i, m := range batch {
+		if last[m.user] == i {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // store records one mark and, when it changes what others see, publishes
