@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -20,8 +21,22 @@ type settingsJSON struct {
 	HideLastSeen bool `json:"hide_last_seen"`
 }
 
+// settingsPatch is the body of PATCH /me/settings: a field absent is
+// kept; null is refused, as every JSON type but the field's own.
 type settingsPatch struct {
-	HideLastSeen *bool `json:"hide_last_seen"`
+	HideLastSeen json.RawMessage `json:"hide_last_seen"`
+}
+
+// optionalBool decodes a field of a patch: absent (nil), or a boolean.
+func optionalBool(name string, raw json.RawMessage) (*bool, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	var v bool
+	if string(raw) == "null" || json.Unmarshal(raw, &v) != nil {
+		return nil, domain.Errorf(domain.CodeInvalidField, "field %q must be a boolean", name)
+	}
+	return &v, nil
 }
 
 // presence handles GET /users/{id}/presence: 404 unless the caller may see
@@ -69,8 +84,17 @@ func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, domain.Errorf(domain.CodeNotFound, "no such endpoint"))
 		return
 	}
-	var req settingsPatch
+	var req *settingsPatch
 	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req == nil {
+		s.writeError(w, r, domain.Errorf(domain.CodeInvalidField, "request body must be a JSON object"))
+		return
+	}
+	hide, err := optionalBool("hide_last_seen", req.HideLastSeen)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -81,8 +105,8 @@ func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if req.HideLastSeen != nil && *req.HideLastSeen != st.HideLastSeen {
-		st.HideLastSeen = *req.HideLastSeen
+	if hide != nil && *hide != st.HideLastSeen {
+		st.HideLastSeen = *hide
 		if err := store.SetSettings(r.Context(), u.ID, st); err != nil {
 			s.writeError(w, r, err)
 			return

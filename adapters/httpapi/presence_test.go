@@ -133,6 +133,10 @@ func TestSettingsEndpoints(t *testing.T) {
 		{"unknown field", `{"hide_last_seen":true,"x":1}`, http.StatusBadRequest, "unknown_field"},
 		{"wrong type", `{"hide_last_seen":"yes"}`, http.StatusBadRequest, "invalid_field"},
 		{"not JSON", `{`, http.StatusBadRequest, "malformed_json"},
+		{"null field", `{"hide_last_seen":null}`, http.StatusBadRequest, "invalid_field"},
+		{"null body", `null`, http.StatusBadRequest, "invalid_field"},
+		{"array body", `[]`, http.StatusBadRequest, "invalid_field"},
+		{"number", `{"hide_last_seen":1}`, http.StatusBadRequest, "invalid_field"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := ph.do(http.MethodPatch, "/me/settings", bearerHeader(tok), tc.body)
