@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tidings-chat/tidings/commands"
@@ -58,6 +59,7 @@ type ephemeral struct {
 	watchers map[domain.UserID]map[*conn]struct{} // connections watching each user
 	marks    []mark                               // presence changes to store and tell, oldest first
 	wake     chan struct{}                        // has the worker look at marks
+	stored   atomic.Int64                         // marks the worker has stored and told
 }
 
 // mark is a change of a user's presence on this node.
@@ -210,6 +212,7 @@ type ephConn struct {
 	typing   bucket                     // typing frames (TypingBurst, TypingRate)
 	watches  bucket                     // watch and unwatch frames (WatchBurst, WatchRate)
 	typingTo map[domain.UserID]struct{} // peers told "start" and not "stop"
+	typingOK domain.UserID              // the last peer TypingTo allowed
 	watching map[domain.UserID]int64    // watched users: the At of the last presence sent
 	hideOwn  bool                       // the user hides their last seen (so sees nobody's)
 }

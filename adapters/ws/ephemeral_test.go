@@ -323,3 +323,38 @@ func TestCoalesceKeepsEachUsersLastMark(t *testing.T) {
 		})
 	}
 }
+
+// TestPresenceOnAnotherNodeCounts: a user online through another node
+// (marked in the shared store) stays online when their connection here
+// closes, and their connecting here is no change to tell.
+func TestPresenceOnAnotherNodeCounts(t *testing.T) {
+	e := newEnv(t, Config{}, nil)
+	alice, bob := e.register(t, "alice"), e.register(t, "bob")
+	e.talk(t, alice, bob)
+	ctx := context.Background()
+	store := e.db.Presence()
+	if err := store.Beat(ctx, "elsewhere", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Online(ctx, "elsewhere", alice.id, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	b := e.dial(t, bob)
+	if ack := ask(t, b, `{"type":"watch","user":"`+string(alice.id)+`"}`); !ack.Presence.Online {
+		t.Fatalf("watch of alice online elsewhere: %+v", ack.Presence)
+	}
+	a := e.dial(t, alice)
+	_ = a.Close(websocket.StatusNormalClosure, "")
+	eventually(t, 2*time.Second, "alice's connection here gone", func() bool { return e.hub.Connections(alice.id) == 0 })
+	// The marks of bob's connection and of alice's two changes, each
+	// stored and, had it been a change, told.
+	eventually(t, 2*time.Second, "the marks stored", func() bool { return e.hub.eph.stored.Load() >= 3 })
+	on, _, err := store.Presence(ctx, alice.id, time.Now())
+	if err != nil || !on {
+		t.Fatalf("alice after closing here: online=%v %v, want online (elsewhere)", on, err)
+	}
+	write(t, b, `{"type":"unwatch","user":"nobody-in-particular","ref":"probe"}`)
+	if f := read(t, b); f.Type != TypeAck || f.Ref != "probe" {
+		t.Fatalf("bob got %+v, want no presence frame (alice never went offline, nor newly online)", f)
+	}
+}

@@ -111,6 +111,7 @@ func (e *ephemeral) worker() {
 				return
 			}
 			e.store(m)
+			e.stored.Add(1)
 		}
 		if len(batch) == 0 {
 			<-e.wake
@@ -146,10 +147,18 @@ func (e *ephemeral) store(m mark) {
 	defer cancel()
 	st := e.q.Store
 	if m.online {
+		// Online elsewhere already: watchers were told (two nodes that
+		// both see the user offline both tell; a repeat is harmless).
+		was, _, err := st.Presence(ctx, m.user, e.now())
+		if err != nil {
+			e.h.log.Warn("read presence", "user", m.user, "err", err)
+		}
 		if err := st.Online(ctx, e.node, m.user, m.at); err != nil {
 			e.h.log.Warn("store presence", "user", m.user, "err", err)
 		}
-		e.publish(ctx, signal{Kind: sigPresence, From: m.user, Online: true, At: m.at.UnixMilli()})
+		if !was {
+			e.publish(ctx, signal{Kind: sigPresence, From: m.user, Online: true, At: m.at.UnixMilli()})
+		}
 		return
 	}
 	if err := st.Offline(ctx, e.node, m.user, m.at); err != nil {

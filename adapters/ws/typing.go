@@ -48,10 +48,16 @@ func (c *conn) typing(ctx context.Context, to domain.UserID, state string) error
 	if !ok {
 		return &domain.Error{Code: domain.CodeRateLimited, Message: "too many typing frames: at most 5 at once and 1 a second", RetryAfter: wait}
 	}
-	if err := c.hub.eph.q.TypingTo(ctx, c.user, to); err != nil {
-		return err
+	st.mu.Lock()
+	known := st.typingOK == to
+	st.mu.Unlock()
+	if !known { // a typist sends to one peer again and again: look it up once
+		if err := c.hub.eph.q.TypingTo(ctx, c.user, to); err != nil {
+			return err
+		}
 	}
 	st.mu.Lock()
+	st.typingOK = to
 	if state == TypingStart {
 		if st.typingTo == nil {
 			st.typingTo = map[domain.UserID]struct{}{}
