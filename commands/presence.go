@@ -63,6 +63,20 @@ type PresenceStore interface {
 	// nodes that still hold a connection of user. A zero lastSeen means
 	// never seen.
 	Presence(ctx context.Context, user domain.UserID, now time.Time) (online bool, lastSeen time.Time, err error)
+	// Sweep finds the nodes that died by now (no beat within
+	// PresenceNodeTTL) and were not swept since their last beat, and
+	// returns the users who had a connection on one of them and have none
+	// on a live node, each with their last seen (raised to the dead node's
+	// last beat). Each death is returned by one Sweep only, whoever calls
+	// it: the caller tells the users' watchers. A node that beats again
+	// counts again, and may die and be swept again.
+	Sweep(ctx context.Context, now time.Time) ([]Gone, error)
+}
+
+// Gone is a user whose connections were all on nodes that died.
+type Gone struct {
+	User     domain.UserID
+	LastSeen time.Time
 }
 
 // PresenceState is what a viewer may see of a user's presence.

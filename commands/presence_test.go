@@ -39,6 +39,7 @@ type fakePresence struct {
 func (fakePresence) Beat(context.Context, string, time.Time) error                   { return nil }
 func (fakePresence) Online(context.Context, string, domain.UserID, time.Time) error  { return nil }
 func (fakePresence) Offline(context.Context, string, domain.UserID, time.Time) error { return nil }
+func (fakePresence) Sweep(context.Context, time.Time) ([]commands.Gone, error)       { return nil, nil }
 func (f fakePresence) Presence(context.Context, domain.UserID, time.Time) (bool, time.Time, error) {
 	return f.online, f.last, nil
 }

@@ -92,6 +92,38 @@ func TestPresence(t *testing.T, newStore func(t *testing.T) PresenceOpener) {
 		s = open()
 		check(t, s, u, t0.Add(100*time.Second), false, t0.Add(90*time.Second+123*time.Millisecond))
 	})
+	t.Run("SweepTellsEachDeathOnce", func(t *testing.T) {
+		s := newStore(t)()
+		u, v, w := user(), user(), user()
+		for _, n := range []string{"n1", "n2"} {
+			must(t, s.Beat(ctx, n, t0))
+		}
+		must(t, s.Online(ctx, "n1", u, t0))                          // only on n1
+		must(t, s.Online(ctx, "n1", v, t0))                          // on n1 and n2
+		must(t, s.Online(ctx, "n2", v, t0))                          //
+		must(t, s.Online(ctx, "n2", w, t0))                          // only on n2
+		must(t, s.Beat(ctx, "n2", t0.Add(commands.PresenceNodeTTL))) // n2 lives on
+		if gone, err := s.Sweep(ctx, t0.Add(commands.PresenceNodeTTL-time.Millisecond)); err != nil || len(gone) != 0 {
+			t.Fatalf("Sweep before n1 died: %v, %v; want none", gone, err)
+		}
+		at := t0.Add(commands.PresenceNodeTTL)
+		gone, err := s.Sweep(ctx, at)
+		if err != nil || len(gone) != 1 || gone[0].User != u || !gone[0].LastSeen.Equal(t0) {
+			t.Fatalf("Sweep after n1 died: %+v, %v; want only %s, last seen at n1's last beat", gone, err, u)
+		}
+		if gone, err := s.Sweep(ctx, at.Add(time.Second)); err != nil || len(gone) != 0 {
+			t.Fatalf("second Sweep: %+v, %v; want nothing (n1's death was told)", gone, err)
+		}
+		check(t, s, u, at, false, t0)
+		check(t, s, v, at, true, t0)
+		// n1 comes back and dies again: told again.
+		must(t, s.Beat(ctx, "n1", at))
+		check(t, s, u, at, true, t0)
+		gone, err = s.Sweep(ctx, at.Add(commands.PresenceNodeTTL+time.Second))
+		if err != nil || len(gone) != 3 {
+			t.Fatalf("Sweep after both died: %+v, %v; want all three users", gone, err)
+		}
+	})
 	t.Run("UsersAreApart", func(t *testing.T) {
 		s := newStore(t)()
 		u, v := user(), user()

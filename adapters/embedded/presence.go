@@ -28,11 +28,12 @@ type Presence struct {
 
 	mu    sync.Mutex // guards the maps and orders last-seen writes
 	beats map[string]time.Time
+	swept map[string]bool // nodes whose death Sweep returned, until they beat again
 	conns map[domain.UserID]map[string]struct{}
 }
 
 func newPresence(db *pebble.DB) *Presence {
-	return &Presence{db: db, beats: map[string]time.Time{}, conns: map[domain.UserID]map[string]struct{}{}}
+	return &Presence{db: db, beats: map[string]time.Time{}, swept: map[string]bool{}, conns: map[domain.UserID]map[string]struct{}{}}
 }
 
 func lastSeenKey(u domain.UserID) []byte { return []byte("p/l/" + string(u)) }
@@ -43,8 +44,55 @@ func (p *Presence) Beat(_ context.Context, node string, at time.Time) error {
 	defer p.mu.Unlock()
 	if at.After(p.beats[node]) {
 		p.beats[node] = at
+		delete(p.swept, node)
 	}
 	return nil
+}
+
+// Sweep implements commands.PresenceStore.
+func (p *Presence) Sweep(_ context.Context, now time.Time) ([]commands.Gone, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	dead := map[string]time.Time{}
+	for node, beat := range p.beats {
+		if now.Sub(beat) >= commands.PresenceNodeTTL && !p.swept[node] {
+			dead[node] = beat
+			p.swept[node] = true
+		}
+	}
+	if len(dead) == 0 {
+		return nil, nil
+	}
+	var out []commands.Gone
+	for user, nodes := range p.conns {
+		var at time.Time
+		hit, live := false, false
+		for node := range nodes {
+			if beat, ok := dead[node]; ok {
+				hit = true
+				if beat.After(at) {
+					at = beat
+				}
+			} else if beat, ok := p.beats[node]; ok && now.Sub(beat) < commands.PresenceNodeTTL {
+				live = true
+			}
+		}
+		if !hit {
+			continue
+		}
+		if err := p.raiseLocked(user, at); err != nil {
+			return nil, err
+		}
+		if live {
+			continue
+		}
+		last, err := p.lastLocked(user)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, commands.Gone{User: user, LastSeen: last})
+	}
+	return out, nil
 }
 
 // Online implements commands.PresenceStore.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tidings-chat/tidings/commands"
@@ -28,7 +29,8 @@ func (d *DB) Presence() *Presence { return &Presence{pool: d.pool} }
 // Beat implements commands.PresenceStore.
 func (p *Presence) Beat(ctx context.Context, node string, at time.Time) error {
 	_, err := p.pool.Exec(ctx, `INSERT INTO presence_nodes (node, beat_at) VALUES ($1, $2)
-		ON CONFLICT (node) DO UPDATE SET beat_at = GREATEST(presence_nodes.beat_at, EXCLUDED.beat_at)`, node, at)
+		ON CONFLICT (node) DO UPDATE SET beat_at = GREATEST(presence_nodes.beat_at, EXCLUDED.beat_at),
+			swept = presence_nodes.swept AND presence_nodes.beat_at >= EXCLUDED.beat_at`, node, at)
 	if err != nil {
 		return fmt.Errorf("presence beat of node %s: %w", node, err)
 	}
@@ -80,4 +82,36 @@ func (p *Presence) Presence(ctx context.Context, user domain.UserID, now time.Ti
 		return online, time.Time{}, nil
 	}
 	return online, last.UTC(), nil
+}
+
+// Sweep implements commands.PresenceStore: one statement marks the dead
+// nodes swept (a row lock each, so concurrent sweeps split them), raises
+// their users' last seen and returns those not online elsewhere.
+func (p *Presence) Sweep(ctx context.Context, now time.Time) ([]commands.Gone, error) {
+	rows, err := p.pool.Query(ctx, `WITH dead AS (
+			UPDATE presence_nodes SET swept = true WHERE beat_at <= $1 AND NOT swept RETURNING node, beat_at),
+		gone AS (
+			SELECT c.user_id, max(d.beat_at) AS at FROM presence_conns c JOIN dead d ON d.node = c.node GROUP BY c.user_id),
+		seen AS (
+			INSERT INTO last_seen (user_id, at) SELECT user_id, at FROM gone
+			ON CONFLICT (user_id) DO UPDATE SET at = GREATEST(last_seen.at, EXCLUDED.at))
+		SELECT g.user_id, GREATEST(g.at, (SELECT l.at FROM last_seen l WHERE l.user_id = g.user_id)) FROM gone g
+		WHERE NOT EXISTS (SELECT 1 FROM presence_conns c JOIN presence_nodes n ON n.node = c.node
+			WHERE c.user_id = g.user_id AND n.beat_at > $1)`, now.Add(-commands.PresenceNodeTTL))
+	if err != nil {
+		return nil, fmt.Errorf("sweep dead nodes: %w", err)
+	}
+	var out []commands.Gone
+	var (
+		user string
+		at   time.Time
+	)
+	_, err = pgx.ForEachRow(rows, []any{&user, &at}, func() error {
+		out = append(out, commands.Gone{User: domain.UserID(user), LastSeen: at.UTC()})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sweep dead nodes: %w", err)
+	}
+	return out, nil
 }

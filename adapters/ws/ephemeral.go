@@ -150,7 +150,31 @@ func (e *ephemeral) beat() {
 		if err := e.q.Store.Beat(ctx, e.node, e.now()); err != nil && e.ctx.Err() == nil {
 			e.h.log.Warn("presence beat", "node", e.node, "err", err)
 		}
+		e.sweep(ctx, e.now())
 		cancel()
+	}
+}
+
+// sweep tells the watchers of the users of nodes that died (stopped
+// beating without closing their sockets) that they are offline. Every node
+// sweeps; the store gives each death to one of them.
+func (e *ephemeral) sweep(ctx context.Context, now time.Time) {
+	gone, err := e.q.Store.Sweep(ctx, now)
+	if err != nil {
+		if e.ctx.Err() == nil {
+			e.h.log.Warn("presence sweep", "node", e.node, "err", err)
+		}
+		return
+	}
+	if len(gone) > 0 {
+		e.h.log.Info("users of dead nodes are offline", "users", len(gone))
+	}
+	for _, g := range gone {
+		s, err := e.q.Settings.Settings(ctx, g.User)
+		if err != nil {
+			s.HideLastSeen = true // when in doubt, hide
+		}
+		e.publish(ctx, signal{Kind: sigPresence, From: g.User, At: g.LastSeen.UnixMilli(), Hide: s.HideLastSeen})
 	}
 }
 

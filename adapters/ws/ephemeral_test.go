@@ -358,3 +358,35 @@ func TestPresenceOnAnotherNodeCounts(t *testing.T) {
 		t.Fatalf("bob got %+v, want no presence frame (alice never went offline, nor newly online)", f)
 	}
 }
+
+// TestUsersOfADeadNodeGoOffline: a node that stops beating without
+// closing its sockets (killed) takes its users offline for their watchers
+// once a sweep finds it dead, last seen at its last beat.
+func TestUsersOfADeadNodeGoOffline(t *testing.T) {
+	e := newEnv(t, Config{}, nil)
+	alice, bob := e.register(t, "alice"), e.register(t, "bob")
+	e.talk(t, alice, bob)
+	ctx := context.Background()
+	store := e.db.Presence()
+	beat := time.Now().UTC().Truncate(time.Millisecond)
+	if err := store.Beat(ctx, "doomed", beat); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Online(ctx, "doomed", alice.id, beat); err != nil {
+		t.Fatal(err)
+	}
+	b := e.dial(t, bob)
+	if ack := ask(t, b, `{"type":"watch","user":"`+string(alice.id)+`"}`); !ack.Presence.Online {
+		t.Fatalf("watch of alice online on the doomed node: %+v", ack.Presence)
+	}
+	// The beat loop's sweep, as it runs once the node has been silent for
+	// PresenceNodeTTL.
+	e.hub.eph.sweep(ctx, beat.Add(commands.PresenceNodeTTL+time.Second))
+	f := readUntil(t, b, TypePresence)
+	if f.User != string(alice.id) || f.Online || f.LastSeen == nil {
+		t.Fatalf("after the node died: %+v, want alice offline with last_seen", f)
+	}
+	if at, err := time.Parse(time.RFC3339Nano, *f.LastSeen); err != nil || !at.Equal(beat) {
+		t.Fatalf("last_seen %s, want the dead node's last beat %s", *f.LastSeen, beat)
+	}
+}

@@ -3,7 +3,9 @@
 -- survives restarts. presence_nodes holds each serving node's last beat
 -- and presence_conns which node holds connections of which user: a user is
 -- online while a node that beat within a minute holds one of theirs.
--- Rows of nodes that died stay (a few bytes each) and count as offline.
+-- Rows of nodes that died stay (a few bytes each) and count as offline;
+-- the first node whose sweep finds one dead marks it swept and tells the
+-- watchers of its users.
 ALTER TABLE users ADD COLUMN hide_last_seen boolean NOT NULL DEFAULT false;
 
 CREATE TABLE last_seen (
@@ -15,6 +17,7 @@ CREATE TABLE last_seen (
 CREATE TABLE presence_nodes (
     node    text        NOT NULL,
     beat_at timestamptz NOT NULL,
+    swept   boolean     NOT NULL DEFAULT false, -- its death was told (Sweep); a beat clears it
     CONSTRAINT presence_nodes_pkey PRIMARY KEY (node)
 );
 
