@@ -29,6 +29,7 @@ type Views struct {
 	batchBytes int    // Config.BatchBytes
 	inFlight   int    // Config.BatchesInFlight
 	crossKey   bool   // batches may hold statements of several keys (Config.KeyBatches)
+	retried    retried
 }
 
 // Open connects to the keyspace of cfg, which Migrate must have brought up
@@ -45,6 +46,10 @@ func Open(ctx context.Context, cfg Config) (*Views, error) {
 	}
 	v := &Views{session: s, group: projections.ViewsGroup, batchBytes: cfg.BatchBytes, inFlight: cfg.BatchesInFlight}
 	if err := v.checkSchema(ctx, cfg.Keyspace); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := v.loadRetried(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -128,7 +133,7 @@ const selectPosition = `SELECT partition, offset FROM applied_positions WHERE gr
 
 // viewTables are the tables Reset empties.
 var viewTables = []string{"month_messages", "month_history", "month_unread", "user_conversations", "user_unread_months",
-	"user_feed", "user_feed_first", "applied_positions"}
+	"user_feed", "user_feed_first", "applied_positions", "retried_sends"}
 
 // Flush implements projections.Store. Every write returned once the
 // consistency level's replicas took it; its durability is that of their
@@ -141,7 +146,9 @@ func (v *Views) RecordPosition(ctx context.Context, pos domain.Position) error {
 	return v.recordPositions(ctx, map[int32]int64{pos.Partition: pos.Offset})
 }
 
-// AppliedPositions implements projections.Store.
+// AppliedPositions implements projections.Store. It also learns the
+// retried sends other consumers of the group applied (Views.retried):
+// a process that starts to consume a partition reads positions first.
 func (v *Views) AppliedPositions(ctx context.Context) (map[int32]int64, error) {
 	out := map[int32]int64{}
 	iter := v.session.Query(selectPosition, v.group).WithContext(ctx).Iter()
@@ -154,6 +161,9 @@ func (v *Views) AppliedPositions(ctx context.Context) (map[int32]int64, error) {
 	}
 	if err := iter.Close(); err != nil {
 		return nil, fmt.Errorf("read applied positions: %w", err)
+	}
+	if err := v.loadRetried(ctx); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -177,5 +187,6 @@ func (v *Views) Reset(ctx context.Context) error {
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("reset views: %w", err)
 	}
+	v.retried.reset()
 	return nil
 }
