@@ -31,9 +31,9 @@ const (
 // reach the log after its retry's copy; that late original has no Retry
 // mark, and only this memory tells ApplyBatch it is a copy, without a
 // read per send. It is kept in memory and in the table retried_sends, and
-// reloaded from the table whenever positions are read (a process that
-// starts to consume a partition reads them first, so it learns what the
-// previous consumer applied). Safe for concurrent use.
+// reloaded from the table at Open and by Views.Resume (a process that
+// starts to consume a partition resumes, so it learns what the previous
+// consumer applied). Safe for concurrent use.
 type retried struct {
 	mu     sync.Mutex
 	ids    map[domain.MessageID]time.Time // message → its send time
@@ -123,9 +123,9 @@ func (v *Views) rememberRetried(ctx context.Context, sends map[domain.MessageID]
 }
 
 // loadRetried adds the retried sends every consumer of the group wrote to
-// memory. It is called after positions are read: a consumer writes a send
-// there before the position past it, so every send before a position read
-// is found.
+// memory. Resume calls it after positions are read: a consumer writes a
+// send there before the position past it, so every send before a
+// position read is found.
 func (v *Views) loadRetried(ctx context.Context) error {
 	iter := v.session.Query(selectRetried, v.group).WithContext(ctx).Iter()
 	sends := map[domain.MessageID]time.Time{}

@@ -12,7 +12,10 @@ import (
 	"github.com/tidings-chat/tidings/projections"
 )
 
-var _ projections.Store = (*Views)(nil)
+var (
+	_ projections.Store   = (*Views)(nil)
+	_ projections.Resumer = (*Views)(nil)
+)
 
 // Views implements projections.Store on Cassandra; the tables are described
 // in migrations/0003_user_and_month_keys.cql. Every Apply writes only rows
@@ -146,9 +149,7 @@ func (v *Views) RecordPosition(ctx context.Context, pos domain.Position) error {
 	return v.recordPositions(ctx, map[int32]int64{pos.Partition: pos.Offset})
 }
 
-// AppliedPositions implements projections.Store. It also learns the
-// retried sends other consumers of the group applied (Views.retried):
-// a process that starts to consume a partition reads positions first.
+// AppliedPositions implements projections.Store.
 func (v *Views) AppliedPositions(ctx context.Context) (map[int32]int64, error) {
 	out := map[int32]int64{}
 	iter := v.session.Query(selectPosition, v.group).WithContext(ctx).Iter()
@@ -162,10 +163,14 @@ func (v *Views) AppliedPositions(ctx context.Context) (map[int32]int64, error) {
 	if err := iter.Close(); err != nil {
 		return nil, fmt.Errorf("read applied positions: %w", err)
 	}
-	if err := v.loadRetried(ctx); err != nil {
-		return nil, err
-	}
 	return out, nil
+}
+
+// Resume implements projections.Resumer: it learns the retried sends
+// every consumer of the group applied (Views.retried), as a process that
+// starts to consume a partition must (projections.StartAfter).
+func (v *Views) Resume(ctx context.Context) error {
+	return v.loadRetried(ctx)
 }
 
 // Reset implements projections.Store with TRUNCATE, which (unlike DELETE)

@@ -73,8 +73,8 @@ func testRetriedSendFeed(t *testing.T, s projections.Store) {
 // append was still under way). That original has no Retry mark but is a
 // copy all the same: it adds no feed item and ApplyBatch does not return
 // one, in a later batch or in the same one. With f.Reopen, the same holds
-// when another instance applied the retry, and the new one learns of it as
-// a new consumer of the partition does (AppliedPositions first).
+// when another instance applied the retry, and the new one starts on the
+// partition as a new consumer does (projections.StartAfter).
 func testLateOriginal(t *testing.T, s projections.Store, f ViewsFeatures) {
 	fx := newFixture(t)
 	alice, bob := fx.user(), fx.user()
@@ -98,10 +98,11 @@ func testLateOriginal(t *testing.T, s projections.Store, f ViewsFeatures) {
 		k := fx.sent(alice, bob, "retry applied by another instance")
 		applyBatch(t, s, fx.log(retry(k)))
 		s = f.Reopen(t, s)
-		if _, err := s.AppliedPositions(context.Background()); err != nil {
+		late := fx.log(k)
+		if _, err := projections.StartAfter(s)(context.Background(), late[0].pos.Partition); err != nil {
 			t.Fatal(err)
 		}
-		if fed := applyBatch(t, s, fx.log(k)); messageItems(fed, k.ID) != 0 {
+		if fed := applyBatch(t, s, late); messageItems(fed, k.ID) != 0 {
 			t.Fatalf("after a handover, ApplyBatch of the late original returned its item: %+v", fed)
 		}
 		want = append(want, k.ID)
