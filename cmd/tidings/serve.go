@@ -82,7 +82,7 @@ func serve(ctx context.Context, args []string) error {
 	}
 	reader := datakeys.Reader{Reader: b.views, Keys: keys}
 	cmds, err := commands.New(commands.Deps{
-		Log: appender, Accounts: b.accounts, SendLog: b.sends, Messages: b.views, Limiter: limits.send, Sync: vs,
+		Log: appender, Accounts: b.accounts, SendLog: b.sends, Messages: reader, Limiter: limits.send, Sync: vs,
 		Sealer: keys, SessionLifetime: c.SessionLifetime,
 	})
 	if err != nil {
