@@ -319,6 +319,7 @@ func TestBrowserChat(t *testing.T) {
 		t.Errorf("B's thread = %s, want a day separator, the unread divider, the message", got)
 	}
 	b.wait("title without unread", `document.title === "tidings"`)
+	b.do("mark the day separator", chromedp.Evaluate[chromedp.Void](`document.querySelector("#msg-list li.sep.day").dataset.mark = "kept"`))
 	if n := browserEval[int](b, `document.querySelectorAll("#msg-list b, #msg-list img").length`); n != 0 {
 		t.Errorf("message text was rendered as HTML (%d elements)", n)
 	}
@@ -352,6 +353,11 @@ func TestBrowserChat(t *testing.T) {
 	want := browserJSON([]string{m1, m2, m3})
 	b.wait("back online with both messages once", `document.body.dataset.conn === "online" && `+browserThreadTexts+` === `+browserJSString(want))
 	a.wait("both read", `[...document.querySelectorAll("#msg-list li.mine")].every(li => li.dataset.status === "read")`)
+	// New messages leave the separators alone (the list is a live region:
+	// a separator inserted again would be announced again).
+	if got := browserEval[string](b, `[...document.querySelectorAll("#msg-list li.sep")].map(s => s.textContent + ":" + (s.dataset.mark || "")).join()`); got != "Today:kept,1 unread message:" {
+		t.Errorf("B's separators after new messages = %q, want the same Today separator and the divider", got)
+	}
 
 	// B closes the page (navigates away); A sends; B comes back: the
 	// history and the socket resumed from the stored cursor (?since=)

@@ -766,28 +766,42 @@
   // decorateThread puts a day separator before the first message of each
   // local calendar day (L.dayLabel: Today, Yesterday, a weekday, a date)
   // and the unread divider (S.divider) before its message. It runs when a
-  // message is added and at local midnight (the labels move on a day).
+  // message is added and at local midnight (the labels move on a day). It
+  // changes only the separators that differ, so the live region does not
+  // announce them again with every message.
   function decorateThread() {
     const ol = $("msg-list");
-    for (const sep of ol.querySelectorAll("li.sep")) sep.remove();
     const now = new Date();
     let day = null;
+    let last = null;
     for (const li of [...ol.children]) {
+      if (li.classList.contains("sep")) continue;
+      last = li;
+      const want = [];
       const at = li.dataset.at ? new Date(li.dataset.at) : now; // pending: now
       const key = L.dayKey(at);
       if (key !== day) {
         day = key;
-        const sep = el("li", "sep day");
-        sep.dataset.day = key;
-        sep.append(el("span", "", L.dayLabel(at, now)));
+        want.push(["sep day", L.dayLabel(at, now)]);
+      }
+      if (S.divider && li.dataset.id === S.divider.id) want.push(["sep unread-divider", L.unreadLabel(S.divider.count)]);
+      const have = [];
+      for (let n = li.previousElementSibling; n && n.classList.contains("sep"); n = n.previousElementSibling) have.unshift(n);
+      const same = have.length === want.length && have.every((n, i) => n.className === want[i][0] && n.textContent === want[i][1]);
+      if (same) continue;
+      for (const n of have) n.remove();
+      for (const [cls, text] of want) {
+        const sep = el("li", cls);
+        if (cls === "sep unread-divider") sep.id = "unread-divider";
+        sep.append(el("span", "", text));
         li.before(sep);
       }
-      if (S.divider && li.dataset.id === S.divider.id) {
-        const d = el("li", "sep unread-divider");
-        d.id = "unread-divider";
-        d.append(el("span", "", L.unreadLabel(S.divider.count)));
-        li.before(d);
-      }
+    }
+    // Separators after the last message belong to none.
+    for (let n = last ? last.nextElementSibling : ol.firstElementChild; n; ) {
+      const next = n.nextElementSibling;
+      if (n.classList.contains("sep")) n.remove();
+      n = next;
     }
     clearTimeout(S.dayTimer);
     const midnight = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1);
