@@ -57,18 +57,14 @@ func (b *browserTab) setHidden(hidden bool) {
 	b.do("set hidden", chromedp.Evaluate[chromedp.Void](js))
 }
 
-// setColorScheme emulates the system's light or dark setting
-// (prefers-color-scheme); "" restores the default.
-func (b *browserTab) setColorScheme(scheme string) {
+// emulateMedia emulates CSS media features, e.g. prefers-color-scheme:
+// dark; each call replaces the last one's, and none restores the defaults.
+func (b *browserTab) emulateMedia(features ...*emulation.MediaFeature) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
-	var features []*emulation.MediaFeature
-	if scheme != "" {
-		features = []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}
-	}
 	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: features}); err != nil {
-		b.t.Fatalf("%s: emulate prefers-color-scheme %q: %v", b.name, scheme, err)
+		b.t.Fatalf("%s: emulate media features %v: %v", b.name, features, err)
 	}
 }
 

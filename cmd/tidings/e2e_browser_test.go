@@ -12,7 +12,7 @@ package main
 // browsers go to $TIDINGS_ARTIFACTS (default: $TMPDIR/tidings-artifacts).
 // TIDINGS_WEB_SCREENSHOTS=docs/img also writes web-client.png (desktop),
 // web-client-phone.png (phone) and web-client-dark.png (desktop, dark
-// theme) at the end.
+// theme) at the end, and web-client-ticks.png (A's ticks, sent and read).
 
 import (
 	"bytes"
@@ -28,6 +28,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -349,6 +350,26 @@ func TestBrowserChat(t *testing.T) {
 	if got := browserEval[string](b, browserThreadTexts); got != browserJSON([]string{m1}) {
 		t.Fatalf("B got messages while offline: %s", got)
 	}
+	// Ticks tell the states apart: A's new messages have one tick labelled
+	// "Sent", the read one two labelled "Read", in another colour.
+	if got := browserEval[string](a, `JSON.stringify([...document.querySelectorAll("#msg-list li.mine .ticks")].map(t =>
+		[t.dataset.ticks, t.getAttribute("aria-label"), t.querySelectorAll("svg").length]))`); got != `[["2","Read",1],["1","Sent",1],["1","Sent",1]]` {
+		t.Errorf("A's ticks = %s, want two ticks read, then one tick sent twice", got)
+	}
+	if same := browserEval[bool](a, `(t => getComputedStyle(t[0]).color === getComputedStyle(t[1]).color)(document.querySelectorAll("#msg-list li.mine .ticks"))`); same {
+		t.Errorf("read and sent ticks have the same colour")
+	}
+	if dir := os.Getenv("TIDINGS_WEB_SCREENSHOTS"); dir != "" {
+		a.emulateMedia(&emulation.MediaFeature{Name: "prefers-reduced-motion", Value: "reduce"}) // no fade-in
+		png, err := chromedp.Run(a.ctx, chromedp.ScreenshotScale(chromedp.CSS("#msg-list"), 2))
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "web-client-ticks.png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		a.emulateMedia()
+	}
 	b.setOffline(false)
 	want := browserJSON([]string{m1, m2, m3})
 	b.wait("back online with both messages once", `document.body.dataset.conn === "online" && `+browserThreadTexts+` === `+browserJSString(want))
@@ -439,7 +460,7 @@ func TestBrowserChat(t *testing.T) {
 		}
 	}
 	// Dark theme: the page follows the system setting.
-	a.setColorScheme("dark")
+	a.emulateMedia(&emulation.MediaFeature{Name: "prefers-color-scheme", Value: "dark"})
 	a.wait("dark theme", `matchMedia("(prefers-color-scheme: dark)").matches && getComputedStyle(document.documentElement).backgroundColor === "rgb(15, 20, 27)"`)
 	if dir := os.Getenv("TIDINGS_WEB_SCREENSHOTS"); dir != "" {
 		png, err := chromedp.Run(a.ctx, chromedp.CaptureScreenshot())
@@ -451,7 +472,7 @@ func TestBrowserChat(t *testing.T) {
 		}
 		t.Logf("wrote %s", filepath.Join(dir, "web-client-dark.png"))
 	}
-	a.setColorScheme("")
+	a.emulateMedia()
 	// A signs out: the token is revoked on the server (DELETE
 	// /sessions/current) and forgotten by the browser.
 	tokA := browserEval[string](a, `localStorage.getItem("tidings.token") || ""`)
