@@ -522,7 +522,8 @@
     main.append(el("span", "conv-name", name));
     let preview = "No messages yet";
     if (c.last) {
-      const t = c.last.text.length > 120 ? c.last.text.slice(0, 120) + "…" : c.last.text;
+      const text = c.last.erased ? "Message erased" : c.last.text;
+      const t = text.length > 120 ? text.slice(0, 120) + "…" : text;
       preview = (isMine(c.last) ? "You: " : "") + t;
     }
     main.append(el("span", "conv-preview", preview));
@@ -851,7 +852,13 @@
       li.dataset.id = m.id;
       li.dataset.key = orderKey(m);
       li.dataset.at = m.sent_at || "";
-      setMessageText(li.querySelector(".text"), m.text);
+      if (m.erased) {
+        const p = li.querySelector(".text");
+        p.textContent = "Message erased: its author deleted their account";
+        p.classList.add("erased");
+      } else {
+        setMessageText(li.querySelector(".text"), m.text);
+      }
       const t = li.querySelector(".time");
       t.textContent = fmtTime(m.sent_at);
       t.dateTime = m.sent_at;
