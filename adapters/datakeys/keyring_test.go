@@ -20,7 +20,7 @@ type env struct {
 	alice, bob domain.UserID
 }
 
-func newEnv(t *testing.T, cfg datakeys.Config) env {
+func newEnv(t testing.TB, cfg datakeys.Config) env {
 	t.Helper()
 	db, err := embedded.OpenInMemory()
 	if err != nil {
@@ -47,7 +47,7 @@ func newEnv(t *testing.T, cfg datakeys.Config) env {
 	return e
 }
 
-func (e env) message(t *testing.T, text string) domain.Message {
+func (e env) message(t testing.TB, text string) domain.Message {
 	t.Helper()
 	now := time.Now().UTC()
 	m := domain.Message{ID: domain.MessageID(domain.NewID(now)), From: e.alice, To: e.bob, SentAt: now, Status: domain.StatusSent}
