@@ -16,6 +16,7 @@ type Commands struct {
 	SendMessage   SendMessageHandler
 	MarkRead      MarkReadHandler
 	MarkDelivered MarkDeliveredHandler
+	DeleteAccount DeleteAccountHandler
 	// Marks is for the query side: it moves messages read from the views
 	// forward by the marks above appended lately (see Marks).
 	Marks Marks
@@ -28,6 +29,7 @@ type Deps struct {
 	SendLog  SendLog
 	Messages MessageReader
 	Limiter  Limiter  // nil: no send rate limit; keyed by sender id
+	Sealer   Sealer   // nil: message text is appended unsealed (no crypto-shredding)
 	Sync     ViewSync // nil: commands check the views as they are
 	Clock    Clock    // nil: time.Now
 	// SessionLifetime is how long a token works after it is issued
@@ -63,6 +65,7 @@ func New(d Deps) (Commands, error) {
 	// Times are kept to the millisecond: every store can hold that exactly.
 	now := func() time.Time { return clock().UTC().Truncate(time.Millisecond) }
 	recent := newRecentMarks(recentMarksSize)
+	known := newKnownUsers(knownUsersSize)
 	life := d.SessionLifetime
 	if life <= 0 {
 		life = DefaultSessionLifetime
@@ -74,7 +77,8 @@ func New(d Deps) (Commands, error) {
 		RotateSession: RotateSessionHandler{accounts: d.Accounts, lifetime: life, now: now},
 		SignOut:       SignOutHandler{accounts: d.Accounts},
 		SendMessage: SendMessageHandler{log: d.Log, accounts: d.Accounts, sends: d.SendLog, messages: d.Messages, limiter: d.Limiter,
-			known: newKnownUsers(knownUsersSize), now: now},
+			sealer: d.Sealer, known: known, now: now},
+		DeleteAccount: DeleteAccountHandler{accounts: d.Accounts, sealer: d.Sealer, known: known},
 		MarkRead:      MarkReadHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
 		MarkDelivered: MarkDeliveredHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
 		Marks:         Marks{recent: recent},

@@ -15,7 +15,7 @@ import (
 var _ commands.PresenceStore = (*Presence)(nil)
 
 // Presence is the PresenceStore of every node sharing the database
-// (tables last_seen, presence_nodes, presence_conns; migration 0008).
+// (tables last_seen, presence_nodes, presence_conns; migration 0009).
 // Times are the callers' clocks, stored with microsecond precision: node
 // clocks must agree to well within commands.PresenceNodeTTL. Each method is
 // one statement. Safe for concurrent use.

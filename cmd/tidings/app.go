@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tidings-chat/tidings/adapters/datakeys"
 	"github.com/tidings-chat/tidings/adapters/embedded"
 	"github.com/tidings-chat/tidings/adapters/httpapi"
 	"github.com/tidings-chat/tidings/adapters/kafka"
@@ -32,6 +33,7 @@ type backends struct {
 	embedded bool // the log is the embedded one (one process owns it)
 	views    projections.Store
 	accounts commands.Accounts
+	keys     datakeys.Store // beside the accounts: DeleteUser erases them
 	sends    commands.SendLog
 	// Presence and privacy: last seen and settings where the accounts
 	// are; relay carries typing and presence between nodes (nil: this
@@ -108,7 +110,7 @@ func openBackends(ctx context.Context, c *config, log *slog.Logger) (_ *backends
 	}
 
 	if c.PostgresURL == "" {
-		b.accounts, b.sends = db.Accounts(), db.SendLog()
+		b.accounts, b.keys, b.sends = db.Accounts(), db.Accounts(), db.SendLog()
 		b.presence, b.settings = db.Presence(), db.Accounts()
 		if el, ok := b.log.(*embedded.EventLog); ok {
 			if b.sends, err = el.SendLog(db); err != nil {
@@ -126,7 +128,7 @@ func openBackends(ctx context.Context, c *config, log *slog.Logger) (_ *backends
 				return nil, err
 			}
 		}
-		b.pg, b.accounts, b.sends = pg, pg.Accounts(), pg.SendLog()
+		b.pg, b.accounts, b.keys, b.sends = pg, pg.Accounts(), pg.Accounts(), pg.SendLog()
 		b.presence, b.settings = pg.Presence(), pg.Accounts()
 		relay, err := pg.Relay(ctx, log)
 		if err != nil {
