@@ -15,16 +15,27 @@ import (
 
 // PresenceOpener opens a presence store over the same data each call,
 // closing the one opened before (a restart): last-seen times must survive
-// it. Each call of the constructor given to TestPresence starts from empty
-// data.
-type PresenceOpener func() commands.PresenceStore
+// it. With it comes the accounts store of the same data, where the users
+// live (presence is kept only for users that exist). Each call of the
+// constructor given to TestPresence starts from empty data.
+type PresenceOpener func() (commands.PresenceStore, commands.Accounts)
 
 // TestPresence runs the presence-store contract against the stores
 // newStore makes.
 func TestPresence(t *testing.T, newStore func(t *testing.T) PresenceOpener) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
-	user := func() domain.UserID { return domain.UserID(domain.NewID(time.Now())) }
+	var n int
+	newUser := func(t *testing.T, a commands.Accounts) domain.UserID {
+		t.Helper()
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		n++
+		u := domain.User{ID: domain.UserID(domain.NewID(now)), Name: fmt.Sprintf("p%d", n), CreatedAt: now}
+		if err := a.CreateUser(ctx, u, nil, session(u, commands.NewToken())); err != nil {
+			t.Fatal(err)
+		}
+		return u.ID
+	}
 	check := func(t *testing.T, s commands.PresenceStore, u domain.UserID, now time.Time, wantOnline bool, wantLast time.Time) {
 		t.Helper()
 		online, last, err := s.Presence(ctx, u, now)
@@ -39,12 +50,12 @@ func TestPresence(t *testing.T, newStore func(t *testing.T) PresenceOpener) {
 		}
 	}
 	t.Run("NeverSeen", func(t *testing.T) {
-		s := newStore(t)()
-		check(t, s, user(), t0, false, time.Time{})
+		s, a := newStore(t)()
+		check(t, s, newUser(t, a), t0, false, time.Time{})
 	})
 	t.Run("OnlineThenOfflineWithLastSeen", func(t *testing.T) {
-		s := newStore(t)()
-		u := user()
+		s, a := newStore(t)()
+		u := newUser(t, a)
 		must(t, s.Beat(ctx, "n1", t0))
 		must(t, s.Online(ctx, "n1", u, t0.Add(time.Second)))
 		check(t, s, u, t0.Add(2*time.Second), true, t0.Add(time.Second))
@@ -55,8 +66,8 @@ func TestPresence(t *testing.T, newStore func(t *testing.T) PresenceOpener) {
 		check(t, s, u, t0.Add(6*time.Second), false, t0.Add(5*time.Second))
 	})
 	t.Run("OnlineWhileAnyNodeHoldsAConnection", func(t *testing.T) {
-		s := newStore(t)()
-		u := user()
+		s, a := newStore(t)()
+		u := newUser(t, a)
 		for _, n := range []string{"n1", "n2"} {
 			must(t, s.Beat(ctx, n, t0))
 			must(t, s.Online(ctx, n, u, t0))
@@ -68,8 +79,8 @@ func TestPresence(t *testing.T, newStore func(t *testing.T) PresenceOpener) {
 		check(t, s, u, t0.Add(4*time.Second), false, t0.Add(3*time.Second))
 	})
 	t.Run("DeadNodeCountsAsOffline", func(t *testing.T) {
-		s := newStore(t)()
-		u := user()
+		s, a := newStore(t)()
+		u := newUser(t, a)
 		must(t, s.Beat(ctx, "n1", t0))
 		must(t, s.Online(ctx, "n1", u, t0))
 		must(t, s.Beat(ctx, "n1", t0.Add(10*time.Second)))
@@ -78,23 +89,23 @@ func TestPresence(t *testing.T, newStore func(t *testing.T) PresenceOpener) {
 		// The node stopped beating: offline, last seen at its last beat.
 		check(t, s, u, t0.Add(10*time.Second+commands.PresenceNodeTTL), false, t0.Add(10*time.Second))
 		// A connection on a node that never beat does not count either.
-		v := user()
+		v := newUser(t, a)
 		must(t, s.Online(ctx, "ghost", v, t0))
 		check(t, s, v, t0.Add(time.Second), false, t0)
 	})
 	t.Run("LastSeenSurvivesRestart", func(t *testing.T) {
 		open := newStore(t)
-		s := open()
-		u := user()
+		s, a := open()
+		u := newUser(t, a)
 		must(t, s.Beat(ctx, "n1", t0))
 		must(t, s.Online(ctx, "n1", u, t0))
 		must(t, s.Offline(ctx, "n1", u, t0.Add(90*time.Second+123*time.Millisecond)))
-		s = open()
+		s, _ = open()
 		check(t, s, u, t0.Add(100*time.Second), false, t0.Add(90*time.Second+123*time.Millisecond))
 	})
 	t.Run("SweepTellsEachDeathOnce", func(t *testing.T) {
-		s := newStore(t)()
-		u, v, w := user(), user(), user()
+		s, a := newStore(t)()
+		u, v, w := newUser(t, a), newUser(t, a), newUser(t, a)
 		for _, n := range []string{"n1", "n2"} {
 			must(t, s.Beat(ctx, n, t0))
 		}
@@ -124,9 +135,21 @@ func TestPresence(t *testing.T, newStore func(t *testing.T) PresenceOpener) {
 			t.Fatalf("Sweep after both died: %+v, %v; want all three users", gone, err)
 		}
 	})
+	t.Run("DeletingTheUserForgetsTheirPresence", func(t *testing.T) {
+		s, a := newStore(t)()
+		u := newUser(t, a)
+		must(t, s.Beat(ctx, "n1", t0))
+		must(t, s.Online(ctx, "n1", u, t0))
+		must(t, a.DeleteUser(ctx, u))
+		check(t, s, u, t0.Add(time.Second), false, time.Time{})
+		// A mark on its way when the account went is not kept.
+		must(t, s.Offline(ctx, "n1", u, t0.Add(2*time.Second)))
+		must(t, s.Online(ctx, "n1", u, t0.Add(3*time.Second)))
+		check(t, s, u, t0.Add(4*time.Second), false, time.Time{})
+	})
 	t.Run("UsersAreApart", func(t *testing.T) {
-		s := newStore(t)()
-		u, v := user(), user()
+		s, a := newStore(t)()
+		u, v := newUser(t, a), newUser(t, a)
 		must(t, s.Beat(ctx, "n1", t0))
 		must(t, s.Online(ctx, "n1", u, t0))
 		check(t, s, v, t0, false, time.Time{})

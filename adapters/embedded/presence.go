@@ -22,7 +22,8 @@ var _ commands.PresenceStore = (*Presence)(nil)
 // for the one process that owns an embedded store: after a restart nobody
 // is online, and everyone's last seen is what was recorded last (a user
 // connected through a crash keeps the time they connected). Safe for
-// concurrent use.
+// concurrent use. Deleting a user (Accounts.DeleteUser) deletes their last
+// seen, and marks of users that do not exist are not kept.
 type Presence struct {
 	db *pebble.DB
 
@@ -80,6 +81,11 @@ func (p *Presence) Sweep(_ context.Context, now time.Time) ([]commands.Gone, err
 		if !hit {
 			continue
 		}
+		if ok, err := p.exists(user); err != nil {
+			return nil, err
+		} else if !ok {
+			continue // deleted: nothing to tell
+		}
 		if err := p.raiseLocked(user, at); err != nil {
 			return nil, err
 		}
@@ -95,10 +101,26 @@ func (p *Presence) Sweep(_ context.Context, now time.Time) ([]commands.Gone, err
 	return out, nil
 }
 
+// exists reports whether user has an account: marks of users that do
+// not (deleted while a mark was on its way) are not kept.
+func (p *Presence) exists(user domain.UserID) (bool, error) {
+	_, err := get(p.db, []byte("a/u/"+string(user)))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read user %s: %w", user, err)
+	}
+	return true, nil
+}
+
 // Online implements commands.PresenceStore.
 func (p *Presence) Online(_ context.Context, node string, user domain.UserID, at time.Time) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if ok, err := p.exists(user); !ok || err != nil {
+		return err
+	}
 	set := p.conns[user]
 	if set == nil {
 		set = map[string]struct{}{}
@@ -125,6 +147,9 @@ func (p *Presence) Offline(_ context.Context, node string, user domain.UserID, a
 func (p *Presence) Presence(_ context.Context, user domain.UserID, now time.Time) (bool, time.Time, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if ok, err := p.exists(user); !ok || err != nil {
+		return false, time.Time{}, err // a deleted user's connections do not count
+	}
 	last, err := p.lastLocked(user)
 	if err != nil {
 		return false, time.Time{}, err
@@ -143,6 +168,9 @@ func (p *Presence) Presence(_ context.Context, user domain.UserID, now time.Time
 
 // raiseLocked stores at as user's last seen unless a later one is stored.
 func (p *Presence) raiseLocked(user domain.UserID, at time.Time) error {
+	if ok, err := p.exists(user); !ok || err != nil {
+		return err
+	}
 	last, err := p.lastLocked(user)
 	if err != nil {
 		return err

@@ -18,7 +18,7 @@ func TestPresenceContract(t *testing.T) {
 				_ = db.Close()
 			}
 		})
-		return func() commands.PresenceStore {
+		return func() (commands.PresenceStore, commands.Accounts) {
 			if db != nil {
 				if err := db.Close(); err != nil {
 					t.Fatal(err)
@@ -28,7 +28,7 @@ func TestPresenceContract(t *testing.T) {
 			if db, err = embedded.Open(dir); err != nil {
 				t.Fatal(err)
 			}
-			return db.Presence()
+			return db.Presence(), db.Accounts()
 		}
 	})
 }

@@ -16,6 +16,8 @@ var _ commands.PresenceStore = (*Presence)(nil)
 
 // Presence is the PresenceStore of every node sharing the database
 // (tables last_seen, presence_nodes, presence_conns; migration 0009).
+// Deleting a user (Accounts.DeleteUser) deletes their rows (ON DELETE
+// CASCADE), and marks of users that do not exist are not kept.
 // Times are the callers' clocks, stored with microsecond precision: node
 // clocks must agree to well within commands.PresenceNodeTTL. Each method is
 // one statement. Safe for concurrent use.
@@ -38,13 +40,15 @@ func (p *Presence) Beat(ctx context.Context, node string, at time.Time) error {
 }
 
 // raiseLastSeen is the statement that follows a connection mark: the
-// user's last seen moves up to $2, never back.
-const raiseLastSeen = `INSERT INTO last_seen (user_id, at) VALUES ($1, $2)
+// user's last seen moves up to $2, never back. A user that does not exist
+// (deleted, while a mark was on its way) gets nothing.
+const raiseLastSeen = `INSERT INTO last_seen (user_id, at) SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM users WHERE id = $1)
 	ON CONFLICT (user_id) DO UPDATE SET at = GREATEST(last_seen.at, EXCLUDED.at)`
 
 // Online implements commands.PresenceStore.
 func (p *Presence) Online(ctx context.Context, node string, user domain.UserID, at time.Time) error {
-	_, err := p.pool.Exec(ctx, `WITH c AS (INSERT INTO presence_conns (user_id, node, since) VALUES ($1, $3, $2)
+	_, err := p.pool.Exec(ctx, `WITH c AS (INSERT INTO presence_conns (user_id, node, since)
+			SELECT $1, $3, $2 WHERE EXISTS (SELECT 1 FROM users WHERE id = $1)
 		ON CONFLICT (user_id, node) DO NOTHING) `+raiseLastSeen, string(user), at, node)
 	if err != nil {
 		return fmt.Errorf("mark %s online: %w", user, err)

@@ -14,7 +14,7 @@ func TestPresenceContract(t *testing.T) {
 	contract.TestPresence(t, func(t *testing.T) contract.PresenceOpener {
 		connURL := freshSchema(t)
 		first := true
-		return func() commands.PresenceStore {
+		return func() (commands.PresenceStore, commands.Accounts) {
 			db := openAt(t, connURL) // a new pool: a restarted node
 			if first {
 				first = false
@@ -22,7 +22,7 @@ func TestPresenceContract(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			return db.Presence()
+			return db.Presence(), db.Accounts()
 		}
 	})
 }
