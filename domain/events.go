@@ -121,6 +121,12 @@ type eventFields struct {
 	ReadAt      time.Time `json:"read_at"`
 	Status      *Status   `json:"status"`
 	At          time.Time `json:"at"`
+	// Edits and deletes (events_edits.go).
+	Version   int       `json:"version"`
+	EditedAt  time.Time `json:"edited_at"`
+	DeletedAt time.Time `json:"deleted_at"`
+	By        UserID    `json:"by"`
+	HiddenAt  time.Time `json:"hidden_at"`
 }
 
 type decodedEnvelope struct {
@@ -164,6 +170,9 @@ func UnmarshalEvent(b []byte) (Event, error) {
 		}
 		return MessageReceipt{ID: d.ID, From: d.From, To: d.To, SentAt: d.SentAt, Status: *d.Status, At: d.At}, nil
 	}
+	if ev, ok := decodeEdits(env.Type, d); ok {
+		return ev, nil
+	}
 	return nil, fmt.Errorf("unknown event type %q", env.Type)
 }
 
@@ -203,7 +212,14 @@ func ValidateEvent(ev Event) error {
 			return bad("without a delivered/read status and its time")
 		}
 	default:
-		return bad("of an unknown type")
+		f, t, s, why, known := validateEdits(ev)
+		if !known {
+			return bad("of an unknown type")
+		}
+		if why != "" {
+			return bad(why)
+		}
+		from, to, sentAt = f, t, s
 	}
 	switch {
 	case !ValidID(string(ev.Message())):

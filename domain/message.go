@@ -63,6 +63,16 @@ type Message struct {
 	Status      Status
 	DeliveredAt time.Time // zero until delivered
 	ReadAt      time.Time // zero until read
+	// Edits and deletes (issue 12). Version is the text's version: 0 or 1
+	// until the first edit; EditedAt is the time of the last edit (zero if
+	// none). A message deleted for everyone is a tombstone: Deleted, its
+	// DeletedAt, and no Text. Hidden is set on a message its viewer
+	// deleted for themself (Reader.Message only; listings leave it out).
+	Version   int
+	EditedAt  time.Time
+	Deleted   bool
+	DeletedAt time.Time
+	Hidden    bool
 }
 
 // Peer returns the other party of m as seen by user.

@@ -1,0 +1,68 @@
+package embedded
+
+import (
+	"fmt"
+
+	"github.com/tidings-chat/tidings/domain"
+)
+
+// Type codes of the edit and delete events (this feature's range is
+// 10-19). Stored in the log: never renumber one. After the common head
+// (id, from, to) each record holds:
+//
+//	codeEdited   sent_at, version (uvarint), text, edited_at
+//	codeDeleted  sent_at, deleted_at
+//	codeHidden   sent_at, by, hidden_at
+const (
+	codeEdited  = 10
+	codeDeleted = 11
+	codeHidden  = 12
+)
+
+// encodeEditEvent appends the fields of an edit or delete event after the
+// head that head writes; ok is false for other types.
+func encodeEditEvent(w *rowWriter, ev domain.Event, head func(code byte, id domain.MessageID, from, to domain.UserID)) bool {
+	switch e := ev.(type) {
+	case domain.MessageEdited:
+		head(codeEdited, e.ID, e.From, e.To)
+		w.exactTime(e.SentAt)
+		w.uint(uint64(max(e.Version, 0)))
+		w.str(e.Text)
+		w.exactTime(e.EditedAt)
+	case domain.MessageDeleted:
+		head(codeDeleted, e.ID, e.From, e.To)
+		w.exactTime(e.SentAt)
+		w.exactTime(e.DeletedAt)
+	case domain.MessageHidden:
+		head(codeHidden, e.ID, e.From, e.To)
+		w.exactTime(e.SentAt)
+		w.str(string(e.By))
+		w.exactTime(e.HiddenAt)
+	default:
+		return false
+	}
+	return true
+}
+
+// decodeEditEvent reads the fields after the head of a record of an edit
+// or delete code.
+func decodeEditEvent(code byte, r *rowReader, id domain.MessageID, from, to domain.UserID) (domain.Event, error) {
+	switch code {
+	case codeEdited:
+		sent := r.exactTime()
+		v := r.uint()
+		if v > 1<<31 {
+			r.err = errCorruptEvent
+		}
+		text := r.str()
+		return domain.MessageEdited{ID: id, From: from, To: to, SentAt: sent, Version: int(v), Text: text, EditedAt: r.exactTime()}, nil
+	case codeDeleted:
+		sent := r.exactTime()
+		return domain.MessageDeleted{ID: id, From: from, To: to, SentAt: sent, DeletedAt: r.exactTime()}, nil
+	case codeHidden:
+		sent := r.exactTime()
+		by := domain.UserID(r.str())
+		return domain.MessageHidden{ID: id, From: from, To: to, SentAt: sent, By: by, HiddenAt: r.exactTime()}, nil
+	}
+	return nil, fmt.Errorf("event record: unknown type code %d", code)
+}
