@@ -16,6 +16,10 @@ type Commands struct {
 	SendMessage   SendMessageHandler
 	MarkRead      MarkReadHandler
 	MarkDelivered MarkDeliveredHandler
+	// Edits and deletes (issue 12).
+	EditMessage   EditMessageHandler
+	DeleteMessage DeleteMessageHandler
+	HideMessage   HideMessageHandler
 	// Marks is for the query side: it moves messages read from the views
 	// forward by the marks above appended lately (see Marks).
 	Marks Marks
@@ -78,5 +82,8 @@ func New(d Deps) (Commands, error) {
 		MarkRead:      MarkReadHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
 		MarkDelivered: MarkDeliveredHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
 		Marks:         Marks{recent: recent},
+		EditMessage:   EditMessageHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
+		DeleteMessage: DeleteMessageHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
+		HideMessage:   HideMessageHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
 	}, nil
 }

@@ -1,0 +1,137 @@
+package commands_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/tidings-chat/tidings/commands"
+	"github.com/tidings-chat/tidings/domain"
+)
+
+// TestEditAndDeleteRules drives the edit, delete-for-everyone and
+// delete-for-me commands through their rules: who may, the windows, the
+// tombstone, and what each appends.
+func TestEditAndDeleteRules(t *testing.T) {
+	ctx := context.Background()
+	type step struct {
+		name    string
+		setup   func(m *domain.Message) // the message as the views hold it
+		later   time.Duration           // the clock, after the send
+		run     func(e *env, alice, bob, carol domain.UserID, id domain.MessageID) (*domain.Position, domain.Message, error)
+		wantErr error
+		code    domain.Code
+		appends string // type of the event appended, "" for none
+		check   func(t *testing.T, ev domain.Event, m domain.Message)
+	}
+	edit := func(by func(a, b, c domain.UserID) domain.UserID, text string) func(e *env, a, b, c domain.UserID, id domain.MessageID) (*domain.Position, domain.Message, error) {
+		return func(e *env, a, b, c domain.UserID, id domain.MessageID) (*domain.Position, domain.Message, error) {
+			r, err := e.cmd.EditMessage.Handle(ctx, commands.EditMessage{User: by(a, b, c), ID: id, Text: text})
+			return r.Position, r.Message, err
+		}
+	}
+	del := func(by func(a, b, c domain.UserID) domain.UserID) func(e *env, a, b, c domain.UserID, id domain.MessageID) (*domain.Position, domain.Message, error) {
+		return func(e *env, a, b, c domain.UserID, id domain.MessageID) (*domain.Position, domain.Message, error) {
+			r, err := e.cmd.DeleteMessage.Handle(ctx, commands.DeleteMessage{User: by(a, b, c), ID: id})
+			return r.Position, r.Message, err
+		}
+	}
+	hide := func(by func(a, b, c domain.UserID) domain.UserID) func(e *env, a, b, c domain.UserID, id domain.MessageID) (*domain.Position, domain.Message, error) {
+		return func(e *env, a, b, c domain.UserID, id domain.MessageID) (*domain.Position, domain.Message, error) {
+			pos, err := e.cmd.HideMessage.Handle(ctx, commands.HideMessage{User: by(a, b, c), ID: id})
+			return pos, domain.Message{}, err
+		}
+	}
+	sender := func(a, _, _ domain.UserID) domain.UserID { return a }
+	recipient := func(_, b, _ domain.UserID) domain.UserID { return b }
+	stranger := func(_, _, c domain.UserID) domain.UserID { return c }
+	for _, tc := range []step{
+		{name: "sender edits", later: time.Minute, run: edit(sender, "hi, fixed"), appends: domain.TypeMessageEdited,
+			check: func(t *testing.T, ev domain.Event, m domain.Message) {
+				e := ev.(domain.MessageEdited)
+				if e.Version != 2 || e.Text != "hi, fixed" || m.Version != 2 || m.Text != "hi, fixed" || m.EditedAt.IsZero() {
+					t.Fatalf("edit: event %+v, message %+v", e, m)
+				}
+			}},
+		{name: "second edit is version 3", setup: func(m *domain.Message) { m.Version, m.Text = 2, "v2" }, run: edit(sender, "v3"), appends: domain.TypeMessageEdited,
+			check: func(t *testing.T, ev domain.Event, _ domain.Message) {
+				if v := ev.(domain.MessageEdited).Version; v != 3 {
+					t.Fatalf("version %d, want 3", v)
+				}
+			}},
+		{name: "same text appends nothing", run: edit(sender, "hi")},
+		{name: "recipient cannot edit", run: edit(recipient, "x"), wantErr: domain.ErrNotFound},
+		{name: "stranger cannot edit", run: edit(stranger, "x"), wantErr: domain.ErrNotFound},
+		{name: "blank edit", run: edit(sender, " \u200b"), code: domain.CodeEmptyText},
+		{name: "edit after the window", later: commands.EditWindow + time.Second, run: edit(sender, "late"), code: domain.CodeEditWindowClosed},
+		{name: "edit of a deleted message", setup: func(m *domain.Message) { *m = commands.Tombstone(*m, m.SentAt) }, run: edit(sender, "x"), code: domain.CodeMessageDeleted},
+		{name: "edit of a hidden message", setup: func(m *domain.Message) { m.Hidden = true }, run: edit(sender, "x"), wantErr: domain.ErrNotFound},
+		{name: "sender deletes for everyone", later: time.Hour, run: del(sender), appends: domain.TypeMessageDeleted,
+			check: func(t *testing.T, _ domain.Event, m domain.Message) {
+				if !m.Deleted || m.Text != "" || m.DeletedAt.IsZero() {
+					t.Fatalf("tombstone: %+v", m)
+				}
+			}},
+		{name: "delete twice appends nothing", setup: func(m *domain.Message) { *m = commands.Tombstone(*m, m.SentAt) }, run: del(sender)},
+		{name: "recipient cannot delete for everyone", run: del(recipient), wantErr: domain.ErrNotFound},
+		{name: "delete after the window", later: commands.DeleteWindow + time.Second, run: del(sender), code: domain.CodeDeleteWindowClosed},
+		{name: "recipient deletes for themself", later: 30 * 24 * time.Hour, run: hide(recipient), appends: domain.TypeMessageHidden,
+			check: func(t *testing.T, ev domain.Event, _ domain.Message) {
+				if e := ev.(domain.MessageHidden); e.By != e.To {
+					t.Fatalf("hidden by %s, want the recipient", e.By)
+				}
+			}},
+		{name: "sender deletes a tombstone for themself", setup: func(m *domain.Message) { *m = commands.Tombstone(*m, m.SentAt) }, run: hide(sender), appends: domain.TypeMessageHidden},
+		{name: "stranger cannot hide", run: hide(stranger), wantErr: domain.ErrNotFound},
+		{name: "hide twice", setup: func(m *domain.Message) { m.Hidden = true }, run: hide(recipient), wantErr: domain.ErrNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			alice, bob, carol := e.register(t, "alice").User.ID, e.register(t, "bob").User.ID, e.register(t, "carol").User.ID
+			sent, err := e.cmd.SendMessage.Handle(ctx, commands.SendMessage{From: alice, To: bob, Text: "hi"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := sent.Message
+			if tc.setup != nil {
+				tc.setup(&m)
+			}
+			e.views.msgs[m.ID] = m
+			e.now = e.now.Add(tc.later)
+			n := len(e.log.events)
+			pos, got, err := tc.run(e, alice, bob, carol, m.ID)
+			switch {
+			case tc.wantErr != nil:
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("err %v, want %v", err, tc.wantErr)
+				}
+			case tc.code != "":
+				if domain.CodeOf(err) != tc.code {
+					t.Fatalf("err %v, want code %s", err, tc.code)
+				}
+			case err != nil:
+				t.Fatal(err)
+			}
+			added := e.log.events[n:]
+			if tc.appends == "" {
+				if len(added) != 0 || pos != nil {
+					t.Fatalf("appended %v (position %v), want nothing", added, pos)
+				}
+				return
+			}
+			if len(added) != 1 || added[0].Type() != tc.appends || pos == nil {
+				t.Fatalf("appended %v, want one %s", added, tc.appends)
+			}
+			if err := domain.ValidateEvent(added[0]); err != nil {
+				t.Fatalf("the views would refuse the event: %v", err)
+			}
+			if added[0].Key() != bob {
+				t.Fatalf("%s keyed by %s, want the recipient", added[0].Type(), added[0].Key())
+			}
+			if tc.check != nil {
+				tc.check(t, added[0], got)
+			}
+		})
+	}
+}
