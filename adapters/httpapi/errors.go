@@ -37,6 +37,10 @@ var statusOf = map[domain.Code]int{
 	domain.CodeRateLimited:          http.StatusTooManyRequests,
 	domain.CodeUnavailable:          http.StatusServiceUnavailable,
 	domain.CodeInternal:             http.StatusInternalServerError,
+	// Edits and deletes.
+	domain.CodeMessageDeleted:     http.StatusConflict,
+	domain.CodeEditWindowClosed:   http.StatusConflict,
+	domain.CodeDeleteWindowClosed: http.StatusConflict,
 }
 
 type errorBody struct {

@@ -115,6 +115,9 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m, err := s.views.Message(r.Context(), u.ID, domain.MessageID(id))
+	if err == nil && m.Hidden { // deleted for the caller only
+		err = domain.ErrNotFound
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -122,8 +125,8 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, toMessageJSON(m))
 }
 
-// markRead handles PATCH and PUT /messages/{id}. The body, if any, is
-// ignored: the only change a recipient can make is to mark it read.
+// markRead marks the message read for PATCH and PUT /messages/{id} with a
+// body that is not an edit (patchMessage).
 func (s *Server) markRead(w http.ResponseWriter, r *http.Request) {
 	u, _ := UserFrom(r.Context())
 	res, err := s.cmd.MarkRead.Handle(r.Context(), commands.MarkRead{User: u.ID, ID: domain.MessageID(chi.URLParam(r, "id"))})

@@ -48,6 +48,9 @@ func AppendMessageJSON(b []byte, m domain.Message) []byte {
 	b = appendOptTime(b, m.DeliveredAt)
 	b = append(b, `,"read_at":`...)
 	b = appendOptTime(b, m.ReadAt)
+	if m.Version > 1 || m.Deleted {
+		b = appendEditsJSON(b, m) // edits.go
+	}
 	return append(b, '}')
 }
 

@@ -1,0 +1,149 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/tidings-chat/tidings/commands"
+	"github.com/tidings-chat/tidings/domain"
+	"github.com/tidings-chat/tidings/projections"
+)
+
+type editRequest struct {
+	Text *string `json:"text"`
+}
+
+// patchMessage handles PATCH and PUT /messages/{id}. A JSON object body
+// with "text" edits the message (its sender, EditWindow); any other body
+// (none, {"status":"read"}, or one that is not an object with "text")
+// marks it read as before edits existed. A body with both "text" and
+// "status" is 400 invalid_field.
+func (s *Server) patchMessage(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			s.writeError(w, r, domain.Errorf(domain.CodeBodyTooLarge, "request body is larger than %d bytes", MaxBodyBytes))
+			return
+		}
+		s.writeError(w, r, domain.Errorf(domain.CodeMalformedJSON, "cannot read request body"))
+		return
+	}
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(body, &probe) != nil || probe["text"] == nil {
+		s.markRead(w, r)
+		return
+	}
+	if _, both := probe["status"]; both {
+		s.writeError(w, r, domain.Errorf(domain.CodeInvalidField, "a body either marks read (status) or edits (text), not both"))
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var req editRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Text == nil {
+		s.writeError(w, r, domain.Errorf(domain.CodeInvalidField, `field "text" must be a string`))
+		return
+	}
+	u, _ := UserFrom(r.Context())
+	res, err := s.cmd.EditMessage.Handle(r.Context(), commands.EditMessage{User: u.ID, ID: domain.MessageID(chi.URLParam(r, "id")), Text: *req.Text})
+	s.writeChanged(w, r, res, err)
+}
+
+// deleteMessage handles DELETE /messages/{id}?for=everyone (the sender,
+// DeleteWindow: 200 with the tombstone) and ?for=me (either party: 204).
+func (s *Server) deleteMessage(w http.ResponseWriter, r *http.Request) {
+	u, _ := UserFrom(r.Context())
+	id := domain.MessageID(chi.URLParam(r, "id"))
+	switch r.URL.Query().Get("for") {
+	case "everyone":
+		res, err := s.cmd.DeleteMessage.Handle(r.Context(), commands.DeleteMessage{User: u.ID, ID: id})
+		s.writeChanged(w, r, res, err)
+	case "me":
+		pos, err := s.cmd.HideMessage.Handle(r.Context(), commands.HideMessage{User: u.ID, ID: id})
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		w.Header().Set(PositionHeader, pos.String())
+		w.WriteHeader(http.StatusNoContent)
+	case "":
+		s.writeError(w, r, domain.Errorf(domain.CodeMissingField, `query parameter "for" is required: "me" or "everyone"`))
+	default:
+		s.writeError(w, r, domain.Errorf(domain.CodeInvalidField, `query parameter "for" must be "me" or "everyone"`))
+	}
+}
+
+func (s *Server) writeChanged(w http.ResponseWriter, r *http.Request, res commands.Changed, err error) {
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if res.Position != nil {
+		w.Header().Set(PositionHeader, res.Position.String())
+	}
+	writeJSON(w, http.StatusOK, toMessageJSON(res.Message))
+}
+
+type versionJSON struct {
+	Version int    `json:"version"`
+	Text    string `json:"text"`
+	At      string `json:"at"`
+}
+
+// messageVersions handles GET /messages/{id}/versions: the texts the
+// message had, oldest first, for its sender and recipient.
+func (s *Server) messageVersions(w http.ResponseWriter, r *http.Request) {
+	u, _ := UserFrom(r.Context())
+	id := chi.URLParam(r, "id")
+	if !domain.ValidID(id) || s.versions == nil {
+		s.writeError(w, r, domain.ErrNotFound)
+		return
+	}
+	vs, err := s.versions.Versions(r.Context(), u.ID, domain.MessageID(id))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]versionJSON, len(vs))
+	for i, v := range vs {
+		out[i] = versionJSON{Version: v.Version, Text: v.Text, At: ts(v.At)}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// versionsOf returns the version reader of a views store, nil if it has
+// none.
+func versionsOf(v projections.Reader) projections.VersionReader {
+	vr, _ := v.(projections.VersionReader)
+	return vr
+}
+
+// appendEditsJSON appends the fields of an edited or deleted message
+// (nothing for any other, so a plain message's JSON is as before):
+// "version", "edited": true and "edited_at" once edited; "deleted": true
+// and "deleted_at" for a tombstone (whose text is "").
+func appendEditsJSON(b []byte, m domain.Message) []byte {
+	if m.Version > 1 && !m.Deleted {
+		b = append(b, `,"version":`...)
+		b = appendInt(b, m.Version)
+		b = append(b, `,"edited":true,"edited_at":`...)
+		b = appendOptTime(b, m.EditedAt)
+	}
+	if m.Deleted {
+		b = append(b, `,"deleted":true,"deleted_at":`...)
+		b = appendOptTime(b, m.DeletedAt)
+	}
+	return b
+}
+
+func appendInt(b []byte, n int) []byte { return strconv.AppendInt(b, int64(n), 10) }
