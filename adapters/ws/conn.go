@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"math"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -82,6 +83,9 @@ func itemKey(it projections.FeedItem) uint64 {
 	_ = h.WriteByte(byte(it.Kind))
 	_ = h.WriteByte(byte(it.Status))
 	_, _ = h.WriteString(string(it.Message.ID))
+	if it.Kind == projections.FeedEdited { // each version is news
+		_, _ = h.WriteString(strconv.Itoa(it.Message.Version))
+	}
 	return h.Sum64()
 }
 

@@ -177,6 +177,11 @@ func (h *Hub) Mount(r chi.Router) { r.Method(http.MethodGet, "/ws", h) }
 // itemFrame renders a feed item as its server frame.
 func (h *Hub) itemFrame(it projections.FeedItem) []byte {
 	b := make([]byte, 0, 160+len(it.Message.Text))
+	if it.Kind != projections.FeedReceipt && it.Kind != projections.FeedRead {
+		if f, done := editFrame(b, it); done { // frames_edits.go; nil: nothing to tell
+			return f
+		}
+	}
 	switch it.Kind {
 	case projections.FeedMessage:
 		return h.appendMessageFrame(b, &it.Cursor, it.Message)
