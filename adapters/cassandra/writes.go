@@ -94,6 +94,9 @@ type plan struct {
 	// copies are the messages of retried sends (MessageSent.Retry) that
 	// the recipient's views held before the batch (Views.retriedCopies).
 	copies map[domain.MessageID]bool
+	// originals are the texts sent of the copies that edits in the batch
+	// edit for the first time (Views.editOriginals, edits.go).
+	originals map[original]string
 }
 
 func newPlan() *plan {
@@ -166,7 +169,7 @@ func (p *plan) add(c projections.Change) error {
 	case domain.MessageReceipt:
 		return p.receipt(e, c.User, c.Pos)
 	}
-	return fmt.Errorf("unknown event type %s", c.Event.Type())
+	return p.addEdit(c) // edits.go
 }
 
 // checkParty refuses a change of a user who is not a party of the message.
