@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gocql/gocql"
@@ -157,6 +158,9 @@ func (v *Views) editOriginals(ctx context.Context, changes []projections.Change)
 		out  map[original]string
 		sent map[domain.MessageID]string
 	)
+	if !slices.ContainsFunc(changes, func(c projections.Change) bool { _, ok := c.Event.(domain.MessageEdited); return ok }) {
+		return nil, nil // a batch without edits pays one pass over its changes, nothing else
+	}
 	for _, c := range changes {
 		if e, ok := c.Event.(domain.MessageSent); ok {
 			if sent == nil {
