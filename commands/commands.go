@@ -78,7 +78,7 @@ func New(d Deps) (Commands, error) {
 		RotateSession: RotateSessionHandler{accounts: d.Accounts, lifetime: life, now: now},
 		SignOut:       SignOutHandler{accounts: d.Accounts},
 		SendMessage: SendMessageHandler{log: d.Log, accounts: d.Accounts, sends: d.SendLog, messages: d.Messages, limiter: d.Limiter,
-			known: newKnownUsers(knownUsersSize), now: now},
+			known: newKnownUsers(knownUsersSize), now: now, sync: d.Sync},
 		MarkRead:      MarkReadHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
 		MarkDelivered: MarkDeliveredHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
 		Marks:         Marks{recent: recent},

@@ -135,3 +135,62 @@ func TestEditAndDeleteRules(t *testing.T) {
 		})
 	}
 }
+
+// TestReplyRules: a reply names a message of its conversation that the
+// sender sees, and the version it answered; anything else is one error.
+func TestReplyRules(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	alice, bob, carol := e.register(t, "alice").User.ID, e.register(t, "bob").User.ID, e.register(t, "carol").User.ID
+	send := func(from, to domain.UserID, replyTo domain.MessageID) (domain.MessageSent, error) {
+		n := len(e.log.events)
+		_, err := e.cmd.SendMessage.Handle(ctx, commands.SendMessage{From: from, To: to, Text: "re", ReplyTo: replyTo})
+		if err != nil {
+			return domain.MessageSent{}, err
+		}
+		return e.log.events[n].(domain.MessageSent), nil
+	}
+	put := func(from, to domain.UserID, set func(*domain.Message)) domain.MessageID {
+		s, err := send(from, to, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := s.AsMessage()
+		if set != nil {
+			set(&m)
+		}
+		e.views.msgs[m.ID] = m
+		return m.ID
+	}
+	plain := put(bob, alice, nil)
+	edited := put(alice, bob, func(m *domain.Message) { m.Version, m.Text = 3, "v3" })
+	other := put(carol, bob, nil)
+	gone := put(bob, alice, func(m *domain.Message) { *m = commands.Tombstone(*m, m.SentAt) })
+	hidden := put(bob, alice, func(m *domain.Message) { m.Hidden = true })
+	for _, tc := range []struct {
+		name    string
+		replyTo domain.MessageID
+		version int // 0: refused
+	}{
+		{"a message received", plain, 1},
+		{"an edited message of one's own", edited, 3},
+		{"a message of another conversation", other, 0},
+		{"an unknown id", domain.MessageID(domain.NewID(e.now)), 0},
+		{"not an id", "nope", 0},
+		{"a message deleted for everyone", gone, 0},
+		{"a message one deleted for oneself", hidden, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, err := send(alice, bob, tc.replyTo)
+			if tc.version == 0 {
+				if domain.CodeOf(err) != domain.CodeInvalidReplyTo {
+					t.Fatalf("err %v, want %s", err, domain.CodeInvalidReplyTo)
+				}
+				return
+			}
+			if err != nil || ev.ReplyTo != tc.replyTo || ev.ReplyVersion != tc.version || domain.ValidateEvent(ev) != nil {
+				t.Fatalf("reply: %+v, %v; want reply_to %s version %d", ev, err, tc.replyTo, tc.version)
+			}
+		})
+	}
+}

@@ -12,4 +12,8 @@ const (
 	// CodeDeleteWindowClosed: the message is older than the window of
 	// delete for everyone (409); delete for me still works.
 	CodeDeleteWindowClosed Code = "delete_window_closed"
+	// CodeInvalidReplyTo: a send's reply_to names no message of the
+	// conversation that the sender sees (unknown, another conversation's,
+	// deleted for everyone, or deleted by the sender for themself) (400).
+	CodeInvalidReplyTo Code = "invalid_reply_to"
 )

@@ -46,6 +46,12 @@ type MessageSent struct {
 	// the log: a projector that writes without reading checks for the
 	// message before it adds a feed item or pushes (docs/events.md).
 	Retry bool `json:"retry,omitempty"`
+	// ReplyTo and ReplyVersion name the message, and the version of its
+	// text, this one replies to (issue 12; empty and 0 when it is no
+	// reply). The command checks that the sender sees it in the same
+	// conversation.
+	ReplyTo      MessageID `json:"reply_to,omitempty"`
+	ReplyVersion int       `json:"reply_version,omitempty"`
 }
 
 // MessageDelivered records that a device of the recipient received the
@@ -97,7 +103,8 @@ func (e MessageReceipt) Message() MessageID   { return e.ID }
 
 // AsMessage returns the message as first sent: status sent.
 func (e MessageSent) AsMessage() Message {
-	return Message{ID: e.ID, From: e.From, To: e.To, Text: e.Text, ClientMsgID: e.ClientMsgID, SentAt: e.SentAt, Status: StatusSent}
+	return Message{ID: e.ID, From: e.From, To: e.To, Text: e.Text, ClientMsgID: e.ClientMsgID, SentAt: e.SentAt, Status: StatusSent,
+		ReplyTo: e.ReplyTo, ReplyVersion: e.ReplyVersion}
 }
 
 // envelope is how an event is stored: {"type":..., "v":..., "data":{...}}.
@@ -127,6 +134,9 @@ type eventFields struct {
 	DeletedAt time.Time `json:"deleted_at"`
 	By        UserID    `json:"by"`
 	HiddenAt  time.Time `json:"hidden_at"`
+	// Replies (MessageSent).
+	ReplyTo      MessageID `json:"reply_to"`
+	ReplyVersion int       `json:"reply_version"`
 }
 
 type decodedEnvelope struct {
@@ -159,7 +169,8 @@ func UnmarshalEvent(b []byte) (Event, error) {
 	d := env.Data
 	switch env.Type {
 	case TypeMessageSent:
-		return MessageSent{ID: d.ID, From: d.From, To: d.To, Text: d.Text, ClientMsgID: d.ClientMsgID, SentAt: d.SentAt, Retry: d.Retry}, nil
+		return MessageSent{ID: d.ID, From: d.From, To: d.To, Text: d.Text, ClientMsgID: d.ClientMsgID, SentAt: d.SentAt, Retry: d.Retry,
+			ReplyTo: d.ReplyTo, ReplyVersion: d.ReplyVersion}, nil
 	case TypeMessageDelivered:
 		return MessageDelivered{ID: d.ID, From: d.From, To: d.To, SentAt: d.SentAt, DeliveredAt: d.DeliveredAt}, nil
 	case TypeMessageRead:
@@ -195,6 +206,9 @@ func ValidateEvent(ev Event) error {
 		from, to, sentAt = e.From, e.To, e.SentAt
 		if ValidateText(e.Text) != nil || ValidateClientMsgID(e.ClientMsgID) != nil {
 			return bad("with text or client_msg_id outside the content rules")
+		}
+		if e.ReplyTo != "" && (!ValidID(string(e.ReplyTo)) || e.ReplyTo == e.ID || e.ReplyVersion < 1) {
+			return bad("replying to no valid message and version")
 		}
 	case MessageDelivered:
 		from, to, sentAt = e.From, e.To, e.SentAt

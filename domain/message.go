@@ -73,6 +73,22 @@ type Message struct {
 	Deleted   bool
 	DeletedAt time.Time
 	Hidden    bool
+	// Replies (issue 12): the message and version this one answers, and,
+	// when a reader resolved it (projections.Quoted), the quote.
+	ReplyTo      MessageID
+	ReplyVersion int
+	Quote        *Quote
+}
+
+// Quote is what a reply shows of the version it answered: its text, or
+// that it is gone (Deleted: deleted for everyone since; Unavailable: the
+// reader deleted it for themself).
+type Quote struct {
+	ID          MessageID
+	Version     int
+	Text        string
+	Deleted     bool
+	Unavailable bool
 }
 
 // Peer returns the other party of m as seen by user.

@@ -40,11 +40,17 @@ WHERE user_id = ? AND bucket = ? AND peer_id = ? AND sent_at = ? AND message_id 
 WHERE user_id = ? AND bucket = ? AND sent_at = ? AND message_id = ?`
 	insertVersion = `INSERT INTO message_versions (user_id, bucket, message_id, version, body, at) VALUES (?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`
 
-	setMessageDeleted = `UPDATE month_messages USING TIMESTAMP ? SET body = null, version = null, edited_at = null, deleted_at = ?
+	setMessageDeleted = `UPDATE month_messages USING TIMESTAMP ? SET body = null, version = null, edited_at = null, reply_to = null, reply_version = null, deleted_at = ?
 WHERE user_id = ? AND bucket = ? AND message_id = ?`
-	setHistoryDeleted = `UPDATE month_history USING TIMESTAMP ? SET body = null, version = null, edited_at = null, deleted_at = ?
+	setHistoryDeleted = `UPDATE month_history USING TIMESTAMP ? SET body = null, version = null, edited_at = null, reply_to = null, reply_version = null, deleted_at = ?
 WHERE user_id = ? AND bucket = ? AND peer_id = ? AND sent_at = ? AND message_id = ?`
-	setUnreadDeleted = `UPDATE month_unread USING TIMESTAMP ? SET body = null, version = null, edited_at = null, deleted_at = ?
+	setUnreadDeleted = `UPDATE month_unread USING TIMESTAMP ? SET body = null, version = null, edited_at = null, reply_to = null, reply_version = null, deleted_at = ?
+WHERE user_id = ? AND bucket = ? AND sent_at = ? AND message_id = ?`
+
+	setMessageReply = `UPDATE month_messages USING TIMESTAMP ? SET reply_to = ?, reply_version = ? WHERE user_id = ? AND bucket = ? AND message_id = ?`
+	setHistoryReply = `UPDATE month_history USING TIMESTAMP ? SET reply_to = ?, reply_version = ?
+WHERE user_id = ? AND bucket = ? AND peer_id = ? AND sent_at = ? AND message_id = ?`
+	setUnreadReply = `UPDATE month_unread USING TIMESTAMP ? SET reply_to = ?, reply_version = ?
 WHERE user_id = ? AND bucket = ? AND sent_at = ? AND message_id = ?`
 	deleteVersions = `DELETE FROM message_versions USING TIMESTAMP ? WHERE user_id = ? AND bucket = ? AND message_id = ?`
 
@@ -146,6 +152,17 @@ func (p *plan) hidden(e domain.MessageHidden, u domain.UserID, pos domain.Positi
 		p.feed(e, u, pos)
 	}
 	return nil
+}
+
+// reply plans the reply_to and reply_version cells of user u's rows of a
+// send that replies, with the send's timestamp (plan.sent calls it for
+// such sends only).
+func (p *plan) reply(e domain.MessageSent, u domain.UserID, idb, b int, ts int64) {
+	p.put(once(setMessageReply, partKey{u, idb}, e.ID, ts), ts, e.ReplyTo, e.ReplyVersion, u, idb, e.ID)
+	p.put(once(setHistoryReply, partKey{u, b}, e.ID, ts), ts, e.ReplyTo, e.ReplyVersion, u, b, peerOf(e.From, e.To, u), e.SentAt, e.ID)
+	if u == e.To {
+		p.put(once(setUnreadReply, partKey{u, b}, e.ID, ts), ts, e.ReplyTo, e.ReplyVersion, u, b, e.SentAt, e.ID)
+	}
 }
 
 // editOriginals returns the text sent of each party's copy of a message

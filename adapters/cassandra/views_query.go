@@ -21,7 +21,7 @@ const (
 	selectMessage  = `SELECT ` + messageCols + `, hidden_at FROM month_messages WHERE user_id = ? AND bucket = ? AND message_id = ?`
 	selectMessages = `SELECT ` + messageCols + `, hidden_at FROM month_messages WHERE user_id = ? AND bucket = ? AND message_id IN ?`
 	// editCols are the columns of edits and deletes (migrations/0005).
-	editCols = `, version, edited_at, deleted_at`
+	editCols = `, version, edited_at, deleted_at, reply_to, reply_version`
 
 	selectHistoryMonths = `SELECT months FROM user_conversations WHERE user_id = ? AND peer_id = ?`
 	selectHistory       = `SELECT ` + messageCols + ` FROM month_history WHERE user_id = ? AND bucket = ? AND peer_id = ?`
@@ -45,6 +45,8 @@ type row struct {
 	// Edits and deletes (edits.go).
 	version                       int
 	editedAt, deletedAt, hiddenAt time.Time
+	replyTo                       string
+	replyVersion                  int
 }
 
 // cols says which columns a query selects.
@@ -62,7 +64,7 @@ func (r *row) dests(c cols) []any {
 	if c != unreadRows {
 		d = append(d, &r.readAt)
 	}
-	d = append(d, &r.version, &r.editedAt, &r.deletedAt)
+	d = append(d, &r.version, &r.editedAt, &r.deletedAt, &r.replyTo, &r.replyVersion)
 	if c == messageRows {
 		d = append(d, &r.hiddenAt)
 	}
@@ -96,6 +98,7 @@ func (r *row) message() (m domain.Message, ok bool) {
 		m.Text, m.Version, m.EditedAt, m.Deleted, m.DeletedAt = "", 0, time.Time{}, true, r.deletedAt.UTC()
 	}
 	m.Hidden = !r.hiddenAt.IsZero()
+	m.ReplyTo, m.ReplyVersion = domain.MessageID(r.replyTo), r.replyVersion
 	return m, true
 }
 

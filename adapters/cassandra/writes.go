@@ -202,6 +202,9 @@ func (p *plan) sent(e domain.MessageSent, u domain.UserID, pos domain.Position) 
 	copied := p.copies[e.ID] || p.seen[once(insertMessage, partKey{u, idb}, e.ID, ts)]
 	p.put(once(insertMessage, partKey{u, idb}, e.ID, ts), u, idb, e.ID, e.From, e.To, e.Text, e.ClientMsgID, e.SentAt, ts)
 	p.put(once(insertHistory, partKey{u, b}, e.ID, ts), u, b, peer, e.SentAt, e.ID, e.From, e.To, e.Text, e.ClientMsgID, ts)
+	if e.ReplyTo != "" {
+		p.reply(e, u, idb, b, ts) // edits.go
+	}
 	if u != e.To {
 		p.put(once(updateConvSent, own, e.ID, ts), ts, e.SentAt, e.ID, []int{b}, u, peer)
 		return nil

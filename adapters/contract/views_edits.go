@@ -20,6 +20,7 @@ func testViewsEdits(t *testing.T, f ViewsFeatures, newStore NewViews) {
 		{"StaleOrRepeatedEditChangesNothing", testEditIdempotent},
 		{"DeleteLeavesTombstoneWithoutText", testDeleteTombstone},
 		{"HideIsForOnePartyOnly", testHideOneParty},
+		{"ReplyNamesMessageAndVersion", testReplyStored},
 		{"EditsReplayToTheSameViews", func(t *testing.T, s projections.Store) { testEditsReplay(t, s, f) }},
 	}
 	for _, tc := range tests {
@@ -170,9 +171,11 @@ func testEditsReplay(t *testing.T, s projections.Store, feat ViewsFeatures) {
 	f := newFixture(t)
 	alice, bob := f.user(), f.user()
 	m1, m2, m3 := f.sent(alice, bob, "one"), f.sent(bob, alice, "two"), f.sent(alice, bob, "three")
-	evs := f.log(m1, m2, edited(m1, 2, "one!", f.tick()), m3, read(m1, f.tick()), deleted(m3, f.tick()),
+	reply := f.sent(bob, alice, "re: one")
+	reply.ReplyTo, reply.ReplyVersion = m1.ID, 2
+	evs := f.log(m1, m2, edited(m1, 2, "one!", f.tick()), m3, read(m1, f.tick()), reply, deleted(m3, f.tick()),
 		edited(m2, 2, "two!", f.tick()), hidden(m2, alice, f.tick()), hidden(m1, bob, f.tick()))
-	users, msgs := []domain.UserID{alice, bob}, []domain.MessageID{m1.ID, m2.ID, m3.ID}
+	users, msgs := []domain.UserID{alice, bob}, []domain.MessageID{m1.ID, m2.ID, m3.ID, reply.ID}
 	fed := applyBatch(t, s, evs)
 	live := f.fullSnapshot(s, users, msgs)
 	var want []projections.FeedItem
@@ -186,5 +189,33 @@ func testEditsReplay(t *testing.T, s projections.Store, feat ViewsFeatures) {
 	if !feat.BlindFeedWrites {
 		applyBatch(t, s, evs)
 		equal(t, "views after the batch again", f.fullSnapshot(s, users, msgs), live)
+	}
+}
+
+// testReplyStored: both parties' copies of a reply name the message and
+// version it answered (the quote is resolved by projections.Quoted when
+// read); a reply deleted for everyone names nothing.
+func testReplyStored(t *testing.T, s projections.Store) {
+	f := newFixture(t)
+	alice, bob := f.user(), f.user()
+	m := f.sent(alice, bob, "question")
+	r := f.sent(bob, alice, "answer")
+	r.ReplyTo, r.ReplyVersion = m.ID, 2
+	r2 := f.sent(bob, alice, "second answer")
+	r2.ReplyTo, r2.ReplyVersion = m.ID, 1
+	apply(t, s, f.log(m, edited(m, 2, "question?", f.tick()), r, r2, deleted(r2, f.tick())))
+	for _, u := range []domain.UserID{alice, bob} {
+		got := mustMessage(t, s, u, r.ID)
+		if got.ReplyTo != m.ID || got.ReplyVersion != 2 {
+			t.Fatalf("%s's copy of the reply: %+v", u, got)
+		}
+		hist := allHistory(t, s, u, m.AsMessage().Peer(u), 10)
+		if len(hist) != 3 || hist[1].ReplyTo != m.ID || hist[0].ReplyTo != "" || !hist[0].Deleted {
+			t.Fatalf("%s's history: %+v", u, hist)
+		}
+	}
+	unread := allUnread(t, s, alice, 10)
+	if len(unread) != 2 || unread[0].ReplyTo != m.ID || unread[0].ReplyVersion != 2 {
+		t.Fatalf("alice's unread: %+v", unread)
 	}
 }

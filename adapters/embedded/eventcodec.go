@@ -75,6 +75,11 @@ func encodeEvent(ev domain.Event) ([]byte, error) {
 	}
 	switch e := ev.(type) {
 	case domain.MessageSent:
+		if e.ReplyTo != "" { // a reply has a record of its own (eventcodec_edits.go)
+			head(codeSentReply, e.ID, e.From, e.To)
+			encodeSentFields(&w, e)
+			break
+		}
 		head(codeSentFlags, e.ID, e.From, e.To)
 		w.str(e.Text)
 		w.str(e.ClientMsgID)

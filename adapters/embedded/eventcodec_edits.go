@@ -13,11 +13,29 @@ import (
 //	codeEdited   sent_at, version (uvarint), text, edited_at
 //	codeDeleted  sent_at, deleted_at
 //	codeHidden   sent_at, by, hidden_at
+//	codeSentReply  codeSentFlags' fields (text, client_msg_id, sent_at,
+//	             flags), then reply_to, reply_version (uvarint): a
+//	             MessageSent that replies (a plain send keeps codeSentFlags)
 const (
-	codeEdited  = 10
-	codeDeleted = 11
-	codeHidden  = 12
+	codeEdited    = 10
+	codeDeleted   = 11
+	codeHidden    = 12
+	codeSentReply = 13
 )
+
+// encodeSentFields appends the fields of a reply's codeSentReply record.
+func encodeSentFields(w *rowWriter, e domain.MessageSent) {
+	w.str(e.Text)
+	w.str(e.ClientMsgID)
+	w.exactTime(e.SentAt)
+	var flags byte
+	if e.Retry {
+		flags |= sentRetry
+	}
+	w.b = append(w.b, flags)
+	w.str(string(e.ReplyTo))
+	w.uint(uint64(max(e.ReplyVersion, 0)))
+}
 
 // encodeEditEvent appends the fields of an edit or delete event after the
 // head that head writes; ok is false for other types.
@@ -59,6 +77,20 @@ func decodeEditEvent(code byte, r *rowReader, id domain.MessageID, from, to doma
 	case codeDeleted:
 		sent := r.exactTime()
 		return domain.MessageDeleted{ID: id, From: from, To: to, SentAt: sent, DeletedAt: r.exactTime()}, nil
+	case codeSentReply:
+		text, cmid := r.str(), r.str()
+		sent := domain.MessageSent{ID: id, From: from, To: to, Text: text, ClientMsgID: cmid, SentAt: r.exactTime()}
+		if len(r.b) == 0 {
+			return nil, errCorruptEvent
+		}
+		sent.Retry, r.b = r.b[0]&sentRetry != 0, r.b[1:]
+		sent.ReplyTo = domain.MessageID(r.str())
+		v := r.uint()
+		if v > 1<<31 {
+			r.err = errCorruptEvent
+		}
+		sent.ReplyVersion = int(v)
+		return sent, nil
 	case codeHidden:
 		sent := r.exactTime()
 		by := domain.UserID(r.str())

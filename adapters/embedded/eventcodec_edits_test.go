@@ -15,6 +15,8 @@ func TestEventCodecEdits(t *testing.T) {
 		domain.MessageEdited{ID: id, From: a, To: b, SentAt: at, Version: 3, Text: "héllo again 👋", EditedAt: at.Add(time.Minute)},
 		domain.MessageDeleted{ID: id, From: a, To: b, SentAt: at, DeletedAt: at.Add(time.Hour)},
 		domain.MessageHidden{ID: id, From: a, To: b, SentAt: at, By: b, HiddenAt: at.Add(time.Second)},
+		domain.MessageSent{ID: domain.MessageID(domain.NewID(at.Add(time.Hour))), From: b, To: a, Text: "reply", ClientMsgID: "c-9", SentAt: at.Add(time.Hour),
+			Retry: true, ReplyTo: id, ReplyVersion: 2},
 	} {
 		t.Run(ev.Type(), func(t *testing.T) {
 			raw, err := encodeEvent(ev)

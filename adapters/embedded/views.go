@@ -80,7 +80,8 @@ func (s storedMessage) message() domain.Message {
 	return domain.Message{ID: domain.MessageID(s.ID), From: domain.UserID(s.From), To: domain.UserID(s.To), Text: s.Text,
 		ClientMsgID: s.ClientMsgID, SentAt: s.SentAt.UTC(), Status: domain.Status(s.Status),
 		DeliveredAt: s.DeliveredAt.UTC(), ReadAt: s.ReadAt.UTC(),
-		Version: s.Edits.Version, EditedAt: s.Edits.EditedAt, Deleted: s.Edits.Deleted, DeletedAt: s.Edits.DeletedAt, Hidden: s.Edits.Hidden}
+		Version: s.Edits.Version, EditedAt: s.Edits.EditedAt, Deleted: s.Edits.Deleted, DeletedAt: s.Edits.DeletedAt, Hidden: s.Edits.Hidden,
+		ReplyTo: domain.MessageID(s.Edits.ReplyTo), ReplyVersion: s.Edits.ReplyVersion}
 }
 
 func userPrefix(u domain.UserID) string { return "v/" + string(u) + "/" }

@@ -24,6 +24,9 @@ type rowEdits struct {
 	Deleted   bool
 	DeletedAt time.Time
 	Hidden    bool
+	// ReplyTo and ReplyVersion name the message a reply answers.
+	ReplyTo      string
+	ReplyVersion int
 }
 
 const (
@@ -32,7 +35,8 @@ const (
 )
 
 func editsOf(m domain.Message) rowEdits {
-	return rowEdits{Version: m.Version, EditedAt: m.EditedAt, Deleted: m.Deleted, DeletedAt: m.DeletedAt, Hidden: m.Hidden}
+	return rowEdits{Version: m.Version, EditedAt: m.EditedAt, Deleted: m.Deleted, DeletedAt: m.DeletedAt, Hidden: m.Hidden,
+		ReplyTo: string(m.ReplyTo), ReplyVersion: m.ReplyVersion}
 }
 
 func (e rowEdits) encode(w *rowWriter) {
@@ -47,6 +51,8 @@ func (e rowEdits) encode(w *rowWriter) {
 		flags |= editHidden
 	}
 	w.b = append(w.b, flags)
+	w.str(e.ReplyTo)
+	w.uint(uint64(max(e.ReplyVersion, 0)))
 }
 
 func (e *rowEdits) decode(r *rowReader) {
@@ -56,12 +62,21 @@ func (e *rowEdits) decode(r *rowReader) {
 	}
 	e.Version = int(v)
 	e.EditedAt, e.DeletedAt = r.time(), r.time()
-	if r.err != nil || len(r.b) != 1 {
+	if r.err != nil || len(r.b) < 1 {
 		r.err = errCorruptRow
 		return
 	}
 	e.Deleted, e.Hidden = r.b[0]&editDeleted != 0, r.b[0]&editHidden != 0
 	r.b = r.b[1:]
+	e.ReplyTo = r.str()
+	if rv := r.uint(); rv <= 1<<31 {
+		e.ReplyVersion = int(rv)
+	} else {
+		r.err = errCorruptRow
+	}
+	if len(r.b) != 0 {
+		r.err = errCorruptRow
+	}
 }
 
 // versionKey is the row of one version of an edited message:

@@ -128,10 +128,10 @@ func versionsOf(v projections.Reader) projections.VersionReader {
 	return vr
 }
 
-// appendEditsJSON appends the fields of an edited or deleted message
-// (nothing for any other, so a plain message's JSON is as before):
+// appendEditsJSON appends the fields of an edited or deleted message or a
+// reply (nothing for any other, so a plain message's JSON is as before):
 // "version", "edited": true and "edited_at" once edited; "deleted": true
-// and "deleted_at" for a tombstone (whose text is "").
+// and "deleted_at" for a tombstone (whose text is ""); "reply_to".
 func appendEditsJSON(b []byte, m domain.Message) []byte {
 	if m.Version > 1 && !m.Deleted {
 		b = append(b, `,"version":`...)
@@ -143,7 +143,34 @@ func appendEditsJSON(b []byte, m domain.Message) []byte {
 		b = append(b, `,"deleted":true,"deleted_at":`...)
 		b = appendOptTime(b, m.DeletedAt)
 	}
+	if m.ReplyTo != "" && !m.Deleted {
+		b = appendReplyJSON(b, m)
+	}
 	return b
+}
+
+// appendReplyJSON appends a reply's "reply_to": the id and version it
+// answered and, once resolved (projections.Quoted), the quote: "text", or
+// "deleted": true (deleted for everyone since), or "unavailable": true
+// (the reader deleted it for themself). A live WebSocket push carries id
+// and version only.
+func appendReplyJSON(b []byte, m domain.Message) []byte {
+	b = append(b, `,"reply_to":{"id":`...)
+	b = domain.AppendJSONString(b, string(m.ReplyTo))
+	b = append(b, `,"version":`...)
+	b = appendInt(b, m.ReplyVersion)
+	if q := m.Quote; q != nil {
+		switch {
+		case q.Deleted:
+			b = append(b, `,"deleted":true`...)
+		case q.Unavailable:
+			b = append(b, `,"unavailable":true`...)
+		default:
+			b = append(b, `,"text":`...)
+			b = domain.AppendJSONString(b, q.Text)
+		}
+	}
+	return append(b, '}')
 }
 
 func appendInt(b []byte, n int) []byte { return strconv.AppendInt(b, int64(n), 10) }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -188,4 +189,80 @@ func TestEditDeleteHideOverHTTP(t *testing.T) {
 	if w := h.do(http.MethodGet, "/messages/"+old, asAlice, ""); w.Code != http.StatusOK {
 		t.Fatalf("alice lost the message bob deleted for himself: %d %s", w.Code, w.Body)
 	}
+}
+
+// TestReplyQuotesTheVersionItAnswered: a reply shows the text of the
+// version it answered, also after the quoted message is edited; a
+// tombstone once it is deleted for everyone; "unavailable" to a reader who
+// deleted it for themself; and reply_to must name a message of the
+// conversation the sender sees.
+func TestReplyQuotesTheVersionItAnswered(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	h := newProjectingHarness(t, &now)
+	alice, aliceTok := h.user("alice")
+	bob, bobTok := h.user("bob")
+	carol, carolTok := h.user("carol")
+	asAlice, asBob := bearerHeader(aliceTok), bearerHeader(bobTok)
+	send := func(auth http.Header, to domain.UserID, text, extra string) *httptest.ResponseRecorder {
+		t.Helper()
+		return h.do(http.MethodPost, "/messages", auth, `{"to":"`+string(to)+`","text":"`+text+`"`+extra+`}`)
+	}
+	idOf := func(w *httptest.ResponseRecorder) string {
+		t.Helper()
+		if w.Code != http.StatusOK {
+			t.Fatalf("send: %d %s", w.Code, w.Body)
+		}
+		return decodeInto[editedJSON](t, w.Body.String()).ID
+	}
+	q := idOf(send(asAlice, bob, "lunch at noon?", ""))
+	stranger := idOf(send(bearerHeader(carolTok), alice, "hi alice", ""))
+	_ = carol
+	for _, bad := range []string{stranger, "nope", "", string(domain.NewID(now))} {
+		expectError(t, send(asBob, alice, "yes", `,"reply_to":"`+bad+`"`), http.StatusBadRequest, domain.CodeInvalidReplyTo)
+	}
+	reply := idOf(send(asBob, alice, "yes!", `,"reply_to":"`+q+`"`))
+	quote := func(auth http.Header) string {
+		t.Helper()
+		b := h.do(http.MethodGet, "/messages/"+reply, auth, "").Body.String()
+		i := strings.Index(b, `"reply_to":`)
+		if i < 0 {
+			t.Fatalf("the reply has no reply_to: %s", b)
+		}
+		return strings.TrimSpace(b[i:])
+	}
+	want := `"reply_to":{"id":"` + q + `","version":1,"text":"lunch at noon?"}}`
+	for _, auth := range []http.Header{asAlice, asBob} {
+		if got := quote(auth); got != want {
+			t.Fatalf("quote %s, want %s", got, want)
+		}
+	}
+	// The quoted message is edited: the reply still quotes what it answered.
+	if w := h.do(http.MethodPatch, "/messages/"+q, asAlice, `{"text":"lunch at one?"}`); w.Code != http.StatusOK {
+		t.Fatalf("edit: %d %s", w.Code, w.Body)
+	}
+	if got := quote(asBob); got != want {
+		t.Fatalf("quote after an edit of the quoted message: %s, want %s", got, want)
+	}
+	if b := h.do(http.MethodGet, "/conversations/"+string(alice)+"/messages", asBob, "").Body.String(); !strings.Contains(b, want[:len(want)-1]) {
+		t.Fatalf("history does not quote: %s", b)
+	}
+	// A reply to the edited message answers version 2.
+	reply2 := idOf(send(asBob, alice, "one is fine", `,"reply_to":"`+q+`"`))
+	if b := h.do(http.MethodGet, "/messages/"+reply2, asAlice, "").Body.String(); !strings.Contains(b, `"version":2,"text":"lunch at one?"}`) {
+		t.Fatalf("reply to version 2: %s", b)
+	}
+	// Bob deletes the quoted message for himself; alice deletes it for everyone.
+	if w := h.do(http.MethodDelete, "/messages/"+q+"?for=me", asBob, ""); w.Code != http.StatusNoContent {
+		t.Fatalf("delete for me: %d %s", w.Code, w.Body)
+	}
+	if got := quote(asBob); !strings.Contains(got, `"unavailable":true`) || strings.Contains(got, "lunch") {
+		t.Fatalf("quote of a message bob hid: %s", got)
+	}
+	if w := h.do(http.MethodDelete, "/messages/"+q+"?for=everyone", asAlice, ""); w.Code != http.StatusOK {
+		t.Fatalf("delete for everyone: %d %s", w.Code, w.Body)
+	}
+	if got := quote(asAlice); got != `"reply_to":{"id":"`+q+`","version":1,"deleted":true}}` {
+		t.Fatalf("quote of a deleted message: %s", got)
+	}
+	expectError(t, send(asBob, alice, "too late", `,"reply_to":"`+q+`"`), http.StatusBadRequest, domain.CodeInvalidReplyTo)
 }

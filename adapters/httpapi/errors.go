@@ -41,6 +41,7 @@ var statusOf = map[domain.Code]int{
 	domain.CodeMessageDeleted:     http.StatusConflict,
 	domain.CodeEditWindowClosed:   http.StatusConflict,
 	domain.CodeDeleteWindowClosed: http.StatusConflict,
+	domain.CodeInvalidReplyTo:     http.StatusBadRequest,
 }
 
 type errorBody struct {

@@ -24,6 +24,7 @@ type sendRequest struct {
 	To          *string `json:"to"`
 	Text        *string `json:"text"`
 	ClientMsgID *string `json:"client_msg_id"`
+	ReplyTo     *string `json:"reply_to"` // the message replied to (issue 12)
 }
 
 // sendMessage handles POST /messages.
@@ -45,6 +46,13 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 	cmd := commands.SendMessage{From: u.ID, To: domain.UserID(*req.To), Text: *req.Text}
 	if req.ClientMsgID != nil {
 		cmd.ClientMsgID = *req.ClientMsgID
+	}
+	if req.ReplyTo != nil {
+		if *req.ReplyTo == "" {
+			s.writeError(w, r, domain.Errorf(domain.CodeInvalidReplyTo, "reply_to names no message of this conversation that you can see"))
+			return
+		}
+		cmd.ReplyTo = domain.MessageID(*req.ReplyTo)
 	}
 	sent, err := s.cmd.SendMessage.Handle(r.Context(), cmd)
 	if err != nil {

@@ -121,7 +121,7 @@ func New(cfg Config, d Deps) *Server {
 	}
 	// Reads show the marks this process's commands answered with even
 	// before the views apply them: a status never goes back.
-	s := &Server{cfg: cfg, cmd: d.Commands, views: projections.Marked(d.Views, d.Commands.Marks), users: d.Users, tracker: d.Tracker,
+	s := &Server{cfg: cfg, cmd: d.Commands, views: projections.Quoted(projections.Marked(d.Views, d.Commands.Marks), versionsOf(d.Views)), users: d.Users, tracker: d.Tracker,
 		ready: d.Ready, metrics: d.Metrics, log: d.Logger, limits: d.Limits, signedOut: d.SignedOut,
 		versions: versionsOf(d.Views)}
 	r := chi.NewRouter()

@@ -265,7 +265,7 @@ func (c *conn) handle(b []byte) ack {
 	case TypeSend:
 		var s commands.Sent
 		s, err = cmds.SendMessage.Handle(ctx, commands.SendMessage{
-			From: c.user, To: domain.UserID(f.To), Text: f.Text, ClientMsgID: f.ClientMsgID,
+			From: c.user, To: domain.UserID(f.To), Text: f.Text, ClientMsgID: f.ClientMsgID, ReplyTo: domain.MessageID(f.ReplyTo),
 		})
 		msg, pos = s.Message, &s.Position
 	}

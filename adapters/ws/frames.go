@@ -36,6 +36,7 @@ type clientFrame struct {
 	To          string `json:"to"`
 	Text        string `json:"text"`
 	ClientMsgID string `json:"client_msg_id"`
+	ReplyTo     string `json:"reply_to"` // send: the message replied to (issue 12)
 }
 
 type messageFrame struct {

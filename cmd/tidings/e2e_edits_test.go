@@ -104,6 +104,17 @@ func TestEditsDeletesAndReplay(t *testing.T) {
 	// The recipient marks the edited message read with the old PATCH.
 	w.api.do(t, request{Method: http.MethodPatch, Path: "/messages/" + ids[0], Token: ben.Token})
 	ws.expectFrame(t, true, "read")
+	// Ben replies to the edited message 0 (version 3) and to message 1,
+	// which ada then deletes: the first quote stays, the second becomes a
+	// tombstone.
+	reply := func(to user, replyTo string) string {
+		t.Helper()
+		res := w.api.post(t, ben, "/messages", map[string]string{"to": to.ID, "text": "re", "reply_to": replyTo})
+		expectStatus(t, res, http.StatusOK)
+		return decode[message](t, res).ID
+	}
+	ids = append(ids, reply(ada, ids[0]), reply(ada, ids[1]))
+	expectError(t, w.api.post(t, cy, "/messages", map[string]string{"to": ada.ID, "text": "re", "reply_to": ids[0]}), http.StatusBadRequest, "invalid_reply_to")
 	// Ada deletes message 1 for everyone after editing it.
 	expectStatus(t, edit(ada, ids[1], "message 1, with a secret"), http.StatusOK)
 	ws.expect(t, "edited")
@@ -142,6 +153,14 @@ func TestEditsDeletesAndReplay(t *testing.T) {
 		}
 		if !strings.Contains(v["/messages/"+ids[0]+"/versions"], `"text":"message 0"`) || !strings.Contains(v["/messages/"+ids[0]+"/versions"], `"version":3`) {
 			t.Errorf("%s: versions of the edited message: %s", u.Name, v["/messages/"+ids[0]+"/versions"])
+		}
+	}
+	for _, u := range []user{ada, ben} {
+		if got := before[u.Name]["/messages/"+ids[6]]; !strings.Contains(got, `"reply_to":{"id":"`+ids[0]+`","version":3,"text":"message 0, fixed twice"}`) {
+			t.Errorf("%s: the reply to the edited message: %s", u.Name, got)
+		}
+		if got := before[u.Name]["/messages/"+ids[7]]; !strings.Contains(got, `"reply_to":{"id":"`+ids[1]+`","version":1,"deleted":true}`) {
+			t.Errorf("%s: the reply to the deleted message: %s", u.Name, got)
 		}
 	}
 	if !strings.HasPrefix(before[ben.Name]["/messages/"+ids[3]], "404 ") || !strings.HasPrefix(before[ada.Name]["/messages/"+ids[3]], "200 ") {
