@@ -168,7 +168,7 @@ func NewHub(cfg Config, d Deps) (*Hub, error) {
 	}
 	vr, _ := d.Views.(projections.VersionReader)
 	d.Views = projections.Marked(d.Views, d.Commands.Marks) // a status never goes back (commands.Marks)
-	d.Views = projections.Quoted(d.Views, vr) // replies show their quote (issue 12)
+	d.Views = projections.Quoted(d.Views, vr)               // replies show their quote (issue 12)
 	return &Hub{cfg: cfg, d: d, log: d.Logger, conns: map[domain.UserID]map[*conn]struct{}{},
 		byToken: map[commands.TokenHash][]*conn{}, revoked: map[commands.TokenHash]time.Time{}}, nil
 }
