@@ -20,6 +20,7 @@ type Commands struct {
 	EditMessage   EditMessageHandler
 	DeleteMessage DeleteMessageHandler
 	HideMessage   HideMessageHandler
+	ReactMessage  ReactMessageHandler
 	// Marks is for the query side: it moves messages read from the views
 	// forward by the marks above appended lately (see Marks).
 	Marks Marks
@@ -85,5 +86,6 @@ func New(d Deps) (Commands, error) {
 		EditMessage:   EditMessageHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
 		DeleteMessage: DeleteMessageHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
 		HideMessage:   HideMessageHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
+		ReactMessage:  ReactMessageHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
 	}, nil
 }

@@ -194,3 +194,63 @@ func TestReplyRules(t *testing.T) {
 		})
 	}
 }
+
+// TestReactionRules: either party reacts with one emoji, naming the
+// text's version; a repeat or removing none appends nothing.
+func TestReactionRules(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	alice, bob, carol := e.register(t, "alice").User.ID, e.register(t, "bob").User.ID, e.register(t, "carol").User.ID
+	sent, err := e.cmd.SendMessage.Handle(ctx, commands.SendMessage{From: alice, To: bob, Text: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := sent.Message
+	m.Version, m.Text = 2, "hi!"
+	e.views.msgs[m.ID] = m
+	react := func(u domain.UserID, emoji string) (commands.Changed, int, error) {
+		n := len(e.log.events)
+		res, err := e.cmd.ReactMessage.Handle(ctx, commands.ReactMessage{User: u, ID: m.ID, Emoji: emoji})
+		if err == nil {
+			e.views.msgs[m.ID] = res.Message
+		}
+		return res, len(e.log.events) - n, err
+	}
+	for _, tc := range []struct {
+		name    string
+		user    domain.UserID
+		emoji   string
+		appends int
+		code    domain.Code
+	}{
+		{"recipient reacts", bob, "👍", 1, ""},
+		{"the same again", bob, "👍", 0, ""},
+		{"recipient changes it", bob, "❤️", 1, ""},
+		{"sender reacts too", alice, "😂", 1, ""},
+		{"not one emoji", bob, "ok", 0, domain.CodeInvalidEmoji},
+		{"a stranger", carol, "👍", 0, domain.CodeNotFound},
+		{"recipient removes it", bob, "", 1, ""},
+		{"removing none", bob, "", 0, ""},
+	} {
+		res, n, err := react(tc.user, tc.emoji)
+		if domain.CodeOf(err) != tc.code && (tc.code != "" || err != nil) {
+			t.Fatalf("%s: err %v, want %q", tc.name, err, tc.code)
+		}
+		if n != tc.appends {
+			t.Fatalf("%s: appended %d events, want %d", tc.name, n, tc.appends)
+		}
+		if n == 1 {
+			ev := e.log.events[len(e.log.events)-1].(domain.MessageReacted)
+			if ev.By != tc.user || ev.Emoji != tc.emoji || ev.Version != 2 || ev.Key() != bob || domain.ValidateEvent(ev) != nil {
+				t.Fatalf("%s: event %+v", tc.name, ev)
+			}
+			if got := res.Message.Reactions[res.Message.ReactionIndex(tc.user)]; got.Emoji != tc.emoji {
+				t.Fatalf("%s: answered reactions %+v", tc.name, res.Message.Reactions)
+			}
+		}
+	}
+	e.views.msgs[m.ID] = commands.Tombstone(m, m.SentAt)
+	if _, _, err := react(bob, "👍"); domain.CodeOf(err) != domain.CodeMessageDeleted {
+		t.Fatalf("reaction to a deleted message: %v", err)
+	}
+}

@@ -137,6 +137,8 @@ type eventFields struct {
 	// Replies (MessageSent).
 	ReplyTo      MessageID `json:"reply_to"`
 	ReplyVersion int       `json:"reply_version"`
+	// Reactions (MessageReacted; also By, Version, At).
+	Emoji string `json:"emoji"`
 }
 
 type decodedEnvelope struct {

@@ -76,6 +76,8 @@ func decodeEdits(typ string, d eventFields) (Event, bool) {
 		return MessageDeleted{ID: d.ID, From: d.From, To: d.To, SentAt: d.SentAt, DeletedAt: d.DeletedAt}, true
 	case TypeMessageHidden:
 		return MessageHidden{ID: d.ID, From: d.From, To: d.To, SentAt: d.SentAt, By: d.By, HiddenAt: d.HiddenAt}, true
+	case TypeMessageReacted:
+		return MessageReacted{ID: d.ID, From: d.From, To: d.To, SentAt: d.SentAt, By: d.By, Emoji: d.Emoji, Version: d.Version, At: d.At}, true
 	}
 	return nil, false
 }
@@ -97,6 +99,11 @@ func validateEdits(ev Event) (from, to UserID, sentAt time.Time, why string, kno
 	case MessageHidden:
 		if (e.By != e.From && e.By != e.To) || e.HiddenAt.IsZero() {
 			why = "without a party as by, or hidden_at"
+		}
+		return e.From, e.To, e.SentAt, why, true
+	case MessageReacted:
+		if (e.By != e.From && e.By != e.To) || e.At.IsZero() || e.Version < 1 || (e.Emoji != "" && ValidateEmoji(e.Emoji) != nil) {
+			why = "without a party as by, a version, at, or one emoji (or none)"
 		}
 		return e.From, e.To, e.SentAt, why, true
 	}

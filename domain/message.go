@@ -78,6 +78,18 @@ type Message struct {
 	ReplyTo      MessageID
 	ReplyVersion int
 	Quote        *Quote
+	// Reactions are the parties' reactions: [0] the sender's, [1] the
+	// recipient's; a zero Reaction (Emoji "") is none. (An array, so a
+	// Message stays comparable.)
+	Reactions [2]Reaction
+}
+
+// ReactionIndex returns where user's reaction sits in Message.Reactions.
+func (m Message) ReactionIndex(user UserID) int {
+	if user == m.From {
+		return 0
+	}
+	return 1
 }
 
 // Quote is what a reply shows of the version it answered: its text, or

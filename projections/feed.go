@@ -34,6 +34,8 @@ func (k FeedKind) String() string {
 		return "deleted"
 	case FeedHidden:
 		return "hidden"
+	case FeedReactedBySender, FeedReactedByRecipient:
+		return "reaction"
 	}
 	return "unknown"
 }

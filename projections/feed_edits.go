@@ -15,11 +15,20 @@ const (
 	// FeedHidden: the user deleted a message for themself on some device;
 	// the other devices drop it.
 	FeedHidden FeedKind = 12
+	// FeedReactedBySender and FeedReactedByRecipient: the sender of a
+	// message the user received, or the user on some device, set or
+	// removed a reaction. Message holds the message with that reaction
+	// (Reactions; Emoji "" when removed); a store reading the item back
+	// loads the message as it is now and takes that party's reaction.
+	FeedReactedBySender    FeedKind = 13
+	FeedReactedByRecipient FeedKind = 14
 )
 
 // CarriesMessage reports whether an item of kind k shows the message as
 // the views hold it, so a store reading the item back loads the message.
-func (k FeedKind) CarriesMessage() bool { return k == FeedMessage || k == FeedEdited }
+func (k FeedKind) CarriesMessage() bool {
+	return k == FeedMessage || k == FeedEdited || k == FeedReactedBySender || k == FeedReactedByRecipient
+}
 
 // feedItemOfEdit is FeedItemOf for the edit and delete events. Like every
 // feed item, each is for the user whose partition carries the event: the
@@ -34,6 +43,14 @@ func feedItemOfEdit(ev domain.Event, pos domain.Position) (domain.UserID, FeedIt
 	case domain.MessageDeleted:
 		return e.To, FeedItem{Cursor: pos, Kind: FeedDeleted, At: e.DeletedAt,
 			Message: domain.Message{ID: e.ID, From: e.From, To: e.To, SentAt: e.SentAt, Deleted: true, DeletedAt: e.DeletedAt}}, true
+	case domain.MessageReacted:
+		kind := FeedReactedBySender
+		if e.By == e.To {
+			kind = FeedReactedByRecipient
+		}
+		m := domain.Message{ID: e.ID, From: e.From, To: e.To, SentAt: e.SentAt}
+		m.Reactions[m.ReactionIndex(e.By)] = domain.Reaction{By: e.By, Emoji: e.Emoji, Version: e.Version, At: e.At}
+		return e.To, FeedItem{Cursor: pos, Kind: kind, At: e.At, Message: m}, true
 	case domain.MessageHidden:
 		if e.By != e.To {
 			return "", FeedItem{}, false

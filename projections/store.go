@@ -126,6 +126,8 @@ func Parties(ev domain.Event) []domain.UserID {
 		return []domain.UserID{e.From, e.To}
 	case domain.MessageHidden:
 		return []domain.UserID{e.By}
+	case domain.MessageReacted:
+		return []domain.UserID{e.From, e.To}
 	}
 	return nil
 }

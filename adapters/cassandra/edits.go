@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gocql/gocql"
@@ -29,6 +31,12 @@ func tsEdit(sentAt time.Time, version int) int64 { return sentAt.UnixMicro() + 2
 
 func tsDeleted(sentAt time.Time) int64 { return sentAt.UnixMicro() + 1<<40 }
 
+// tsReact is a reaction's timestamp: the later reaction (by its time, to
+// the millisecond) wins, above every edit and below a delete.
+func tsReact(sentAt, at time.Time) int64 {
+	return sentAt.UnixMicro() + 1<<32 + min(max(at.Sub(sentAt).Milliseconds(), 0), 1<<38)
+}
+
 func tsHidden(sentAt time.Time) int64 { return sentAt.UnixMicro() + 1<<41 }
 
 const (
@@ -40,11 +48,11 @@ WHERE user_id = ? AND bucket = ? AND peer_id = ? AND sent_at = ? AND message_id 
 WHERE user_id = ? AND bucket = ? AND sent_at = ? AND message_id = ?`
 	insertVersion = `INSERT INTO message_versions (user_id, bucket, message_id, version, body, at) VALUES (?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`
 
-	setMessageDeleted = `UPDATE month_messages USING TIMESTAMP ? SET body = null, version = null, edited_at = null, reply_to = null, reply_version = null, deleted_at = ?
+	setMessageDeleted = `UPDATE month_messages USING TIMESTAMP ? SET body = null, version = null, edited_at = null, reply_to = null, reply_version = null, reactions = null, deleted_at = ?
 WHERE user_id = ? AND bucket = ? AND message_id = ?`
-	setHistoryDeleted = `UPDATE month_history USING TIMESTAMP ? SET body = null, version = null, edited_at = null, reply_to = null, reply_version = null, deleted_at = ?
+	setHistoryDeleted = `UPDATE month_history USING TIMESTAMP ? SET body = null, version = null, edited_at = null, reply_to = null, reply_version = null, reactions = null, deleted_at = ?
 WHERE user_id = ? AND bucket = ? AND peer_id = ? AND sent_at = ? AND message_id = ?`
-	setUnreadDeleted = `UPDATE month_unread USING TIMESTAMP ? SET body = null, version = null, edited_at = null, reply_to = null, reply_version = null, deleted_at = ?
+	setUnreadDeleted = `UPDATE month_unread USING TIMESTAMP ? SET body = null, version = null, edited_at = null, reply_to = null, reply_version = null, reactions = null, deleted_at = ?
 WHERE user_id = ? AND bucket = ? AND sent_at = ? AND message_id = ?`
 
 	setMessageReply = `UPDATE month_messages USING TIMESTAMP ? SET reply_to = ?, reply_version = ? WHERE user_id = ? AND bucket = ? AND message_id = ?`
@@ -56,6 +64,17 @@ WHERE user_id = ? AND bucket = ? AND sent_at = ? AND message_id = ?`
 
 	setMessageHidden = `UPDATE month_messages USING TIMESTAMP ? SET hidden_at = ? WHERE user_id = ? AND bucket = ? AND message_id = ?`
 	deleteHistoryRow = `DELETE FROM month_history USING TIMESTAMP ? WHERE user_id = ? AND bucket = ? AND peer_id = ? AND sent_at = ? AND message_id = ?`
+
+	setMessageReaction = `UPDATE month_messages USING TIMESTAMP ? SET reactions[?] = ? WHERE user_id = ? AND bucket = ? AND message_id = ?`
+	setHistoryReaction = `UPDATE month_history USING TIMESTAMP ? SET reactions[?] = ?
+WHERE user_id = ? AND bucket = ? AND peer_id = ? AND sent_at = ? AND message_id = ?`
+	setUnreadReaction = `UPDATE month_unread USING TIMESTAMP ? SET reactions[?] = ?
+WHERE user_id = ? AND bucket = ? AND sent_at = ? AND message_id = ?`
+	delMessageReaction = `DELETE reactions[?] FROM month_messages USING TIMESTAMP ? WHERE user_id = ? AND bucket = ? AND message_id = ?`
+	delHistoryReaction = `DELETE reactions[?] FROM month_history USING TIMESTAMP ?
+WHERE user_id = ? AND bucket = ? AND peer_id = ? AND sent_at = ? AND message_id = ?`
+	delUnreadReaction = `DELETE reactions[?] FROM month_unread USING TIMESTAMP ?
+WHERE user_id = ? AND bucket = ? AND sent_at = ? AND message_id = ?`
 
 	selectOriginal = `SELECT from_user, body, version, deleted_at FROM month_messages WHERE user_id = ? AND bucket = ? AND message_id = ?`
 	selectVersions = `SELECT version, body, at FROM message_versions WHERE user_id = ? AND bucket = ? AND message_id = ?`
@@ -77,6 +96,8 @@ func (p *plan) addEdit(c projections.Change) error {
 		return p.deleted(e, c.User, c.Pos)
 	case domain.MessageHidden:
 		return p.hidden(e, c.User, c.Pos)
+	case domain.MessageReacted:
+		return p.reacted(e, c.User, c.Pos)
 	}
 	return fmt.Errorf("unknown event type %s", c.Event.Type())
 }
@@ -152,6 +173,50 @@ func (p *plan) hidden(e domain.MessageHidden, u domain.UserID, pos domain.Positi
 		p.feed(e, u, pos)
 	}
 	return nil
+}
+
+// reacted plans e.By's reaction cell ("<version>:<emoji>") on user u's
+// message, history and (recipient) unread rows, or its deletion.
+func (p *plan) reacted(e domain.MessageReacted, u domain.UserID, pos domain.Position) error {
+	if err := checkParty(e.ID, e.From, e.To, u); err != nil {
+		return err
+	}
+	idb, b, err := buckets(e.ID, e.SentAt)
+	if err != nil {
+		return err
+	}
+	ts := tsReact(e.SentAt, e.At)
+	peer := peerOf(e.From, e.To, u)
+	if e.Emoji == "" {
+		p.put(once(delMessageReaction, partKey{u, idb}, e.ID, ts), string(e.By), ts, u, idb, e.ID)
+		p.put(once(delHistoryReaction, partKey{u, b}, e.ID, ts), string(e.By), ts, u, b, peer, e.SentAt, e.ID)
+		if u == e.To {
+			p.put(once(delUnreadReaction, partKey{u, b}, e.ID, ts), string(e.By), ts, u, b, e.SentAt, e.ID)
+		}
+	} else {
+		val := strconv.Itoa(e.Version) + ":" + e.Emoji
+		p.put(once(setMessageReaction, partKey{u, idb}, e.ID, ts), ts, string(e.By), val, u, idb, e.ID)
+		p.put(once(setHistoryReaction, partKey{u, b}, e.ID, ts), ts, string(e.By), val, u, b, peer, e.SentAt, e.ID)
+		if u == e.To {
+			p.put(once(setUnreadReaction, partKey{u, b}, e.ID, ts), ts, string(e.By), val, u, b, e.SentAt, e.ID)
+		}
+	}
+	if u == e.To {
+		p.feed(e, u, pos)
+	}
+	return nil
+}
+
+// parseReactions fills m.Reactions from a row's reactions cell.
+func parseReactions(m *domain.Message, cell map[string]string) {
+	for by, val := range cell {
+		v, emoji, ok := strings.Cut(val, ":")
+		n, err := strconv.Atoi(v)
+		if !ok || err != nil || (by != string(m.From) && by != string(m.To)) {
+			continue
+		}
+		m.Reactions[m.ReactionIndex(domain.UserID(by))] = domain.Reaction{By: domain.UserID(by), Emoji: emoji, Version: n}
+	}
 }
 
 // reply plans the reply_to and reply_version cells of user u's rows of a

@@ -21,7 +21,7 @@ const (
 	selectMessage  = `SELECT ` + messageCols + `, hidden_at FROM month_messages WHERE user_id = ? AND bucket = ? AND message_id = ?`
 	selectMessages = `SELECT ` + messageCols + `, hidden_at FROM month_messages WHERE user_id = ? AND bucket = ? AND message_id IN ?`
 	// editCols are the columns of edits and deletes (migrations/0005).
-	editCols = `, version, edited_at, deleted_at, reply_to, reply_version`
+	editCols = `, version, edited_at, deleted_at, reply_to, reply_version, reactions`
 
 	selectHistoryMonths = `SELECT months FROM user_conversations WHERE user_id = ? AND peer_id = ?`
 	selectHistory       = `SELECT ` + messageCols + ` FROM month_history WHERE user_id = ? AND bucket = ? AND peer_id = ?`
@@ -47,6 +47,7 @@ type row struct {
 	editedAt, deletedAt, hiddenAt time.Time
 	replyTo                       string
 	replyVersion                  int
+	reactions                     map[string]string
 }
 
 // cols says which columns a query selects.
@@ -64,7 +65,7 @@ func (r *row) dests(c cols) []any {
 	if c != unreadRows {
 		d = append(d, &r.readAt)
 	}
-	d = append(d, &r.version, &r.editedAt, &r.deletedAt, &r.replyTo, &r.replyVersion)
+	d = append(d, &r.version, &r.editedAt, &r.deletedAt, &r.replyTo, &r.replyVersion, &r.reactions)
 	if c == messageRows {
 		d = append(d, &r.hiddenAt)
 	}
@@ -99,6 +100,9 @@ func (r *row) message() (m domain.Message, ok bool) {
 	}
 	m.Hidden = !r.hiddenAt.IsZero()
 	m.ReplyTo, m.ReplyVersion = domain.MessageID(r.replyTo), r.replyVersion
+	if len(r.reactions) > 0 {
+		parseReactions(&m, r.reactions) // edits.go
+	}
 	return m, true
 }
 

@@ -21,6 +21,7 @@ func testViewsEdits(t *testing.T, f ViewsFeatures, newStore NewViews) {
 		{"DeleteLeavesTombstoneWithoutText", testDeleteTombstone},
 		{"HideIsForOnePartyOnly", testHideOneParty},
 		{"ReplyNamesMessageAndVersion", testReplyStored},
+		{"ReactionsOnePerPartyLatestWins", testReactions},
 		{"EditsReplayToTheSameViews", func(t *testing.T, s projections.Store) { testEditsReplay(t, s, f) }},
 	}
 	for _, tc := range tests {
@@ -174,7 +175,8 @@ func testEditsReplay(t *testing.T, s projections.Store, feat ViewsFeatures) {
 	reply := f.sent(bob, alice, "re: one")
 	reply.ReplyTo, reply.ReplyVersion = m1.ID, 2
 	evs := f.log(m1, m2, edited(m1, 2, "one!", f.tick()), m3, read(m1, f.tick()), reply, deleted(m3, f.tick()),
-		edited(m2, 2, "two!", f.tick()), hidden(m2, alice, f.tick()), hidden(m1, bob, f.tick()))
+		edited(m2, 2, "two!", f.tick()), reacted(m2, alice, "👍", 1, f.tick()), reacted(m2, bob, "🎉", 2, f.tick()),
+		hidden(m2, alice, f.tick()), hidden(m1, bob, f.tick()))
 	users, msgs := []domain.UserID{alice, bob}, []domain.MessageID{m1.ID, m2.ID, m3.ID, reply.ID}
 	fed := applyBatch(t, s, evs)
 	live := f.fullSnapshot(s, users, msgs)
@@ -217,5 +219,48 @@ func testReplyStored(t *testing.T, s projections.Store) {
 	unread := allUnread(t, s, alice, 10)
 	if len(unread) != 2 || unread[0].ReplyTo != m.ID || unread[0].ReplyVersion != 2 {
 		t.Fatalf("alice's unread: %+v", unread)
+	}
+}
+
+func reacted(e domain.MessageSent, by domain.UserID, emoji string, version int, at time.Time) domain.MessageReacted {
+	return domain.MessageReacted{ID: e.ID, From: e.From, To: e.To, SentAt: e.SentAt, By: by, Emoji: emoji, Version: version, At: at}
+}
+
+// testReactions: one reaction per party, the latest wins also when an
+// older change is applied again, an edit leaves the reaction on the
+// version it answered, removal and a delete for everyone clear it.
+func testReactions(t *testing.T, s projections.Store) {
+	f := newFixture(t)
+	alice, bob := f.user(), f.user()
+	m := f.sent(alice, bob, "lunch?")
+	thumbs := reacted(m, bob, "👍", 1, f.tick())
+	heart := reacted(m, bob, "❤️", 1, f.tick())
+	laugh := reacted(m, alice, "😂", 1, f.tick())
+	apply(t, s, f.log(m, thumbs, heart, laugh, edited(m, 2, "lunch at one?", f.tick()), thumbs))
+	for _, u := range []domain.UserID{alice, bob} {
+		got := mustMessage(t, s, u, m.ID).Reactions
+		if got[0].By != alice || got[0].Emoji != "😂" || got[1].By != bob || got[1].Emoji != "❤️" || got[1].Version != 1 {
+			t.Fatalf("reactions seen by %s: %+v", u, got)
+		}
+		if h := allHistory(t, s, u, m.AsMessage().Peer(u), 10); len(h) != 1 || h[0].Reactions != mustMessage(t, s, u, m.ID).Reactions || h[0].Version != 2 {
+			t.Fatalf("%s's history: %+v", u, h)
+		}
+	}
+	if un := allUnread(t, s, bob, 10); len(un) != 1 || un[0].Reactions[1].Emoji != "❤️" {
+		t.Fatalf("bob's unread: %+v", un)
+	}
+	apply(t, s, f.log(reacted(m, bob, "", 2, f.tick()), reacted(m, bob, "👍", 2, f.tick())))
+	if got := mustMessage(t, s, alice, m.ID).Reactions[1]; got.Emoji != "👍" || got.Version != 2 {
+		t.Fatalf("bob's reaction after a removal and a new one: %+v", got)
+	}
+	apply(t, s, f.log(reacted(m, alice, "", 2, f.tick())))
+	if got := mustMessage(t, s, bob, m.ID).Reactions[0]; got.Emoji != "" {
+		t.Fatalf("alice's removed reaction: %+v", got)
+	}
+	apply(t, s, f.log(deleted(m, f.tick())))
+	for _, u := range []domain.UserID{alice, bob} {
+		if got := mustMessage(t, s, u, m.ID).Reactions; got != ([2]domain.Reaction{}) {
+			t.Fatalf("a tombstone keeps reactions for %s: %+v", u, got)
+		}
 	}
 }

@@ -21,6 +21,7 @@ const (
 	codeDeleted   = 11
 	codeHidden    = 12
 	codeSentReply = 13
+	codeReacted   = 14 // sent_at, by, emoji, version (uvarint), at
 )
 
 // encodeSentFields appends the fields of a reply's codeSentReply record.
@@ -56,6 +57,13 @@ func encodeEditEvent(w *rowWriter, ev domain.Event, head func(code byte, id doma
 		w.exactTime(e.SentAt)
 		w.str(string(e.By))
 		w.exactTime(e.HiddenAt)
+	case domain.MessageReacted:
+		head(codeReacted, e.ID, e.From, e.To)
+		w.exactTime(e.SentAt)
+		w.str(string(e.By))
+		w.str(e.Emoji)
+		w.uint(uint64(max(e.Version, 0)))
+		w.exactTime(e.At)
 	default:
 		return false
 	}
@@ -91,6 +99,14 @@ func decodeEditEvent(code byte, r *rowReader, id domain.MessageID, from, to doma
 		}
 		sent.ReplyVersion = int(v)
 		return sent, nil
+	case codeReacted:
+		sent := r.exactTime()
+		by, emoji := domain.UserID(r.str()), r.str()
+		v := r.uint()
+		if v > 1<<31 {
+			r.err = errCorruptEvent
+		}
+		return domain.MessageReacted{ID: id, From: from, To: to, SentAt: sent, By: by, Emoji: emoji, Version: int(v), At: r.exactTime()}, nil
 	case codeHidden:
 		sent := r.exactTime()
 		by := domain.UserID(r.str())

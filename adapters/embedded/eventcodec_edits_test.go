@@ -17,6 +17,8 @@ func TestEventCodecEdits(t *testing.T) {
 		domain.MessageHidden{ID: id, From: a, To: b, SentAt: at, By: b, HiddenAt: at.Add(time.Second)},
 		domain.MessageSent{ID: domain.MessageID(domain.NewID(at.Add(time.Hour))), From: b, To: a, Text: "reply", ClientMsgID: "c-9", SentAt: at.Add(time.Hour),
 			Retry: true, ReplyTo: id, ReplyVersion: 2},
+		domain.MessageReacted{ID: id, From: a, To: b, SentAt: at, By: b, Emoji: "👍🏽", Version: 2, At: at.Add(time.Minute)},
+		domain.MessageReacted{ID: id, From: a, To: b, SentAt: at, By: a, Version: 1, At: at.Add(time.Minute)},
 	} {
 		t.Run(ev.Type(), func(t *testing.T) {
 			raw, err := encodeEvent(ev)

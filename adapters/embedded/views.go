@@ -81,7 +81,8 @@ func (s storedMessage) message() domain.Message {
 		ClientMsgID: s.ClientMsgID, SentAt: s.SentAt.UTC(), Status: domain.Status(s.Status),
 		DeliveredAt: s.DeliveredAt.UTC(), ReadAt: s.ReadAt.UTC(),
 		Version: s.Edits.Version, EditedAt: s.Edits.EditedAt, Deleted: s.Edits.Deleted, DeletedAt: s.Edits.DeletedAt, Hidden: s.Edits.Hidden,
-		ReplyTo: domain.MessageID(s.Edits.ReplyTo), ReplyVersion: s.Edits.ReplyVersion}
+		ReplyTo: domain.MessageID(s.Edits.ReplyTo), ReplyVersion: s.Edits.ReplyVersion,
+		Reactions: s.Edits.reactions(domain.UserID(s.From), domain.UserID(s.To))}
 }
 
 func userPrefix(u domain.UserID) string { return "v/" + string(u) + "/" }

@@ -178,6 +178,7 @@ func (v *Views) advance(b *txn, u domain.UserID, id domain.MessageID, s domain.S
 func restored(m domain.Message, sm storedMessage) storedMessage {
 	out := toStored(m)
 	out.Fed, out.Legacy = sm.Fed, sm.Legacy
+	out.Edits.Reactions = sm.Edits.Reactions // with the times of removed ones (views_edits.go)
 	return out
 }
 

@@ -27,6 +27,15 @@ type rowEdits struct {
 	// ReplyTo and ReplyVersion name the message a reply answers.
 	ReplyTo      string
 	ReplyVersion int
+	// Reactions: [0] the sender's, [1] the recipient's (a removed one
+	// keeps its time, so a late repeat of an older change loses).
+	Reactions [2]rowReaction
+}
+
+type rowReaction struct {
+	Emoji   string
+	Version int
+	At      time.Time
 }
 
 const (
@@ -35,8 +44,26 @@ const (
 )
 
 func editsOf(m domain.Message) rowEdits {
-	return rowEdits{Version: m.Version, EditedAt: m.EditedAt, Deleted: m.Deleted, DeletedAt: m.DeletedAt, Hidden: m.Hidden,
+	e := rowEdits{Version: m.Version, EditedAt: m.EditedAt, Deleted: m.Deleted, DeletedAt: m.DeletedAt, Hidden: m.Hidden,
 		ReplyTo: string(m.ReplyTo), ReplyVersion: m.ReplyVersion}
+	for i, r := range m.Reactions {
+		e.Reactions[i] = rowReaction{Emoji: r.Emoji, Version: r.Version, At: r.At}
+	}
+	return e
+}
+
+// reactions are the row's reactions as domain.Message holds them.
+func (e rowEdits) reactions(from, to domain.UserID) (out [2]domain.Reaction) {
+	for i, r := range e.Reactions {
+		if r.Emoji != "" {
+			by := from
+			if i == 1 {
+				by = to
+			}
+			out[i] = domain.Reaction{By: by, Emoji: r.Emoji, Version: r.Version} // At stays in the row (LWW), as Cassandra keeps it in the cell
+		}
+	}
+	return out
 }
 
 func (e rowEdits) encode(w *rowWriter) {
@@ -53,6 +80,11 @@ func (e rowEdits) encode(w *rowWriter) {
 	w.b = append(w.b, flags)
 	w.str(e.ReplyTo)
 	w.uint(uint64(max(e.ReplyVersion, 0)))
+	for _, r := range e.Reactions {
+		w.str(r.Emoji)
+		w.uint(uint64(max(r.Version, 0)))
+		w.time(r.At)
+	}
 }
 
 func (e *rowEdits) decode(r *rowReader) {
@@ -73,6 +105,16 @@ func (e *rowEdits) decode(r *rowReader) {
 		e.ReplyVersion = int(rv)
 	} else {
 		r.err = errCorruptRow
+	}
+	for i := range e.Reactions {
+		rr := &e.Reactions[i]
+		rr.Emoji = r.str()
+		if v := r.uint(); v <= 1<<31 {
+			rr.Version = int(v)
+		} else {
+			r.err = errCorruptRow
+		}
+		rr.At = r.time()
 	}
 	if len(r.b) != 0 {
 		r.err = errCorruptRow
@@ -103,6 +145,8 @@ func (v *Views) applyEdit(b *txn, c projections.Change) (projections.FeedItem, b
 		return v.applyDeleted(b, e, c.User, c.Pos)
 	case domain.MessageHidden:
 		return v.applyHidden(b, e, c.User, c.Pos)
+	case domain.MessageReacted:
+		return v.applyReacted(b, e, c.User, c.Pos)
 	}
 	return projections.FeedItem{}, false, fmt.Errorf("unknown event type %s", c.Event.Type())
 }
@@ -189,6 +233,34 @@ func (v *Views) applyHidden(b *txn, e domain.MessageHidden, u domain.UserID, pos
 	sm.Edits.Hidden = true
 	if err := b.setRow(msgKey(u, e.ID), encodeMessage(sm)); err != nil {
 		return projections.FeedItem{}, false, err
+	}
+	return putFeed(b, e, pos)
+}
+
+// applyReacted sets e.By's reaction on u's copy unless the copy holds a
+// reaction of e.By at or after e.At (the latest change wins, also when an
+// older one is applied again later). A deleted copy keeps none.
+func (v *Views) applyReacted(b *txn, e domain.MessageReacted, u domain.UserID, pos domain.Position) (projections.FeedItem, bool, error) {
+	sm, err := v.loadMessage(b, u, e.ID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return projections.FeedItem{}, false, nil
+	}
+	if err != nil {
+		return projections.FeedItem{}, false, err
+	}
+	i := 1
+	if e.By == domain.UserID(sm.From) {
+		i = 0
+	}
+	if cur := sm.Edits.Reactions[i]; sm.Edits.Deleted || !e.At.After(cur.At) {
+		return projections.FeedItem{}, false, nil
+	}
+	sm.Edits.Reactions[i] = rowReaction{Emoji: e.Emoji, Version: e.Version, At: e.At}
+	if err := b.setRow(msgKey(u, e.ID), encodeMessage(sm)); err != nil {
+		return projections.FeedItem{}, false, err
+	}
+	if u != e.To || sm.Edits.Hidden {
+		return projections.FeedItem{}, false, nil
 	}
 	return putFeed(b, e, pos)
 }

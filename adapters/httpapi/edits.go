@@ -94,6 +94,39 @@ func (s *Server) writeChanged(w http.ResponseWriter, r *http.Request, res comman
 	writeJSON(w, http.StatusOK, toMessageJSON(res.Message))
 }
 
+type reactionRequest struct {
+	Emoji *string `json:"emoji"`
+}
+
+// putReaction handles PUT /messages/{id}/reaction {"emoji": "👍"}: the
+// caller's one reaction, set or changed (either party).
+func (s *Server) putReaction(w http.ResponseWriter, r *http.Request) {
+	var req reactionRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Emoji == nil {
+		s.writeError(w, r, domain.Errorf(domain.CodeMissingField, "emoji is required"))
+		return
+	}
+	if *req.Emoji == "" {
+		s.writeError(w, r, domain.ValidateEmoji(""))
+		return
+	}
+	s.react(w, r, *req.Emoji)
+}
+
+// deleteReaction handles DELETE /messages/{id}/reaction: the caller's
+// reaction removed.
+func (s *Server) deleteReaction(w http.ResponseWriter, r *http.Request) { s.react(w, r, "") }
+
+func (s *Server) react(w http.ResponseWriter, r *http.Request, emoji string) {
+	u, _ := UserFrom(r.Context())
+	res, err := s.cmd.ReactMessage.Handle(r.Context(), commands.ReactMessage{User: u.ID, ID: domain.MessageID(chi.URLParam(r, "id")), Emoji: emoji})
+	s.writeChanged(w, r, res, err)
+}
+
 type versionJSON struct {
 	Version int    `json:"version"`
 	Text    string `json:"text"`
@@ -146,7 +179,38 @@ func appendEditsJSON(b []byte, m domain.Message) []byte {
 	if m.ReplyTo != "" && !m.Deleted {
 		b = appendReplyJSON(b, m)
 	}
+	if m.Reactions != ([2]domain.Reaction{}) {
+		b = AppendReactionsJSON(b, m)
+	}
 	return b
+}
+
+// AppendReactionsJSON appends "reactions": the parties' reactions, the
+// sender's first, each with the version of the text it answered and
+// "stale": true when the message was edited since (the reaction does not
+// endorse the new text).
+func AppendReactionsJSON(b []byte, m domain.Message) []byte {
+	b = append(b, `,"reactions":[`...)
+	first := true
+	for _, r := range m.Reactions {
+		if r.Emoji == "" {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, `{"by":`...)
+		b = domain.AppendJSONString(b, string(r.By))
+		b = append(b, `,"emoji":`...)
+		b = domain.AppendJSONString(b, r.Emoji)
+		b = append(b, `,"version":`...)
+		b = appendInt(b, r.Version)
+		b = append(b, `,"stale":`...)
+		b = strconv.AppendBool(b, r.Version < max(m.Version, 1))
+		b = append(b, '}')
+	}
+	return append(b, ']')
 }
 
 // appendReplyJSON appends a reply's "reply_to": the id and version it

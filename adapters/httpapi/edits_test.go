@@ -266,3 +266,52 @@ func TestReplyQuotesTheVersionItAnswered(t *testing.T) {
 	}
 	expectError(t, send(asBob, alice, "too late", `,"reply_to":"`+q+`"`), http.StatusBadRequest, domain.CodeInvalidReplyTo)
 }
+
+// TestReactionsOverHTTP: PUT and DELETE /messages/{id}/reaction, one per
+// party, shown with the version answered and stale after an edit.
+func TestReactionsOverHTTP(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	h := newProjectingHarness(t, &now)
+	alice, aliceTok := h.user("alice")
+	bob, bobTok := h.user("bob")
+	_, carolTok := h.user("carol")
+	asAlice, asBob := bearerHeader(aliceTok), bearerHeader(bobTok)
+	w := h.do(http.MethodPost, "/messages", asAlice, `{"to":"`+string(bob)+`","text":"lunch?"}`)
+	id := decodeInto[editedJSON](t, w.Body.String()).ID
+	path := "/messages/" + id + "/reaction"
+	if b := h.do(http.MethodGet, "/messages/"+id, asBob, "").Body.String(); strings.Contains(b, "reactions") {
+		t.Fatalf("a message without reactions shows them: %s", b)
+	}
+	for _, bad := range []string{`{"emoji":"ok"}`, `{"emoji":"👍👍"}`, `{"emoji":""}`} {
+		expectError(t, h.do(http.MethodPut, path, asBob, bad), http.StatusBadRequest, domain.CodeInvalidEmoji)
+	}
+	expectError(t, h.do(http.MethodPut, path, asBob, `{}`), http.StatusBadRequest, domain.CodeMissingField)
+	expectError(t, h.do(http.MethodPut, path, bearerHeader(carolTok), `{"emoji":"👍"}`), http.StatusNotFound, domain.CodeNotFound)
+	if w := h.do(http.MethodPut, path, asBob, `{"emoji":"👍"}`); w.Code != http.StatusOK || w.Header().Get(httpapi.PositionHeader) == "" {
+		t.Fatalf("react: %d %s", w.Code, w.Body)
+	}
+	h.do(http.MethodPut, path, asAlice, `{"emoji":"❤️"}`)
+	want := `"reactions":[{"by":"` + string(alice) + `","emoji":"❤️","version":1,"stale":false},{"by":"` + string(bob) + `","emoji":"👍","version":1,"stale":false}]`
+	for _, auth := range []http.Header{asAlice, asBob} {
+		if b := h.do(http.MethodGet, "/messages/"+id, auth, "").Body.String(); !strings.Contains(b, want) {
+			t.Fatalf("reactions: %s, want %s", b, want)
+		}
+	}
+	// An edit leaves both reactions on version 1: stale, not endorsing the new text.
+	h.do(http.MethodPatch, "/messages/"+id, asAlice, `{"text":"lunch at one?"}`)
+	b := h.do(http.MethodGet, "/conversations/"+string(alice)+"/messages", asBob, "").Body.String()
+	if !strings.Contains(b, `"emoji":"👍","version":1,"stale":true`) || !strings.Contains(b, `"emoji":"❤️","version":1,"stale":true`) {
+		t.Fatalf("reactions after an edit: %s", b)
+	}
+	// Bob changes his mind on version 2, alice removes hers (a change wins
+	// by its time, to the millisecond).
+	now = now.Add(time.Second)
+	h.do(http.MethodPut, path, asBob, `{"emoji":"🎉"}`)
+	if w := h.do(http.MethodDelete, path, asAlice, ""); w.Code != http.StatusOK {
+		t.Fatalf("remove: %d %s", w.Code, w.Body)
+	}
+	want = `"reactions":[{"by":"` + string(bob) + `","emoji":"🎉","version":2,"stale":false}]`
+	if b := h.do(http.MethodGet, "/messages/"+id, asAlice, "").Body.String(); !strings.Contains(b, want) {
+		t.Fatalf("reactions: %s, want %s", b, want)
+	}
+}

@@ -42,6 +42,7 @@ var statusOf = map[domain.Code]int{
 	domain.CodeEditWindowClosed:   http.StatusConflict,
 	domain.CodeDeleteWindowClosed: http.StatusConflict,
 	domain.CodeInvalidReplyTo:     http.StatusBadRequest,
+	domain.CodeInvalidEmoji:       http.StatusBadRequest,
 }
 
 type errorBody struct {

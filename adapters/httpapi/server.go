@@ -158,6 +158,8 @@ func New(cfg Config, d Deps) *Server {
 		r.Put("/messages/{id}", s.patchMessage)
 		r.Delete("/messages/{id}", s.deleteMessage)
 		r.Get("/messages/{id}/versions", s.messageVersions)
+		r.Put("/messages/{id}/reaction", s.putReaction)
+		r.Delete("/messages/{id}/reaction", s.deleteReaction)
 		r.Get("/conversations", s.conversations)
 		r.Get("/conversations/{peer}/messages", s.history)
 	})

@@ -86,6 +86,13 @@ func itemKey(it projections.FeedItem) uint64 {
 	if it.Kind == projections.FeedEdited { // each version is news
 		_, _ = h.WriteString(strconv.Itoa(it.Message.Version))
 	}
+	if it.Kind == projections.FeedReactedBySender || it.Kind == projections.FeedReactedByRecipient { // each change is news
+		r := it.Message.Reactions[0]
+		if it.Kind == projections.FeedReactedByRecipient {
+			r = it.Message.Reactions[1]
+		}
+		_, _ = h.WriteString(r.Emoji + "/" + strconv.Itoa(r.Version))
+	}
 	return h.Sum64()
 }
 

@@ -19,6 +19,10 @@ const (
 	// TypeHidden: the user deleted a message for themself on some device:
 	// {"type":"hidden","cursor","id","at"}; drop the message.
 	TypeHidden = "hidden"
+	// TypeReaction: the sender of a message the user received, or the
+	// user on another device, set (or, with emoji "", removed) a reaction:
+	// {"type":"reaction","cursor","id","by","emoji","version","at"}.
+	TypeReaction = "reaction"
 )
 
 // editFrame renders the feed items of edits and deletes, and reports
@@ -51,6 +55,26 @@ func editFrame(b []byte, it projections.FeedItem) ([]byte, bool) {
 		b = append(b, `","cursor":"`...)
 		b = append(it.Cursor.AppendText(b), `","id":`...)
 		b = domain.AppendJSONString(b, string(m.ID))
+		b = append(b, `,"at":"`...)
+		return append(domain.AppendTime(b, it.At), `"}`...), true
+	case projections.FeedReactedBySender, projections.FeedReactedByRecipient:
+		if m.Hidden {
+			return nil, true
+		}
+		i, by := 0, m.From
+		if it.Kind == projections.FeedReactedByRecipient {
+			i, by = 1, m.To
+		}
+		r := m.Reactions[i]
+		b = append(b, `{"type":"reaction","cursor":"`...)
+		b = append(it.Cursor.AppendText(b), `","id":`...)
+		b = domain.AppendJSONString(b, string(m.ID))
+		b = append(b, `,"by":`...)
+		b = domain.AppendJSONString(b, string(by))
+		b = append(b, `,"emoji":`...)
+		b = domain.AppendJSONString(b, r.Emoji)
+		b = append(b, `,"version":`...)
+		b = strconv.AppendInt(b, int64(r.Version), 10)
 		b = append(b, `,"at":"`...)
 		return append(domain.AppendTime(b, it.At), `"}`...), true
 	case projections.FeedMessage:

@@ -38,6 +38,18 @@ func TestEditFrames(t *testing.T) {
 			t.Errorf("%s frame: %v, %v; want %v", tc.name, got, err, tc.want)
 		}
 	}
+	rm := domain.Message{ID: "01M", From: "a", To: "b"}
+	rm.Reactions[1] = domain.Reaction{By: "b", Emoji: "👍", Version: 2}
+	var got map[string]any
+	if err := json.Unmarshal(h.itemFrame(projections.FeedItem{Cursor: pos, Kind: projections.FeedReactedByRecipient, Message: rm, At: at}), &got); err != nil ||
+		!reflect.DeepEqual(got, map[string]any{"type": "reaction", "cursor": "3-12", "id": "01M", "by": "b", "emoji": "👍", "version": 2.0, "at": "2026-12-07T20:01:02.030Z"}) {
+		t.Errorf("reaction frame: %v, %v", got, err)
+	}
+	other := rm
+	other.Reactions[1].Emoji = "❤️"
+	if itemKey(projections.FeedItem{Kind: projections.FeedReactedByRecipient, Message: rm}) == itemKey(projections.FeedItem{Kind: projections.FeedReactedByRecipient, Message: other}) {
+		t.Error("two reactions share a key: the second would be dropped as a repeat")
+	}
 	hiddenMsg := m
 	hiddenMsg.Hidden = true
 	gone := m

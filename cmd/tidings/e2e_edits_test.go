@@ -51,9 +51,9 @@ func diffRawViews(t *testing.T, who string, got, want rawViews) {
 }
 
 // TestEditsDeletesAndReplay drives edits, deletes for everyone and for
-// me on the built binary, checks what each party sees (and what the
-// recipient is pushed over WebSocket), then replays the log and expects
-// every view of every user to be as before.
+// me, replies and reactions on the built binary, checks what each party
+// sees (and what the recipient is pushed over WebSocket), then replays the
+// log and expects every view of every user to be as before.
 func TestEditsDeletesAndReplay(t *testing.T) {
 	t.Parallel()
 	inst := newInstance(t)
@@ -115,6 +115,23 @@ func TestEditsDeletesAndReplay(t *testing.T) {
 	}
 	ids = append(ids, reply(ada, ids[0]), reply(ada, ids[1]))
 	expectError(t, w.api.post(t, cy, "/messages", map[string]string{"to": ada.ID, "text": "re", "reply_to": ids[0]}), http.StatusBadRequest, "invalid_reply_to")
+	// Reactions: ben on message 4, ada on it too (ben is pushed hers), then
+	// ada edits it, which leaves both on version 1.
+	react := func(u user, id, emoji string) {
+		t.Helper()
+		expectStatus(t, w.api.do(t, request{Method: http.MethodPut, Path: "/messages/" + id + "/reaction", Token: u.Token,
+			Body: jsonBody(t, map[string]string{"emoji": emoji})}), http.StatusOK)
+	}
+	react(ben, ids[4], "👍")
+	if f := ws.expect(t, "reaction"); f.ID != ids[4] || !strings.Contains(string(f.raw), `"emoji":"👍"`) {
+		t.Fatalf("ben was pushed %s, want his reaction for his other devices", f)
+	}
+	react(ada, ids[4], "❤️")
+	if f := ws.expect(t, "reaction"); !strings.Contains(string(f.raw), `"by":"`+ada.ID+`","emoji":"❤️","version":1`) {
+		t.Fatalf("ben was pushed %s, want ada's reaction", f)
+	}
+	expectStatus(t, edit(ada, ids[4], "message 4, edited after the reactions"), http.StatusOK)
+	ws.expect(t, "edited")
 	// Ada deletes message 1 for everyone after editing it.
 	expectStatus(t, edit(ada, ids[1], "message 1, with a secret"), http.StatusOK)
 	ws.expect(t, "edited")
@@ -156,6 +173,9 @@ func TestEditsDeletesAndReplay(t *testing.T) {
 		}
 	}
 	for _, u := range []user{ada, ben} {
+		if got := before[u.Name]["/messages/"+ids[4]]; !strings.Contains(got, `"reactions":[{"by":"`+ada.ID+`","emoji":"❤️","version":1,"stale":true},{"by":"`+ben.ID+`","emoji":"👍","version":1,"stale":true}]`) {
+			t.Errorf("%s: reactions after an edit: %s", u.Name, got)
+		}
 		if got := before[u.Name]["/messages/"+ids[6]]; !strings.Contains(got, `"reply_to":{"id":"`+ids[0]+`","version":3,"text":"message 0, fixed twice"}`) {
 			t.Errorf("%s: the reply to the edited message: %s", u.Name, got)
 		}
