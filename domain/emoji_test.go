@@ -8,12 +8,12 @@ func TestValidateEmoji(t *testing.T) {
 		ok bool
 	}{
 		{"👍", true},
-		{"👍🏽", true},  // skin tone
-		{"❤️", true},  // heart + VS16
-		{"👩‍💻", true},  // ZWJ sequence
+		{"👍🏽", true},      // skin tone
+		{"❤️", true},      // heart + VS16
+		{"👩‍💻", true},     // ZWJ sequence
 		{"👨‍👩‍👧‍👦", true}, // family: three joiners
-		{"🇫🇷", true},  // flag: two regional indicators
-		{"1️⃣", true},  // keycap
+		{"🇫🇷", true},      // flag: two regional indicators
+		{"1️⃣", true},     // keycap
 		{"#⃣", true},
 		{"🏴󠁧󠁢󠁳󠁣󠁴󠁿", true}, // tag sequence (Scotland)
 		{"", false},
@@ -21,9 +21,9 @@ func TestValidateEmoji(t *testing.T) {
 		{"ok", false},
 		{"👍👍", false}, // two emoji
 		{"👍a", false},
-		{"🇫", false},   // half a flag
+		{"🇫", false},    // half a flag
 		{"🇫🇷🇩🇪", false}, // two flags
-		{"👩‍", false},  // dangling joiner
+		{"👩‍", false},   // dangling joiner
 		{"\u200d👍", false},
 		{"1", false},
 		{"\xff", false},
