@@ -28,6 +28,14 @@ func (k FeedKind) String() string {
 		return "receipt"
 	case FeedRead:
 		return "read"
+	case FeedEdited:
+		return "edited"
+	case FeedDeleted:
+		return "deleted"
+	case FeedHidden:
+		return "hidden"
+	case FeedReactedBySender, FeedReactedByRecipient:
+		return "reaction"
 	}
 	return "unknown"
 }
@@ -61,7 +69,7 @@ func FeedItemOf(ev domain.Event, pos domain.Position) (user domain.UserID, item 
 		return e.To, FeedItem{Cursor: pos, Kind: FeedRead, Status: domain.StatusRead, At: e.ReadAt,
 			Message: domain.Message{ID: e.ID, From: e.From, To: e.To, SentAt: e.SentAt}}, true
 	}
-	return "", FeedItem{}, false
+	return feedItemOfEdit(ev, pos)
 }
 
 // User returns whose feed the item is in: the recipient of a message, the

@@ -79,6 +79,8 @@ type Server struct {
 	// Presence and settings (presence.go); nil: their routes answer 404.
 	pres            *commands.PresenceQuery
 	settingsChanged func(context.Context, domain.UserID, commands.Settings)
+	// versions answers GET /messages/{id}/versions (nil: 404).
+	versions projections.VersionReader
 }
 
 // Directory finds users (the accounts store).
@@ -133,9 +135,9 @@ func New(cfg Config, d Deps) *Server {
 	}
 	// Reads show the marks this process's commands answered with even
 	// before the views apply them: a status never goes back.
-	s := &Server{cfg: cfg, cmd: d.Commands, views: projections.Marked(d.Views, d.Commands.Marks), users: d.Users, tracker: d.Tracker,
+	s := &Server{cfg: cfg, cmd: d.Commands, views: projections.Quoted(projections.Marked(d.Views, d.Commands.Marks), versionsOf(d.Views)), users: d.Users, tracker: d.Tracker,
 		ready: d.Ready, metrics: d.Metrics, log: d.Logger, limits: d.Limits, signedOut: d.SignedOut, accountDeleted: d.AccountDeleted,
-		pres: d.Presence, settingsChanged: d.SettingsChanged}
+		pres: d.Presence, settingsChanged: d.SettingsChanged, versions: versionsOf(d.Views)}
 	r := chi.NewRouter()
 	// No RealIP: forwarded-for headers are the client's to forge, and
 	// nothing here trusts an address but the metrics guard below.
@@ -170,8 +172,12 @@ func New(cfg Config, d Deps) *Server {
 		r.Post("/messages", s.sendMessage)
 		r.Get("/messages", s.unread)
 		r.Get("/messages/{id}", s.getMessage)
-		r.Patch("/messages/{id}", s.markRead)
-		r.Put("/messages/{id}", s.markRead)
+		r.Patch("/messages/{id}", s.patchMessage) // mark read or edit (edits.go)
+		r.Put("/messages/{id}", s.patchMessage)
+		r.Delete("/messages/{id}", s.deleteMessage)
+		r.Get("/messages/{id}/versions", s.messageVersions)
+		r.Put("/messages/{id}/reaction", s.putReaction)
+		r.Delete("/messages/{id}/reaction", s.deleteReaction)
 		r.Get("/conversations", s.conversations)
 		r.Get("/conversations/{peer}/messages", s.history)
 	})

@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"math"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,6 +88,16 @@ func itemKey(it projections.FeedItem) uint64 {
 	_ = h.WriteByte(byte(it.Kind))
 	_ = h.WriteByte(byte(it.Status))
 	_, _ = h.WriteString(string(it.Message.ID))
+	if it.Kind == projections.FeedEdited { // each version is news
+		_, _ = h.WriteString(strconv.Itoa(it.Message.Version))
+	}
+	if it.Kind == projections.FeedReactedBySender || it.Kind == projections.FeedReactedByRecipient { // each change is news
+		r := it.Message.Reactions[0]
+		if it.Kind == projections.FeedReactedByRecipient {
+			r = it.Message.Reactions[1]
+		}
+		_, _ = h.WriteString(r.Emoji + "/" + strconv.Itoa(r.Version))
+	}
 	return h.Sum64()
 }
 
@@ -270,7 +281,7 @@ func (c *conn) handle(b []byte) ack {
 	case TypeSend:
 		var s commands.Sent
 		s, err = cmds.SendMessage.Handle(ctx, commands.SendMessage{
-			From: c.user, To: domain.UserID(f.To), Text: f.Text, ClientMsgID: f.ClientMsgID,
+			From: c.user, To: domain.UserID(f.To), Text: f.Text, ClientMsgID: f.ClientMsgID, ReplyTo: domain.MessageID(f.ReplyTo),
 		})
 		msg, pos = s.Message, &s.Position
 	}

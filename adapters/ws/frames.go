@@ -46,6 +46,7 @@ type clientFrame struct {
 	ClientMsgID string `json:"client_msg_id"`
 	State       string `json:"state"` // typing: "start" or "stop"
 	User        string `json:"user"`  // watch, unwatch: whose presence
+	ReplyTo     string `json:"reply_to"` // send: the message replied to (issue 12)
 }
 
 type messageFrame struct {

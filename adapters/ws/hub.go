@@ -178,7 +178,9 @@ func NewHub(cfg Config, d Deps) (*Hub, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	vr, _ := d.Views.(projections.VersionReader)
 	d.Views = projections.Marked(d.Views, d.Commands.Marks) // a status never goes back (commands.Marks)
+	d.Views = projections.Quoted(d.Views, vr)               // replies show their quote (issue 12)
 	h := &Hub{cfg: cfg, d: d, log: d.Logger, conns: map[domain.UserID]map[*conn]struct{}{},
 		byToken: map[commands.TokenHash][]*conn{}, revoked: map[commands.TokenHash]time.Time{}}
 	eph, err := newEphemeral(h)
@@ -195,6 +197,11 @@ func (h *Hub) Mount(r chi.Router) { r.Method(http.MethodGet, "/ws", h) }
 // itemFrame renders a feed item as its server frame.
 func (h *Hub) itemFrame(it projections.FeedItem) []byte {
 	b := make([]byte, 0, 160+len(it.Message.Text))
+	if it.Kind != projections.FeedReceipt && it.Kind != projections.FeedRead {
+		if f, done := editFrame(b, it); done { // frames_edits.go; nil: nothing to tell
+			return f
+		}
+	}
 	switch it.Kind {
 	case projections.FeedMessage:
 		return h.appendMessageFrame(b, &it.Cursor, it.Message)
