@@ -158,6 +158,8 @@ func UnmarshalEvent(b []byte) (Event, error) {
 		return MessageDelivered{ID: d.ID, From: d.From, To: d.To, SentAt: d.SentAt, DeliveredAt: d.DeliveredAt}, nil
 	case TypeMessageRead:
 		return MessageRead{ID: d.ID, From: d.From, To: d.To, SentAt: d.SentAt, ReadAt: d.ReadAt}, nil
+	case TypeConversationRead:
+		return ConversationRead{ID: d.ID, From: d.From, To: d.To, ReadAt: d.ReadAt}, nil
 	case TypeMessageReceipt:
 		if d.Status == nil || (*d.Status != StatusDelivered && *d.Status != StatusRead) {
 			return nil, fmt.Errorf("decode %s: receipt status missing or not delivered/read", env.Type)
@@ -201,6 +203,12 @@ func ValidateEvent(ev Event) error {
 		from, to, sentAt = e.From, e.To, e.SentAt
 		if (e.Status != StatusDelivered && e.Status != StatusRead) || e.At.IsZero() {
 			return bad("without a delivered/read status and its time")
+		}
+	case ConversationRead:
+		// It names no send time: the marker is the message id.
+		from, to, sentAt = e.From, e.To, e.ReadAt
+		if e.ReadAt.IsZero() {
+			return bad("without read_at")
 		}
 	default:
 		return bad("of an unknown type")

@@ -18,6 +18,9 @@ const (
 	// FeedRead: the user read a message (on some device): other devices
 	// can clear it.
 	FeedRead
+	// FeedReadUpTo: the user read a conversation up to a message
+	// (domain.ConversationRead): other devices clear it up to there.
+	FeedReadUpTo
 )
 
 func (k FeedKind) String() string {
@@ -28,6 +31,8 @@ func (k FeedKind) String() string {
 		return "receipt"
 	case FeedRead:
 		return "read"
+	case FeedReadUpTo:
+		return "read_up_to"
 	}
 	return "unknown"
 }
@@ -60,6 +65,9 @@ func FeedItemOf(ev domain.Event, pos domain.Position) (user domain.UserID, item 
 	case domain.MessageRead:
 		return e.To, FeedItem{Cursor: pos, Kind: FeedRead, Status: domain.StatusRead, At: e.ReadAt,
 			Message: domain.Message{ID: e.ID, From: e.From, To: e.To, SentAt: e.SentAt}}, true
+	case domain.ConversationRead:
+		return e.To, FeedItem{Cursor: pos, Kind: FeedReadUpTo, Status: domain.StatusRead, At: e.ReadAt,
+			Message: domain.Message{ID: e.ID, From: e.From, To: e.To}}, true
 	}
 	return "", FeedItem{}, false
 }

@@ -120,6 +120,8 @@ func Parties(ev domain.Event) []domain.UserID {
 		return []domain.UserID{e.From, e.To}
 	case domain.MessageReceipt:
 		return []domain.UserID{e.From}
+	case domain.ConversationRead:
+		return []domain.UserID{e.To}
 	}
 	return nil
 }

@@ -165,6 +165,8 @@ func (p *plan) add(c projections.Change) error {
 		return p.read(e, c.User, c.Pos)
 	case domain.MessageReceipt:
 		return p.receipt(e, c.User, c.Pos)
+	case domain.ConversationRead:
+		return p.readUpTo(e, c.User, c.Pos)
 	}
 	return fmt.Errorf("unknown event type %s", c.Event.Type())
 }

@@ -28,6 +28,8 @@ const (
 	codeRead      = 3
 	codeReceipt   = 4
 	codeSentFlags = 5 // codeSent's fields, then a flags byte (sentRetry)
+	// 20-29: read markers and device sync.
+	codeConversationRead = 20
 )
 
 // Flags of a codeSentFlags record.
@@ -97,6 +99,9 @@ func encodeEvent(ev domain.Event) ([]byte, error) {
 		w.exactTime(e.SentAt)
 		w.b = append(w.b, byte(e.Status))
 		w.exactTime(e.At)
+	case domain.ConversationRead:
+		head(codeConversationRead, e.ID, e.From, e.To)
+		w.exactTime(e.ReadAt)
 	default:
 		return nil, fmt.Errorf("encode event: unknown type %T", ev)
 	}
@@ -147,6 +152,8 @@ func decodeEvent(b []byte) (domain.Event, error) {
 			r.err = errCorruptEvent
 		}
 		ev = domain.MessageReceipt{ID: id, From: from, To: to, SentAt: sent, Status: st, At: r.exactTime()}
+	case codeConversationRead:
+		ev = domain.ConversationRead{ID: id, From: from, To: to, ReadAt: r.exactTime()}
 	default:
 		return nil, fmt.Errorf("event record: unknown type code %d", b[1])
 	}

@@ -182,6 +182,8 @@ func (h *Hub) itemFrame(it projections.FeedItem) []byte {
 		return h.appendMessageFrame(b, &it.Cursor, it.Message)
 	case projections.FeedReceipt:
 		return appendReceiptFrame(b, TypeReceipt, it)
+	case projections.FeedReadUpTo:
+		return appendReadUpToFrame(b, it)
 	default:
 		return appendReceiptFrame(b, TypeRead, it)
 	}
