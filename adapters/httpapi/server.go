@@ -155,6 +155,8 @@ func New(cfg Config, d Deps) *Server {
 		r.Put("/messages/{id}", s.markRead)
 		r.Get("/conversations", s.conversations)
 		r.Get("/conversations/{peer}/messages", s.history)
+		r.Post("/conversations/{peer}/read", s.readUpTo)
+		r.Get("/me/unread", s.unreadTotal)
 	})
 	if d.Extra != nil {
 		r.Group(func(r chi.Router) {
