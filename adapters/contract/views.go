@@ -61,6 +61,7 @@ func TestViewsWith(t *testing.T, f ViewsFeatures, newStore NewViews) {
 		{"RetriedSendHasOneFeedItem", testRetriedSendFeed},
 		{"FeedKeptUntilItemsExpire", func(t *testing.T, s projections.Store) { testFeedKept(t, s, f) }},
 	}
+	tests = append(tests, unreadCases()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
 	}
