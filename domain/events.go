@@ -158,6 +158,8 @@ func UnmarshalEvent(b []byte) (Event, error) {
 		return MessageDelivered{ID: d.ID, From: d.From, To: d.To, SentAt: d.SentAt, DeliveredAt: d.DeliveredAt}, nil
 	case TypeMessageRead:
 		return MessageRead{ID: d.ID, From: d.From, To: d.To, SentAt: d.SentAt, ReadAt: d.ReadAt}, nil
+	case TypeMessageEcho:
+		return MessageEcho{ID: d.ID, From: d.From, To: d.To, Text: d.Text, ClientMsgID: d.ClientMsgID, SentAt: d.SentAt}, nil
 	case TypeConversationRead:
 		return ConversationRead{ID: d.ID, From: d.From, To: d.To, ReadAt: d.ReadAt}, nil
 	case TypeMessageReceipt:
@@ -203,6 +205,11 @@ func ValidateEvent(ev Event) error {
 		from, to, sentAt = e.From, e.To, e.SentAt
 		if (e.Status != StatusDelivered && e.Status != StatusRead) || e.At.IsZero() {
 			return bad("without a delivered/read status and its time")
+		}
+	case MessageEcho:
+		from, to, sentAt = e.From, e.To, e.SentAt
+		if ValidateText(e.Text) != nil || ValidateClientMsgID(e.ClientMsgID) != nil {
+			return bad("with text or client_msg_id outside the content rules")
 		}
 	case ConversationRead:
 		// It names no send time: the marker is the message id.

@@ -122,6 +122,8 @@ func Parties(ev domain.Event) []domain.UserID {
 		return []domain.UserID{e.From}
 	case domain.ConversationRead:
 		return []domain.UserID{e.To}
+	case domain.MessageEcho:
+		return []domain.UserID{e.From}
 	}
 	return nil
 }

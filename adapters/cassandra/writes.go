@@ -167,6 +167,8 @@ func (p *plan) add(c projections.Change) error {
 		return p.receipt(e, c.User, c.Pos)
 	case domain.ConversationRead:
 		return p.readUpTo(e, c.User, c.Pos)
+	case domain.MessageEcho:
+		return p.echo(e, c.User, c.Pos)
 	}
 	return fmt.Errorf("unknown event type %s", c.Event.Type())
 }

@@ -12,9 +12,10 @@ import (
 	"github.com/tidings-chat/tidings/projections"
 )
 
-// unreadCases are the view-store cases of read markers
-// (domain.ConversationRead) and the unread counts they make.
-func unreadCases() []struct {
+// syncCases are the view-store cases of keeping a user's devices in sync:
+// read markers (domain.ConversationRead) and the unread counts they make,
+// and the echo of a user's own sends (domain.MessageEcho).
+func syncCases(feat ViewsFeatures) []struct {
 	name string
 	run  func(*testing.T, projections.Store)
 } {
@@ -24,6 +25,7 @@ func unreadCases() []struct {
 	}{
 		{"ReadUpToClearsUnreadUpToTheMarker", testReadUpTo},
 		{"UnreadCountsMatchARecountFromTheLog", testUnreadRecount},
+		{"EchoFeedsTheSendersDevices", func(t *testing.T, s projections.Store) { testEcho(t, s, feat) }},
 	}
 }
 

@@ -30,6 +30,7 @@ const (
 	codeSentFlags = 5 // codeSent's fields, then a flags byte (sentRetry)
 	// 20-29: read markers and device sync.
 	codeConversationRead = 20
+	codeEcho             = 21
 )
 
 // Flags of a codeSentFlags record.
@@ -99,6 +100,11 @@ func encodeEvent(ev domain.Event) ([]byte, error) {
 		w.exactTime(e.SentAt)
 		w.b = append(w.b, byte(e.Status))
 		w.exactTime(e.At)
+	case domain.MessageEcho:
+		head(codeEcho, e.ID, e.From, e.To)
+		w.str(e.Text)
+		w.str(e.ClientMsgID)
+		w.exactTime(e.SentAt)
 	case domain.ConversationRead:
 		head(codeConversationRead, e.ID, e.From, e.To)
 		w.exactTime(e.ReadAt)
@@ -152,6 +158,9 @@ func decodeEvent(b []byte) (domain.Event, error) {
 			r.err = errCorruptEvent
 		}
 		ev = domain.MessageReceipt{ID: id, From: from, To: to, SentAt: sent, Status: st, At: r.exactTime()}
+	case codeEcho:
+		text, cmid := r.str(), r.str()
+		ev = domain.MessageEcho{ID: id, From: from, To: to, Text: text, ClientMsgID: cmid, SentAt: r.exactTime()}
 	case codeConversationRead:
 		ev = domain.ConversationRead{ID: id, From: from, To: to, ReadAt: r.exactTime()}
 	default:

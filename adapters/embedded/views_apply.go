@@ -119,6 +119,8 @@ func (v *Views) apply(b *txn, c projections.Change) (projections.FeedItem, bool,
 		return v.applyReceipt(b, e, c.Pos)
 	case domain.ConversationRead:
 		return v.applyReadUpTo(b, e, c.User, c.Pos)
+	case domain.MessageEcho:
+		return v.applyEcho(b, e, c.User, c.Pos)
 	}
 	return projections.FeedItem{}, false, fmt.Errorf("unknown event type %s", c.Event.Type())
 }

@@ -264,6 +264,9 @@ func (c *conn) handle(b []byte) ack {
 			From: c.user, To: domain.UserID(f.To), Text: f.Text, ClientMsgID: f.ClientMsgID,
 		})
 		msg, pos = s.Message, &s.Position
+		if err == nil {
+			c.sentHere(msg.ID)
+		}
 	}
 	if err != nil {
 		return c.errorAck(f.Ref, err)

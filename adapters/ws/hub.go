@@ -184,6 +184,8 @@ func (h *Hub) itemFrame(it projections.FeedItem) []byte {
 		return appendReceiptFrame(b, TypeReceipt, it)
 	case projections.FeedReadUpTo:
 		return appendReadUpToFrame(b, it)
+	case projections.FeedSent:
+		return h.appendSentFrame(b, it)
 	default:
 		return appendReceiptFrame(b, TypeRead, it)
 	}
