@@ -98,20 +98,33 @@ func TestSyncOwnSendsAndReadsReachEveryDevice(t *testing.T) {
 	rest := wsSendREST(t, a, alice, bob, "from the REST client")
 	want = append(want, rest.ID)
 
-	// The laptop sees all four, once each, in order; the phone only the
-	// one it did not send itself.
-	got := sentIDs(t, alice, laptop.framesUntil(t, "alice's sends on her laptop", func(fs []wsFrame) bool {
+	// The laptop sees all four, once each, in cursor order (which need not
+	// be the order they were sent in: each send is echoed from its
+	// recipient's partition); the phone only the one it did not send
+	// itself.
+	frames := laptop.framesUntil(t, "alice's sends on her laptop", func(fs []wsFrame) bool {
 		return len(sentIDs(t, alice, fs)) == len(want)
-	}))
-	if !slices.Equal(got, want) {
-		t.Fatalf("laptop: sent frames %v, want %v", got, want)
+	})
+	got := sentIDs(t, alice, frames)
+	if sorted := slices.Sorted(slices.Values(got)); !slices.Equal(sorted, slices.Sorted(slices.Values(want))) {
+		t.Fatalf("laptop: sent frames %v, want each of %v once", got, want)
 	}
+	var cursors []string
+	for _, f := range frames {
+		if f.Type == "sent" {
+			if len(cursors) > 0 {
+				wsCursorAfter(t, cursors[len(cursors)-1], f.Cursor, "laptop's sent frames")
+			}
+			cursors = append(cursors, f.Cursor)
+		}
+	}
+	want = got // from here on, the cursor order
 	laptop.quiet(t, wsQuiet, "every send was echoed once")
 	phoneGot := sentIDs(t, alice, phone.framesUntil(t, "the REST send on the phone", func(fs []wsFrame) bool {
 		return len(sentIDs(t, alice, fs)) == 1
 	}))
-	if !slices.Equal(phoneGot, want[3:]) {
-		t.Fatalf("phone: sent frames %v, want only the REST send %v", phoneGot, want[3:])
+	if !slices.Equal(phoneGot, []string{rest.ID}) {
+		t.Fatalf("phone: sent frames %v, want only the REST send %s", phoneGot, rest.ID)
 	}
 	phone.quiet(t, wsQuiet, "the phone's own WebSocket sends are in its acks")
 
@@ -122,18 +135,13 @@ func TestSyncOwnSendsAndReadsReachEveryDevice(t *testing.T) {
 	if ready.Reset || !slices.Equal(sentIDs(t, alice, backlog), want) {
 		t.Fatalf("tablet resumed from %s: backlog %v, ready %s; want the sends %v", phoneReady.Cursor, backlog, ready, want)
 	}
-	var second string
-	for _, f := range backlog {
-		if f.Type == "sent" && f.msg(t).ID == want[1] {
-			second = f.Cursor
-		}
-	}
-	tablet2 := wsDialEchoes(t, srv, alice, second, "alice's tablet again")
+	tablet2 := wsDialEchoes(t, srv, alice, cursors[1], "alice's tablet again")
 	_, backlog = tablet2.ready(t)
 	if got := sentIDs(t, alice, backlog); !slices.Equal(got, want[2:]) {
 		t.Fatalf("resume after the second send: %v, want %v", got, want[2:])
 	}
 
+	want = slices.Sorted(slices.Values(want)) // ids sort by send time
 	// Bob reads one message on his phone: both his devices are told. Then
 	// he reads up to the last on his laptop: both are told, and the count
 	// is 0 everywhere.
