@@ -94,6 +94,9 @@ type plan struct {
 	// copies are the messages of retried sends (MessageSent.Retry) that
 	// the recipient's views held before the batch (Views.retriedCopies).
 	copies map[domain.MessageID]bool
+	// unreadBefore and unreadAdded are the unread messages of the
+	// conversations that ConversationRead changes mark (readupto.go).
+	unreadBefore, unreadAdded map[convKey][]unreadRow
 }
 
 func newPlan() *plan {
@@ -210,6 +213,10 @@ func (p *plan) sent(e domain.MessageSent, u domain.UserID, pos domain.Position) 
 	p.put(once(insertUnread, partKey{u, b}, e.ID, ts), u, b, e.SentAt, e.ID, e.From, e.To, e.Text, e.ClientMsgID, ts)
 	p.put(once(addPending, own, e.ID, ts), ts, e.ID, e.SentAt, u, b)
 	p.put(once(updateConvRecvd, own, e.ID, ts), ts, e.SentAt, e.ID, []int{b}, []string{string(e.ID)}, u, peer)
+	if p.unreadBefore != nil {
+		k := convKey{u, peer}
+		p.unreadAdded[k] = append(p.unreadAdded[k], unreadRow{e.ID, e.SentAt})
+	}
 	if !copied {
 		p.feed(e, u, pos)
 	}
