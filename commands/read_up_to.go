@@ -9,17 +9,21 @@ import (
 )
 
 // ReadUpTo asks to move User's read marker in the conversation with Peer
-// up to message UpTo, which Peer sent to User.
+// up to message UpTo, which Peer sent to User. An empty Peer means the
+// conversation with whoever sent UpTo (the WebSocket frame names only the
+// message).
 type ReadUpTo struct {
 	User domain.UserID
 	Peer domain.UserID
 	UpTo domain.MessageID
 }
 
-// ReadUpToResult is the event appended and its position.
+// ReadUpToResult is the event appended, its position, and the message
+// the marker is at as the reader sees it.
 type ReadUpToResult struct {
 	Event    domain.ConversationRead
 	Position domain.Position
+	Message  domain.Message
 }
 
 // ReadUpToHandler appends domain.ConversationRead.
@@ -37,14 +41,14 @@ type ReadUpToHandler struct {
 // highest marker (domain.ConversationRead), so a repeat or an older marker
 // changes no count, and the reader's devices are told of each.
 func (h ReadUpToHandler) Handle(ctx context.Context, cmd ReadUpTo) (ReadUpToResult, error) {
-	if !domain.ValidID(string(cmd.Peer)) {
+	if cmd.Peer != "" && !domain.ValidID(string(cmd.Peer)) {
 		return ReadUpToResult{}, domain.ErrNotFound
 	}
 	m, err := recipientMessage(ctx, h.messages, h.sync, cmd.User, cmd.UpTo)
 	if err != nil {
 		return ReadUpToResult{}, err
 	}
-	if m.From != cmd.Peer {
+	if cmd.Peer != "" && m.From != cmd.Peer {
 		return ReadUpToResult{}, domain.ErrNotFound
 	}
 	ev := domain.ConversationRead{ID: m.ID, From: m.From, To: m.To, ReadAt: h.now()}
@@ -52,5 +56,5 @@ func (h ReadUpToHandler) Handle(ctx context.Context, cmd ReadUpTo) (ReadUpToResu
 	if err != nil {
 		return ReadUpToResult{}, fmt.Errorf("append %s %s: %w", ev.Type(), ev.ID, err)
 	}
-	return ReadUpToResult{Event: ev, Position: pos}, nil
+	return ReadUpToResult{Event: ev, Position: pos, Message: m}, nil
 }

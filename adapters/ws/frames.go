@@ -105,7 +105,7 @@ func decodeFrame(b []byte) (clientFrame, error) {
 		return f, domain.Errorf(domain.CodeInvalidField, "ref is longer than %d bytes", MaxRefLen)
 	}
 	switch f.Type {
-	case TypeAck, TypeRead:
+	case TypeAck, TypeRead, TypeReadUpTo:
 		if f.ID == "" {
 			return f, domain.Errorf(domain.CodeMissingField, "id is required")
 		}

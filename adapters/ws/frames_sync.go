@@ -5,9 +5,12 @@ import (
 	"github.com/tidings-chat/tidings/projections"
 )
 
-// TypeReadUpTo is the server frame of a domain.ConversationRead: the user
-// read, on this or another device, every message from peer up to up_to.
-// Part of the public protocol: never rename it.
+// TypeReadUpTo is, from the server, the frame of a domain.ConversationRead:
+// the user read, on this or another device, every message from peer up to
+// up_to; from a client, {"type":"read_up_to","id":…} moves the marker of
+// the conversation with the message's sender up to message id (like POST
+// /conversations/{peer}/read), acked with the message. Part of the public
+// protocol: never rename it.
 const TypeReadUpTo = "read_up_to"
 
 // TypeSent is the server frame of a domain.MessageEcho: the user sent

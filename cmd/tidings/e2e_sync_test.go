@@ -159,6 +159,29 @@ func TestSyncOwnSendsAndReadsReachEveryDevice(t *testing.T) {
 	if len(convs) != 1 || convs[0].UnreadCount != 3 {
 		t.Fatalf("bob's conversations after one read: %+v, want alice with 3 unread", convs)
 	}
+	// A read_up_to frame from the laptop: acked with the message, told to
+	// both devices.
+	bobLaptop.send(t, map[string]string{"type": "read_up_to", "id": want[1], "ref": "u1"})
+	ack, _ := bobLaptop.ack(t, "u1")
+	if !ack.OK || ack.msg(t).ID != want[1] || ack.Position == "" {
+		t.Fatalf("read_up_to frame: ack %s, want ok with the message and a position", ack)
+	}
+	a.pos.add(t, ack.Position)
+	for _, d := range []*wsClient{bobPhone, bobLaptop} {
+		fs := d.framesUntil(t, "bob's read_up_to", func(fs []wsFrame) bool {
+			return len(fs) > 0 && fs[len(fs)-1].Type == "read_up_to"
+		})
+		if f := fs[len(fs)-1]; f.Peer != alice.ID || f.UpTo != want[1] {
+			t.Fatalf("%s: read_up_to frame %s, want peer %s up to %s", d.name, f, alice.ID, want[1])
+		}
+	}
+	if total := decode[map[string]int](t, a.get(t, bob, "/me/unread")); total["unread_total"] != 2 {
+		t.Fatalf("bob's unread total after reading up to the second: %v, want 2", total)
+	}
+	bobLaptop.send(t, map[string]string{"type": "read_up_to", "id": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "ref": "u2"})
+	if ack, _ := bobLaptop.ack(t, "u2"); ack.OK || ack.Error == nil || ack.Error.Code != "not_found" {
+		t.Fatalf("read_up_to of an unknown message: %s, want not_found", ack)
+	}
 	res := a.post(t, bob, "/conversations/"+alice.ID+"/read", map[string]string{"up_to": want[3]})
 	expectStatus(t, res, http.StatusOK)
 	for _, d := range []*wsClient{bobPhone, bobLaptop} {
