@@ -17,6 +17,7 @@ type Commands struct {
 	MarkRead      MarkReadHandler
 	MarkDelivered MarkDeliveredHandler
 	ReadUpTo      ReadUpToHandler
+	DeleteAccount DeleteAccountHandler
 	// Marks is for the query side: it moves messages read from the views
 	// forward by the marks above appended lately (see Marks).
 	Marks Marks
@@ -29,6 +30,7 @@ type Deps struct {
 	SendLog  SendLog
 	Messages MessageReader
 	Limiter  Limiter  // nil: no send rate limit; keyed by sender id
+	Sealer   Sealer   // nil: message text is appended unsealed (no crypto-shredding)
 	Sync     ViewSync // nil: commands check the views as they are
 	Clock    Clock    // nil: time.Now
 	// SessionLifetime is how long a token works after it is issued
@@ -64,6 +66,7 @@ func New(d Deps) (Commands, error) {
 	// Times are kept to the millisecond: every store can hold that exactly.
 	now := func() time.Time { return clock().UTC().Truncate(time.Millisecond) }
 	recent := newRecentMarks(recentMarksSize)
+	known := newKnownUsers(knownUsersSize)
 	life := d.SessionLifetime
 	if life <= 0 {
 		life = DefaultSessionLifetime
@@ -75,7 +78,8 @@ func New(d Deps) (Commands, error) {
 		RotateSession: RotateSessionHandler{accounts: d.Accounts, lifetime: life, now: now},
 		SignOut:       SignOutHandler{accounts: d.Accounts},
 		SendMessage: SendMessageHandler{log: d.Log, accounts: d.Accounts, sends: d.SendLog, messages: d.Messages, limiter: d.Limiter,
-			known: newKnownUsers(knownUsersSize), now: now},
+			sealer: d.Sealer, known: known, now: now},
+		DeleteAccount: DeleteAccountHandler{accounts: d.Accounts, sealer: d.Sealer, known: known},
 		MarkRead:      MarkReadHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
 		MarkDelivered: MarkDeliveredHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
 		Marks:         Marks{recent: recent},

@@ -188,7 +188,7 @@ func ValidateEvent(ev Event) error {
 	switch e := ev.(type) {
 	case MessageSent:
 		from, to, sentAt = e.From, e.To, e.SentAt
-		if ValidateText(e.Text) != nil || ValidateClientMsgID(e.ClientMsgID) != nil {
+		if ValidateStoredText(e.Text) != nil || ValidateClientMsgID(e.ClientMsgID) != nil {
 			return bad("with text or client_msg_id outside the content rules")
 		}
 	case MessageDelivered:
@@ -208,7 +208,7 @@ func ValidateEvent(ev Event) error {
 		}
 	case MessageEcho:
 		from, to, sentAt = e.From, e.To, e.SentAt
-		if ValidateText(e.Text) != nil || ValidateClientMsgID(e.ClientMsgID) != nil {
+		if ValidateStoredText(e.Text) != nil || ValidateClientMsgID(e.ClientMsgID) != nil {
 			return bad("with text or client_msg_id outside the content rules")
 		}
 	case ConversationRead:

@@ -13,8 +13,9 @@ const TypeMessageEcho = "MessageEcho"
 // pipeline appends one for every MessageSent it projects (so a retried or
 // redelivered send may make several; the views keep one feed item where
 // they can tell, and a connection drops repeats it remembers), keyed by
-// the sender, like MessageReceipt. It carries message text, so erasing a
-// user's text must reach it as it reaches MessageSent.
+// the sender, like MessageReceipt. Its text is MessageSent's as stored
+// (sealed with the author's data key), so deleting that key erases the
+// echo's text too.
 type MessageEcho struct {
 	ID          MessageID `json:"id"`
 	From        UserID    `json:"from"`

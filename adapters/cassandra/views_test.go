@@ -98,6 +98,15 @@ func TestViewsContract(t *testing.T) {
 			if err := s.(*cassandra.Views).DropFeedBefore(t.Context(), u, before); err != nil {
 				t.Fatal(err)
 			}
+		},
+		Reopen: func(t *testing.T, _ projections.Store) projections.Store {
+			t.Helper()
+			v, err := cassandra.Open(t.Context(), testConfig(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(v.Close)
+			return v
 		}}, emptyViews)
 }
 

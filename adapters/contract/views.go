@@ -29,6 +29,10 @@ type ViewsFeatures struct {
 	// ExpireFeed drops user's feed items before before, as the store's
 	// retention does (Cassandra's TTL); nil skips the cases that need it.
 	ExpireFeed func(t *testing.T, s projections.Store, user domain.UserID, before domain.Position)
+	// Reopen returns another instance of the store s over the same data,
+	// as a second process (or the same one restarted) opens it; nil skips
+	// the cases that need it.
+	Reopen func(t *testing.T, s projections.Store) projections.Store
 }
 
 // TestViews runs the view-store contract against the stores newStore
@@ -59,6 +63,7 @@ func TestViewsWith(t *testing.T, f ViewsFeatures, newStore NewViews) {
 		{"BatchRecordsPositions", testBatchPositions},
 		{"RetriedSendIsOneMessage", func(t *testing.T, s projections.Store) { testRetriedSend(t, s, f) }},
 		{"RetriedSendHasOneFeedItem", testRetriedSendFeed},
+		{"LateOriginalOfRetriedSendIsACopy", func(t *testing.T, s projections.Store) { testLateOriginal(t, s, f) }},
 		{"FeedKeptUntilItemsExpire", func(t *testing.T, s projections.Store) { testFeedKept(t, s, f) }},
 	}
 	tests = append(tests, syncCases(f)...)

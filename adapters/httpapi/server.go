@@ -74,6 +74,8 @@ type Server struct {
 	limits  Limits
 	// signedOut is told of every token signed out (nil: nobody).
 	signedOut func(commands.TokenHash)
+	// accountDeleted is told of every account deleted (nil: nobody).
+	accountDeleted func(domain.UserID)
 }
 
 // Directory finds users (the accounts store).
@@ -102,6 +104,9 @@ type Deps struct {
 	// SignedOut, when set, is called with the hash of each token signed
 	// out, after the revocation is stored (to close its WebSockets).
 	SignedOut func(commands.TokenHash)
+	// AccountDeleted, when set, is called with each user whose account
+	// was deleted, after the deletion (to close its WebSockets).
+	AccountDeleted func(domain.UserID)
 }
 
 // Limits rate-limit requests by client address (Config.TrustedProxies).
@@ -120,7 +125,7 @@ func New(cfg Config, d Deps) *Server {
 	// Reads show the marks this process's commands answered with even
 	// before the views apply them: a status never goes back.
 	s := &Server{cfg: cfg, cmd: d.Commands, views: projections.Marked(d.Views, d.Commands.Marks), users: d.Users, tracker: d.Tracker,
-		ready: d.Ready, metrics: d.Metrics, log: d.Logger, limits: d.Limits, signedOut: d.SignedOut}
+		ready: d.Ready, metrics: d.Metrics, log: d.Logger, limits: d.Limits, signedOut: d.SignedOut, accountDeleted: d.AccountDeleted}
 	r := chi.NewRouter()
 	// No RealIP: forwarded-for headers are the client's to forge, and
 	// nothing here trusts an address but the metrics guard below.
@@ -145,6 +150,7 @@ func New(cfg Config, d Deps) *Server {
 	r.Group(func(r chi.Router) {
 		r.Use(s.authenticate(bearer), s.awaitPosition)
 		r.Get("/me", s.me)
+		r.Delete("/me", s.deleteMe)
 		r.Delete("/sessions/current", s.deleteSession)
 		r.Get("/users", s.userByName)
 		r.Get("/users/{id}", s.userByID)

@@ -260,6 +260,20 @@ func (h *Hub) Revoke(token commands.TokenHash) {
 	}
 }
 
+// RevokeUser closes, with CloseSessionEnded, every connection of this
+// node of user (the account was deleted).
+func (h *Hub) RevokeUser(user domain.UserID) {
+	h.mu.Lock()
+	var doomed []*conn
+	for c := range h.conns[user] {
+		doomed = append(doomed, c)
+	}
+	h.mu.Unlock()
+	for _, c := range doomed {
+		c.kill(CloseSessionEnded, "account deleted")
+	}
+}
+
 func (h *Hub) remove(c *conn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

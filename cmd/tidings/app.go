@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tidings-chat/tidings/adapters/datakeys"
 	"github.com/tidings-chat/tidings/adapters/embedded"
 	"github.com/tidings-chat/tidings/adapters/httpapi"
 	"github.com/tidings-chat/tidings/adapters/kafka"
@@ -31,6 +32,7 @@ type backends struct {
 	embedded bool // the log is the embedded one (one process owns it)
 	views    projections.Store
 	accounts commands.Accounts
+	keys     datakeys.Store // beside the accounts: DeleteUser erases them
 	sends    commands.SendLog
 	pg       *postgres.DB // nil when embedded
 	catalog  *projections.Catalog
@@ -101,7 +103,7 @@ func openBackends(ctx context.Context, c *config, log *slog.Logger) (_ *backends
 	}
 
 	if c.PostgresURL == "" {
-		b.accounts, b.sends = db.Accounts(), db.SendLog()
+		b.accounts, b.keys, b.sends = db.Accounts(), db.Accounts(), db.SendLog()
 		if el, ok := b.log.(*embedded.EventLog); ok {
 			if b.sends, err = el.SendLog(db); err != nil {
 				return nil, err
@@ -118,7 +120,7 @@ func openBackends(ctx context.Context, c *config, log *slog.Logger) (_ *backends
 				return nil, err
 			}
 		}
-		b.pg, b.accounts, b.sends = pg, pg.Accounts(), pg.SendLog()
+		b.pg, b.accounts, b.keys, b.sends = pg, pg.Accounts(), pg.Accounts(), pg.SendLog()
 		b.checks["postgres"] = pg.Ping
 		log.Info("accounts on postgres")
 	}
