@@ -16,6 +16,7 @@ type Commands struct {
 	SendMessage   SendMessageHandler
 	MarkRead      MarkReadHandler
 	MarkDelivered MarkDeliveredHandler
+	ReadUpTo      ReadUpToHandler
 	DeleteAccount DeleteAccountHandler
 	// Edits and deletes (issue 12).
 	EditMessage   EditMessageHandler
@@ -91,5 +92,6 @@ func New(d Deps) (Commands, error) {
 		DeleteMessage: DeleteMessageHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
 		HideMessage:   HideMessageHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
 		ReactMessage:  ReactMessageHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
+		ReadUpTo:      ReadUpToHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
 	}, nil
 }

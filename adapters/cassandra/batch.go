@@ -51,6 +51,10 @@ func (v *Views) ApplyBatch(ctx context.Context, changes []projections.Change, po
 	if p.originals, err = v.editOriginals(ctx, changes); err != nil { // edits.go
 		return nil, err
 	}
+	if p.unreadBefore, err = v.coveredUnread(ctx, changes); err != nil {
+		return nil, err
+	}
+	p.unreadAdded = map[convKey][]unreadRow{}
 	for _, c := range changes {
 		if err := p.add(c); err != nil {
 			return nil, fmt.Errorf("apply %s %s for %s at %s: %w", c.Event.Type(), c.Event.Message(), c.User, c.Pos, err)

@@ -41,7 +41,11 @@ func testConfig(t testing.TB) cassandra.Config {
 		}
 		t.Skip(why)
 	}
-	return cassandra.Config{Hosts: strings.Split(hosts, ","), Keyspace: testKeyspace}
+	ks := testKeyspace
+	if own := os.Getenv("TIDINGS_TEST_CASSANDRA_KEYSPACE"); own != "" {
+		ks = own // a keyspace of one's own on a shared Cassandra
+	}
+	return cassandra.Config{Hosts: strings.Split(hosts, ","), Keyspace: ks}
 }
 
 var shared struct {

@@ -66,6 +66,7 @@ func TestViewsWith(t *testing.T, f ViewsFeatures, newStore NewViews) {
 		{"LateOriginalOfRetriedSendIsACopy", func(t *testing.T, s projections.Store) { testLateOriginal(t, s, f) }},
 		{"FeedKeptUntilItemsExpire", func(t *testing.T, s projections.Store) { testFeedKept(t, s, f) }},
 	}
+	tests = append(tests, syncCases(f)...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
 	}
@@ -324,10 +325,7 @@ func sameFeedItems(t *testing.T, what string, got, want []projections.FeedItem) 
 	byUser := func(its []projections.FeedItem) map[domain.UserID][]item {
 		out := map[domain.UserID][]item{}
 		for _, it := range its {
-			u := it.Message.To // the recipient's message or read
-			if it.Kind == projections.FeedReceipt {
-				u = it.Message.From
-			}
+			u := it.User()
 			out[u] = append(out[u], item{it.Cursor, it.Kind, it.Message.ID, it.Status})
 		}
 		return out

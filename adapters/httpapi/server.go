@@ -180,6 +180,8 @@ func New(cfg Config, d Deps) *Server {
 		r.Delete("/messages/{id}/reaction", s.deleteReaction)
 		r.Get("/conversations", s.conversations)
 		r.Get("/conversations/{peer}/messages", s.history)
+		r.Post("/conversations/{peer}/read", s.readUpTo)
+		r.Get("/me/unread", s.unreadTotal)
 	})
 	if d.Extra != nil {
 		r.Group(func(r chi.Router) {

@@ -278,12 +278,19 @@ func (c *conn) handle(b []byte) ack {
 		var m commands.Marked
 		m, err = cmds.MarkRead.Handle(ctx, commands.MarkRead{User: c.user, ID: domain.MessageID(f.ID)})
 		msg, pos = m.Message, m.Position
+	case TypeReadUpTo:
+		var r commands.ReadUpToResult
+		r, err = cmds.ReadUpTo.Handle(ctx, commands.ReadUpTo{User: c.user, UpTo: domain.MessageID(f.ID)})
+		msg, pos = r.Message, &r.Position
 	case TypeSend:
 		var s commands.Sent
 		s, err = cmds.SendMessage.Handle(ctx, commands.SendMessage{
 			From: c.user, To: domain.UserID(f.To), Text: f.Text, ClientMsgID: f.ClientMsgID, ReplyTo: domain.MessageID(f.ReplyTo),
 		})
 		msg, pos = s.Message, &s.Position
+		if err == nil {
+			c.sentHere(msg.ID)
+		}
 	}
 	if err != nil {
 		return c.errorAck(f.Ref, err)

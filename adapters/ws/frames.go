@@ -44,8 +44,8 @@ type clientFrame struct {
 	To          string `json:"to"`
 	Text        string `json:"text"`
 	ClientMsgID string `json:"client_msg_id"`
-	State       string `json:"state"` // typing: "start" or "stop"
-	User        string `json:"user"`  // watch, unwatch: whose presence
+	State       string `json:"state"`    // typing: "start" or "stop"
+	User        string `json:"user"`     // watch, unwatch: whose presence
 	ReplyTo     string `json:"reply_to"` // send: the message replied to (issue 12)
 }
 
@@ -117,7 +117,7 @@ func decodeFrame(b []byte) (clientFrame, error) {
 		return f, domain.Errorf(domain.CodeInvalidField, "ref is longer than %d bytes", MaxRefLen)
 	}
 	switch f.Type {
-	case TypeAck, TypeRead:
+	case TypeAck, TypeRead, TypeReadUpTo:
 		if f.ID == "" {
 			return f, domain.Errorf(domain.CodeMissingField, "id is required")
 		}

@@ -207,6 +207,10 @@ func (h *Hub) itemFrame(it projections.FeedItem) []byte {
 		return h.appendMessageFrame(b, &it.Cursor, it.Message)
 	case projections.FeedReceipt:
 		return appendReceiptFrame(b, TypeReceipt, it)
+	case projections.FeedReadUpTo:
+		return appendReadUpToFrame(b, it)
+	case projections.FeedSent:
+		return h.appendSentFrame(b, it)
 	default:
 		return appendReceiptFrame(b, TypeRead, it)
 	}
