@@ -33,6 +33,9 @@ const adapt = {
   dayKey: (a) => L.dayKey(D(a)),
   dayLabel: (a, b) => L.dayLabel(D(a), D(b), "en-US"),
   calendarDaysBefore: (a, b) => L.calendarDaysBefore(D(a), D(b)),
+  canEdit: (m, me, now) => L.canEdit(m, me, Date.parse(now)),
+  canDeleteForEveryone: (m, me, now) => L.canDeleteForEveryone(m, me, Date.parse(now)),
+  presenceLabel: (p, now) => L.presenceLabel(p, D(now), "en-US"),
 };
 console.log(JSON.stringify(calls.map((c) => {
   const f = adapt[c.fn] || L[c.fn];

@@ -375,6 +375,7 @@
       positions: new Map(), pendingAcks: new Map(), dropSocket: null, divider: null, awayDivider: false,
     });
     clearTimeout(S.dayTimer);
+    hook("signedOut");
     updateTitle();
     S.threadGen++;
     $("conv-list").replaceChildren();
@@ -408,6 +409,7 @@
     } catch (e) {
       S.outbox = [];
     }
+    hook("signedIn");
     await refreshConvs();
     route();
     connect();
@@ -522,7 +524,7 @@
     main.append(el("span", "conv-name", name));
     let preview = "No messages yet";
     if (c.last) {
-      const text = c.last.erased ? "Message erased" : c.last.text;
+      const text = c.last.erased ? "Message erased" : c.last.deleted ? "This message was deleted" : c.last.text;
       const t = text.length > 120 ? text.slice(0, 120) + "…" : text;
       preview = (isMine(c.last) ? "You: " : "") + t;
     }
@@ -627,6 +629,7 @@
     loadName(peer);
     renderList();
     updateCounter();
+    hook("open", peer);
     $("compose-text").focus();
     try {
       const { data, res } = await api("GET", "/conversations/" + encodeURIComponent(peer) + "/messages?limit=" + PAGE);
@@ -656,6 +659,7 @@
     const peer = S.open;
     S.threadGen++;
     S.open = null;
+    hook("close", peer);
     readObserver.disconnect();
     S.visible = new Set();
     $("thread").hidden = true;
@@ -852,13 +856,6 @@
       li.dataset.id = m.id;
       li.dataset.key = orderKey(m);
       li.dataset.at = m.sent_at || "";
-      if (m.erased) {
-        const p = li.querySelector(".text");
-        p.textContent = "Message erased: its author deleted their account";
-        p.classList.add("erased");
-      } else {
-        setMessageText(li.querySelector(".text"), m.text);
-      }
       const t = li.querySelector(".time");
       t.textContent = fmtTime(m.sent_at);
       t.dateTime = m.sent_at;
@@ -868,12 +865,43 @@
       insertSorted(li);
       decorateThread();
     }
+    renderText(li, m);
+    hook("message", li, m);
     const st = effectiveStatus(m);
     li.dataset.status = st;
     if (isMine(m)) setTicks(li, st);
     else if (st !== "read" && !S.readSent.has(m.id)) readObserver.observe(li);
     else readObserver.unobserve(li);
     if (stick) scrollToBottom();
+    updateTitleSoon();
+  }
+
+  // renderText writes a message's text when it changed (a new message, an
+  // edit, a delete for everyone, an erasure): the text, a tombstone, or
+  // the erased note.
+  function renderText(li, m) {
+    const key = m.erased ? "erased" : m.deleted ? "deleted" : (m.version || 1) + ":" + m.text;
+    if (li.dataset.tk === key) return;
+    li.dataset.tk = key;
+    const p = li.querySelector(".text");
+    p.classList.toggle("erased", !!m.erased);
+    p.classList.toggle("deleted", !!m.deleted && !m.erased);
+    if (m.erased) p.textContent = "Message erased: its author deleted their account";
+    else if (m.deleted) p.textContent = "This message was deleted";
+    else setMessageText(p, m.text);
+  }
+
+  // removeThreadMsg drops a message from the open thread (deleted for me).
+  function removeThreadMsg(id) {
+    const li = S.msgEls.get(id);
+    S.thread.delete(id);
+    S.msgEls.delete(id);
+    S.visible.delete(id);
+    if (li) {
+      readObserver.unobserve(li);
+      li.remove();
+      decorateThread();
+    }
     updateTitleSoon();
   }
 
@@ -987,7 +1015,7 @@
 
   function saveOutbox() {
     if (!S.me) return;
-    const keep = S.outbox.map(({ cmid, to, text, state, error }) => ({ cmid, to, text, state, error }));
+    const keep = S.outbox.map(({ cmid, to, text, state, error, reply_to }) => ({ cmid, to, text, state, error, reply_to }));
     if (keep.length) localStorage.setItem(keyOutbox(S.me.id), JSON.stringify(keep));
     else localStorage.removeItem(keyOutbox(S.me.id));
   }
@@ -1005,7 +1033,16 @@
       updateCounter();
       return;
     }
+    if (hookFirst("submit", text)) {
+      // An extension took it (an edit of an earlier message).
+      ta.value = "";
+      updateCounter();
+      hook("composed");
+      return;
+    }
     const o = { cmid: newClientMsgID(), to: S.open, text, state: "queued", error: null };
+    const replyTo = hookFirst("replyTo");
+    if (replyTo) o.reply_to = replyTo;
     S.outbox.push(o);
     saveOutbox();
     ta.value = "";
@@ -1014,6 +1051,7 @@
     const c = ensureConv(S.open);
     renderList();
     void c;
+    hook("composed");
     flushOutbox();
     ta.focus();
   }
@@ -1043,7 +1081,9 @@
 
   function sendOverSocket(o) {
     o.state = "inflight";
-    sendFrame({ type: "send", to: o.to, text: o.text, client_msg_id: o.cmid }, (f) => {
+    const frame = { type: "send", to: o.to, text: o.text, client_msg_id: o.cmid };
+    if (o.reply_to) frame.reply_to = o.reply_to;
+    sendFrame(frame, (f) => {
       if (o.state !== "inflight") return;
       if (f.ok) {
         if (f.position) notePosition(f.position);
@@ -1063,7 +1103,9 @@
   async function sendOverREST(o) {
     o.state = "inflight";
     try {
-      const { data } = await api("POST", "/messages", { to: o.to, text: o.text, client_msg_id: o.cmid });
+      const body = { to: o.to, text: o.text, client_msg_id: o.cmid };
+      if (o.reply_to) body.reply_to = o.reply_to;
+      const { data } = await api("POST", "/messages", body);
       if (o.state === "inflight") sent(o, data);
     } catch (e) {
       if (o.state !== "inflight") return;
@@ -1267,6 +1309,7 @@
         refreshConvs();
         flushOutbox();
         sendReads();
+        hook("ready");
         break;
       case "ack": {
         const p = S.pendingAcks.get(f.ref);
@@ -1276,6 +1319,9 @@
         }
         break;
       }
+      default: // edits, reactions, own sends, typing, presence: the extensions
+        hook("frame", f);
+        if (f.cursor) saveCursor(f.cursor);
     }
   }
 
@@ -1310,6 +1356,7 @@
       S.divider.count++;
     }
     loadName(m.from);
+    hook("incoming", m);
     if (S.open === m.from) upsertThreadMsg(m, true);
     renderListSoon();
     updateTitleSoon();
@@ -1422,9 +1469,63 @@
     b.hidden = false;
   }
 
+  // ---------------------------------------------------------------- extensions
+
+  // Features in their own files (messages.js, presence.js, settings.js)
+  // load before this one and queue themselves on window.TidingsExt as
+  // {name, init(app)}; init gets the interface below and returns its
+  // hooks, called by name (hook) at the points this file names:
+  //   message(li, m)   a message of the open thread was shown or updated
+  //   frame(f)         a WebSocket frame this file does not handle
+  //   incoming(m)      a message from the peer was pushed
+  //   open(peer), close(peer), ready(), signedIn(), signedOut()
+  //   submit(text)     the compose box was submitted: true if handled
+  //   replyTo()        the id the next send replies to, or null
+  //   composed()       the compose box was sent and cleared
+  // Extensions read S and call the functions below; they write S only
+  // through them.
+  const hooks = [];
+
+  function hook(name, ...args) {
+    for (const h of hooks) {
+      if (typeof h[name] !== "function") continue;
+      try {
+        h[name](...args);
+      } catch (e) {
+        console.error("tidings: " + name + " hook", e);
+      }
+    }
+  }
+
+  function hookFirst(name, ...args) {
+    for (const h of hooks) {
+      if (typeof h[name] !== "function") continue;
+      const v = h[name](...args);
+      if (v) return v;
+    }
+    return null;
+  }
+
+  function initExtensions() {
+    const app = Object.freeze({
+      S, L, $, el, api, sendFrame, notePosition, isMine, peerOf, nameOf, loadName, ensureConv, later,
+      upsertThreadMsg, removeThreadMsg, setMessageText, renderListSoon, scheduleRefresh, applyStatus,
+      updateTitleSoon, showError, describeError, fmtTime, fmtFull, signOut, focusCompose: () => $("compose-text").focus(),
+      updateCounter,
+    });
+    for (const x of window.TidingsExt || []) {
+      try {
+        hooks.push(x.init(app) || {});
+      } catch (e) {
+        console.error("tidings: extension " + x.name, e);
+      }
+    }
+  }
+
   // ---------------------------------------------------------------- wiring
 
   function init() {
+    initExtensions();
     $("signup-form").addEventListener("submit", signUp);
     $("signin-form").addEventListener("submit", signIn);
     $("login-form").addEventListener("submit", logIn);

@@ -188,9 +188,103 @@
     };
   }
 
+  // Windows of docs/api.md: an edit within 15 minutes of the send, a
+  // delete for everyone within 48 hours. The server decides; these only
+  // say which actions to offer (a clock a little off gets the server's 409).
+  const EDIT_WINDOW_MS = 15 * 60 * 1000;
+  const DELETE_WINDOW_MS = 48 * 3600 * 1000;
+
+  function sentAgo(m, now) {
+    const t = Date.parse(m.sent_at || "");
+    return Number.isFinite(t) ? now - t : Infinity;
+  }
+
+  // canEdit: the user may edit m (their own, not deleted or erased, sent
+  // less than 15 minutes before now, in ms).
+  function canEdit(m, me, now) {
+    return !!m && m.from === me && !m.deleted && !m.erased && sentAgo(m, now) < EDIT_WINDOW_MS;
+  }
+
+  // canDeleteForEveryone: their own, not deleted yet, within 48 hours.
+  function canDeleteForEveryone(m, me, now) {
+    return !!m && m.from === me && !m.deleted && sentAgo(m, now) < DELETE_WINDOW_MS;
+  }
+
+  // applyReaction is the reactions of a message (sender is its sender)
+  // after `by` set emoji (version: of the text it answers) or removed it
+  // (emoji ""): one per party, the sender's first, as the server lists them.
+  function applyReaction(reactions, sender, by, emoji, version) {
+    const out = (reactions || []).filter((r) => r.by !== by);
+    if (emoji) out.push({ by, emoji, version: version || 1 });
+    out.sort((a, b) => (a.by === sender ? 0 : 1) - (b.by === sender ? 0 : 1));
+    return out;
+  }
+
+  // reactionView says how each reaction shows on a message whose text is
+  // at msgVersion: stale when it answered an earlier version (an edit never
+  // makes an old reaction endorse the new text), mine for the user's own.
+  function reactionView(reactions, msgVersion, me) {
+    return (reactions || []).map((r) => ({
+      emoji: r.emoji,
+      mine: r.by === me,
+      stale: (r.version || 1) < (msgVersion || 1),
+    }));
+  }
+
+  // quoteOf says what the quote of a reply shows. replyTo is the reply's
+  // reply_to ({id, version} and, from REST, text, deleted or unavailable);
+  // orig is the quoted message when loaded here, else null. kind is
+  // "text" (with text), "deleted", "unavailable", or "load" when the
+  // version answered must be fetched (GET /messages/{id}/versions).
+  function quoteOf(replyTo, orig) {
+    if (!replyTo) return null;
+    if (replyTo.deleted || (orig && orig.deleted)) return { kind: "deleted" };
+    if (replyTo.unavailable) return { kind: "unavailable" };
+    if (typeof replyTo.text === "string") return { kind: "text", text: replyTo.text };
+    if (orig && !orig.erased && (orig.version || 1) === (replyTo.version || 1)) return { kind: "text", text: orig.text };
+    return { kind: "load" };
+  }
+
+  // typingStep is the typing frames' rhythm of docs/websocket.md: "start"
+  // when the user types into a non-blank box and again at most every 3 s
+  // while they keep typing, "stop" when the box is cleared, sent or left.
+  // state: {typing, last} (last start, ms); ev: {kind: "input" | "blur" |
+  // "send", text, now}. Returns {send: "start" | "stop" | null, state}.
+  const TYPING_REPEAT_MS = 3000;
+  function typingStep(state, ev) {
+    const st = { typing: !!(state && state.typing), last: (state && state.last) || 0 };
+    const blank = !String(ev.text || "").trim();
+    if (ev.kind === "input" && !blank) {
+      if (st.typing && ev.now - st.last < TYPING_REPEAT_MS) return { send: null, state: st };
+      return { send: "start", state: { typing: true, last: ev.now } };
+    }
+    if (st.typing) return { send: "stop", state: { typing: false, last: 0 } };
+    return { send: null, state: st };
+  }
+
+  // presenceLabel is the thread header's subtitle for a presence
+  // ({online, last_seen}): "online", "last seen today at 11:10 PM",
+  // "last seen yesterday at …", "last seen Dec 1 at …", or "" when
+  // unknown or hidden (last_seen null).
+  function presenceLabel(p, now, locale) {
+    if (!p) return "";
+    if (p.online) return "online";
+    if (!p.last_seen) return "";
+    const at = new Date(p.last_seen);
+    if (isNaN(at)) return "";
+    const time = at.toLocaleTimeString(locale || [], { hour: "numeric", minute: "2-digit" });
+    const days = calendarDaysBefore(at, now);
+    if (days <= 0) return "last seen today at " + time;
+    if (days === 1) return "last seen yesterday at " + time;
+    const opts = { month: "short", day: "numeric" };
+    if (at.getFullYear() !== now.getFullYear()) opts.year = "numeric";
+    return "last seen " + at.toLocaleDateString(locale || [], opts) + " at " + time;
+  }
+
   const api = {
     dayKey, dayLabel, calendarDaysBefore, linkify, unreadTotal, unreadTitle,
     tickState, unreadDivider, unreadLabel, preview, notificationFor,
+    canEdit, canDeleteForEveryone, applyReaction, reactionView, quoteOf, typingStep, presenceLabel,
   };
   if (typeof module === "object" && module.exports) module.exports = api;
   else root.TidingsLogic = Object.freeze(api);
