@@ -74,3 +74,24 @@ func browserPostJSON(t *testing.T, url, token string, body, out any) {
 		}
 	}
 }
+
+// browserGetJSON GETs url with the token and decodes the 200 answer.
+func browserGetJSON[T any](t *testing.T, url, token string) T {
+	t.Helper()
+	var out T
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	rb, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s %s", url, res.Status, rb)
+	}
+	if err := json.Unmarshal(rb, &out); err != nil {
+		t.Fatalf("GET %s: %v in %s", url, err, rb)
+	}
+	return out
+}

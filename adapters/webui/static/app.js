@@ -1568,6 +1568,12 @@
       if (S.dropSocket) S.dropSocket();
       updateBanner();
     });
+    window.addEventListener("pagehide", () => {
+      // Leaving the page: close the socket now, so the peers watching this
+      // user see them go offline at once (a page kept in the back-forward
+      // cache would otherwise hold it open). Coming back reconnects.
+      if (S.ws) S.ws.close(1000, "page closed");
+    });
     window.addEventListener("storage", (ev) => {
       // Signed out in another tab.
       if (ev.key === KEY_TOKEN && !ev.newValue && S.token) signOut("You signed out in another tab.");
