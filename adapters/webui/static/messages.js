@@ -106,8 +106,24 @@
       }
     }
 
-    function button(cls, text, label, onClick) {
-      const b = el("button", "ghost " + cls, text);
+    // trashIcon is the delete button's icon, drawn as SVG: not every
+    // system has a font with 🗑.
+    function trashIcon() {
+      const NS = "http://www.w3.org/2000/svg";
+      const svg = document.createElementNS(NS, "svg");
+      svg.setAttribute("viewBox", "0 0 24 24");
+      svg.setAttribute("class", "icon");
+      svg.setAttribute("aria-hidden", "true");
+      svg.setAttribute("focusable", "false");
+      const path = document.createElementNS(NS, "path");
+      path.setAttribute("d", "M4 7h16M9 7V4h6v3M6.5 7l1 13h9l1-13M10 11v6M14 11v6");
+      svg.append(path);
+      return svg;
+    }
+
+    function button(cls, content, label, onClick) {
+      const b = el("button", "ghost " + cls);
+      b.append(content);
       b.type = "button";
       b.setAttribute("aria-label", label);
       b.title = label;
@@ -141,8 +157,14 @@
       menu.setAttribute("aria-label", "Delete");
       menu.hidden = true;
       menu.append(
-        button("del-me", "Delete for me", "Delete for me", () => remove(id(), "me")),
-        button("del-all", "Delete for everyone", "Delete for everyone", () => remove(id(), "everyone")),
+        button("del-me", "Delete for me", "Delete for me", () => {
+          menu.hidden = true;
+          remove(id(), "me");
+        }),
+        button("del-all", "Delete for everyone", "Delete for everyone", () => {
+          menu.hidden = true;
+          remove(id(), "everyone");
+        }),
         button("del-cancel", "Cancel", "Cancel", () => {
           menu.hidden = true;
         }),
@@ -155,7 +177,7 @@
           if (!picker.hidden) picker.querySelector("button").focus();
         }),
         button("act-edit", "✎", "Edit", () => setContext("edit", current(id()))),
-        button("act-delete", "🗑", "Delete", () => {
+        button("act-delete", trashIcon(), "Delete", () => {
           picker.hidden = true;
           menu.hidden = !menu.hidden;
           if (!menu.hidden) menu.querySelector("button").focus();
@@ -235,6 +257,8 @@
       li.classList.remove("flash");
       void li.offsetWidth; // restart the highlight
       li.classList.add("flash");
+      clearTimeout(jumpTo.timer);
+      jumpTo.timer = setTimeout(() => li.classList.remove("flash"), 2000);
       li.tabIndex = -1;
       li.focus({ preventScroll: true });
     }
