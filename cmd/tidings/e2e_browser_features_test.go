@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -173,6 +174,24 @@ func TestBrowserFeatures(t *testing.T) {
 		a.do("focus an action", chromedp.Evaluate[chromedp.Void](browserMsg(m1edited)+`.querySelector(".act-react").focus()`))
 		a.screenshot(shots, "web-client-features.png")
 	}
+
+	// A read on another device (POST /conversations/{peer}/read): the
+	// read_up_to frame clears the badge here.
+	const listFetches = `performance.getEntriesByType("resource").filter(e => e.name.includes("/conversations?")).length`
+	fetches := browserEval[int](a, listFetches)
+	a.do("back to the list", chromedp.Evaluate[chromedp.Void](`location.hash = "#/"`))
+	a.wait("thread closed", `document.getElementById("thread").hidden`)
+	// Closing a thread refetches the list; wait for it, so that only the
+	// read_up_to frame can clear the badge below.
+	a.wait("list refetched", fmt.Sprintf(`%s > %d && (performance.getEntriesByType("resource").filter(e => e.name.includes("/conversations?")).pop().responseEnd > 0)`, listFetches, fetches))
+	tokB := browserEval[string](b, `localStorage.getItem("tidings.token")`)
+	var ping struct{ ID string }
+	browserPostJSON(t, srv.URL+"/messages", tokB, map[string]string{"to": browserEval[string](b, `location.hash.slice(4)`), "text": "ping"}, &ping)
+	a.wait("unread badge", `document.querySelector("#conv-list .conv .badge")?.textContent === "1" && document.title === "(1) tidings"`)
+	browserPostJSON(t, srv.URL+"/conversations/"+idB+"/read", tokA, map[string]string{"up_to": ping.ID}, nil)
+	a.wait("badge cleared by the read on the other device", `!document.querySelector("#conv-list .conv .badge") && document.title === "tidings"`)
+	a.do("open the thread again", chromedp.Evaluate[chromedp.Void](`location.hash = "#/c/" + `+browserJSString(idB)))
+	a.wait("B online", `document.getElementById("thread-presence").textContent === "online"`)
 
 	// B leaves: A sees "last seen today at …". A hides last seen (both
 	// ways): A's header no longer shows B's; B comes back: "online".
