@@ -58,7 +58,7 @@
     });
     $("compose-text").addEventListener("keydown", (ev) => {
       if (ev.key === "Escape" && (replyTo || editing)) {
-        ev.stopPropagation();
+        ev.stopImmediatePropagation(); // not also back to the list (app.js, phones)
         cancelContext();
       }
     });
@@ -183,6 +183,15 @@
           if (!menu.hidden) menu.querySelector("button").focus();
         }),
       );
+      // Escape closes the picker or the menu and goes back to its button.
+      for (const [box, opener] of [[picker, ".act-react"], [menu, ".act-delete"]]) {
+        box.addEventListener("keydown", (ev) => {
+          if (ev.key !== "Escape") return;
+          ev.stopPropagation();
+          box.hidden = true;
+          bar.querySelector(opener).focus();
+        });
+      }
       li.querySelector(".bubble").append(bar, picker, menu);
       return bar;
     }
