@@ -190,8 +190,16 @@ func TestBrowserFeatures(t *testing.T) {
 	a.wait("unread badge", `document.querySelector("#conv-list .conv .badge")?.textContent === "1" && document.title === "(1) tidings"`)
 	browserPostJSON(t, srv.URL+"/conversations/"+idB+"/read", tokA, map[string]string{"up_to": ping.ID}, nil)
 	a.wait("badge cleared by the read on the other device", `!document.querySelector("#conv-list .conv .badge") && document.title === "tidings"`)
+	// B sent "ping" over REST: its page shows it (a sent frame); B deletes
+	// it for itself only: gone from B's thread.
+	b.wait("ping on B's page", `!!(`+browserMsg("ping")+`)`)
+	b.click("delete", browserMsg("ping")+`.querySelector(".act-delete")`)
+	b.wait("only for me", `(d => !d.hidden && d.querySelector(".del-all") && !d.querySelector(".del-me").hidden)(`+browserMsg("ping")+`.querySelector(".delete-menu"))`)
+	b.click("delete for me", browserMsg("ping")+`.querySelector(".del-me")`)
+	b.wait("ping gone for B", `!`+browserMsg("ping"))
 	a.do("open the thread again", chromedp.Evaluate[chromedp.Void](`location.hash = "#/c/" + `+browserJSString(idB)))
 	a.wait("B online", `document.getElementById("thread-presence").textContent === "online"`)
+	a.wait("A still has ping (deleted for B only)", `!!(`+browserMsg("ping")+`)`)
 
 	// B leaves: A sees "last seen today at …". A hides last seen (both
 	// ways): A's header no longer shows B's; B comes back: "online".
