@@ -57,10 +57,15 @@
     let state = { user: null, p: null, missing: false }; // presence of the open peer
     let retried = false;
 
+    let relabel = null;
+
     function render() {
       const label = state.user === S.open ? L.presenceLabel(state.p, new Date(), undefined) : "";
       const p = $("thread-presence");
-      p.textContent = label;
+      if (p.textContent !== label) p.textContent = label;
+      // "today" becomes "yesterday" at midnight: look again every minute.
+      clearTimeout(relabel);
+      if (label.startsWith("last seen")) relabel = setTimeout(render, 60000);
       p.dataset.online = String(!!(state.p && state.p.online && state.user === S.open));
     }
 
