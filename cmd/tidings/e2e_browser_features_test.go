@@ -184,6 +184,15 @@ func TestBrowserFeatures(t *testing.T) {
 	// Closing a thread refetches the list; wait for it, so that only the
 	// read_up_to frame can clear the badge below.
 	a.wait("list refetched", fmt.Sprintf(`%s > %d && (performance.getEntriesByType("resource").filter(e => e.name.includes("/conversations?")).pop().responseEnd > 0)`, listFetches, fetches))
+	// The list shows who is typing; clearing the box stops it.
+	b.do("type again", chromedp.Focus(chromedp.ID("compose-text")), chromedp.KeyEvent("hm"))
+	a.wait("typing in A's list", `document.querySelector("#conv-list .conv .conv-preview")?.textContent === "typing…"`)
+	cleared := time.Now()
+	b.do("clear the box", chromedp.Evaluate[chromedp.Void](`(ta => { ta.value = ""; ta.dispatchEvent(new Event("input")) })(document.getElementById("compose-text"))`))
+	a.wait("typing stopped in A's list", `document.querySelector("#conv-list .conv .conv-preview")?.textContent === "You: "+`+browserJSString(fromPhone))
+	if d := time.Since(cleared); d > 4*time.Second {
+		t.Errorf("typing went from A's list %v after B cleared the box: by its 6 s expiry, not a stop frame", d)
+	}
 	tokB := browserEval[string](b, `localStorage.getItem("tidings.token")`)
 	var ping struct{ ID string }
 	browserPostJSON(t, srv.URL+"/messages", tokB, map[string]string{"to": browserEval[string](b, `location.hash.slice(4)`), "text": "ping"}, &ping)

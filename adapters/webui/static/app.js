@@ -529,6 +529,7 @@
       preview = (isMine(c.last) ? "You: " : "") + t;
     }
     main.append(el("span", "conv-preview", preview));
+    hook("convItem", main, c);
     const side = el("span", "conv-side");
     if (c.last) {
       const t = el("time", "conv-time", fmtTime(c.last.sent_at));
@@ -1476,6 +1477,7 @@
   // {name, init(app)}; init gets the interface below and returns its
   // hooks, called by name (hook) at the points this file names:
   //   message(li, m)   a message of the open thread was shown or updated
+  //   convItem(el, c)  a conversation's row in the list was drawn
   //   frame(f)         a WebSocket frame this file does not handle
   //   incoming(m)      a message from the peer was pushed
   //   open(peer), close(peer), ready(), signedIn(), signedOut()

@@ -41,6 +41,7 @@
       typers.delete(user);
       if (on) typers.set(user, setTimeout(() => setTyping(user, false), ttl || 6000));
       renderTyping();
+      app.renderListSoon();
     }
 
     function renderTyping() {
@@ -139,6 +140,13 @@
           retried = true;
           watch(S.open);
         }
+      },
+      convItem(main, c) {
+        // The list says who is typing, in place of the last message.
+        if (!typers.has(c.peer)) return;
+        const pv = main.querySelector(".conv-preview");
+        pv.textContent = "typing…";
+        pv.classList.add("typing");
       },
       incoming(m) {
         if (typers.has(m.from)) setTyping(m.from, false);
