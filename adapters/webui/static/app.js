@@ -1502,7 +1502,12 @@
   function hookFirst(name, ...args) {
     for (const h of hooks) {
       if (typeof h[name] !== "function") continue;
-      const v = h[name](...args);
+      let v = null;
+      try {
+        v = h[name](...args);
+      } catch (e) {
+        console.error("tidings: " + name + " hook", e); // a broken feature must not stop sends
+      }
       if (v) return v;
     }
     return null;
