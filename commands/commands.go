@@ -18,6 +18,11 @@ type Commands struct {
 	MarkDelivered MarkDeliveredHandler
 	ReadUpTo      ReadUpToHandler
 	DeleteAccount DeleteAccountHandler
+	// Edits and deletes (issue 12).
+	EditMessage   EditMessageHandler
+	DeleteMessage DeleteMessageHandler
+	HideMessage   HideMessageHandler
+	ReactMessage  ReactMessageHandler
 	// Marks is for the query side: it moves messages read from the views
 	// forward by the marks above appended lately (see Marks).
 	Marks Marks
@@ -78,11 +83,15 @@ func New(d Deps) (Commands, error) {
 		RotateSession: RotateSessionHandler{accounts: d.Accounts, lifetime: life, now: now},
 		SignOut:       SignOutHandler{accounts: d.Accounts},
 		SendMessage: SendMessageHandler{log: d.Log, accounts: d.Accounts, sends: d.SendLog, messages: d.Messages, limiter: d.Limiter,
-			sealer: d.Sealer, known: known, now: now},
+			sealer: d.Sealer, known: known, now: now, sync: d.Sync},
 		DeleteAccount: DeleteAccountHandler{accounts: d.Accounts, sealer: d.Sealer, known: known},
 		MarkRead:      MarkReadHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
 		MarkDelivered: MarkDeliveredHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
 		Marks:         Marks{recent: recent},
 		ReadUpTo:      ReadUpToHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
+		EditMessage:   EditMessageHandler{log: d.Log, messages: d.Messages, sync: d.Sync, sealer: d.Sealer, now: now},
+		DeleteMessage: DeleteMessageHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
+		HideMessage:   HideMessageHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
+		ReactMessage:  ReactMessageHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
 	}, nil
 }

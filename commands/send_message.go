@@ -18,6 +18,9 @@ type SendMessage struct {
 	To          domain.UserID
 	Text        string
 	ClientMsgID string
+	// ReplyTo, when set, names the message this one replies to: one of
+	// the conversation that From sees (reply.go).
+	ReplyTo domain.MessageID
 }
 
 // Sent is the accepted message and the position of its event.
@@ -35,6 +38,7 @@ type SendMessageHandler struct {
 	limiter  Limiter
 	sealer   Sealer      // nil: text is appended as it is
 	known    *knownUsers // recipients the accounts store confirmed lately
+	sync     ViewSync    // for a reply to a message just appended (reply.go)
 	now      func() time.Time
 }
 
@@ -60,25 +64,34 @@ func (h SendMessageHandler) Handle(ctx context.Context, cmd SendMessage) (Sent, 
 	if err := h.checkRecipient(ctx, cmd.To); err != nil {
 		return Sent{}, err
 	}
+	replyVersion := 0
+	if cmd.ReplyTo != "" { // only a reply pays this read (reply.go)
+		var err error
+		if replyVersion, err = replyTarget(ctx, h.messages, h.sync, cmd); err != nil {
+			return Sent{}, err
+		}
+	}
 	now := h.now()
 	ev := domain.MessageSent{
-		ID:          domain.MessageID(domain.NewID(now)),
-		From:        cmd.From,
-		To:          cmd.To,
-		Text:        cmd.Text,
-		ClientMsgID: cmd.ClientMsgID,
-		SentAt:      now,
+		ID:           domain.MessageID(domain.NewID(now)),
+		From:         cmd.From,
+		To:           cmd.To,
+		Text:         cmd.Text,
+		ClientMsgID:  cmd.ClientMsgID,
+		SentAt:       now,
+		ReplyTo:      cmd.ReplyTo,
+		ReplyVersion: replyVersion,
 	}
 	retry := false
 	if cmd.ClientMsgID != "" {
 		rec, created, err := h.sends.Reserve(ctx, SendRecord{
 			From: cmd.From, ClientMsgID: cmd.ClientMsgID, ID: ev.ID, To: cmd.To, SentAt: now,
-			Digest: sendDigest(cmd.To, cmd.Text),
+			Digest: sendDigest(cmd.To, cmd.Text, cmd.ReplyTo),
 		})
 		if err != nil {
 			return Sent{}, fmt.Errorf("reserve client_msg_id: %w", err)
 		}
-		if rec.Digest != sendDigest(cmd.To, cmd.Text) {
+		if rec.Digest != sendDigest(cmd.To, cmd.Text, cmd.ReplyTo) {
 			return Sent{}, domain.Errorf(domain.CodeIdempotencyConflict,
 				"client_msg_id %q was already used for another message", cmd.ClientMsgID)
 		}
@@ -143,11 +156,17 @@ func validateSend(cmd SendMessage) error {
 	return domain.ValidateClientMsgID(cmd.ClientMsgID)
 }
 
-func sendDigest(to domain.UserID, text string) [sha256.Size]byte {
+// sendDigest is the digest of a send's recipient, text and (for a reply
+// only, so a plain send's digest is as before) the message it replies to.
+func sendDigest(to domain.UserID, text string, replyTo domain.MessageID) [sha256.Size]byte {
 	h := sha256.New()
 	h.Write([]byte(to))
 	h.Write([]byte{0})
 	h.Write([]byte(text))
+	if replyTo != "" {
+		h.Write([]byte{0})
+		h.Write([]byte(replyTo))
+	}
 	var d [sha256.Size]byte
 	copy(d[:], h.Sum(nil))
 	return d

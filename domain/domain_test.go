@@ -183,7 +183,7 @@ func TestSentWithoutRetryDecodes(t *testing.T) {
 
 func TestUnmarshalEventRejectsUnknown(t *testing.T) {
 	for name, in := range map[string]string{
-		"unknown type":   `{"type":"MessageEdited","v":1,"data":{}}`,
+		"unknown type":   `{"type":"MessageExploded","v":1,"data":{}}`, // MessageEdited exists since issue 12
 		"future version": `{"type":"MessageSent","v":99,"data":{}}`,
 		"no version":     `{"type":"MessageSent","data":{}}`,
 		"not json":       `{`,

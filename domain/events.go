@@ -46,6 +46,12 @@ type MessageSent struct {
 	// the log: a projector that writes without reading checks for the
 	// message before it adds a feed item or pushes (docs/events.md).
 	Retry bool `json:"retry,omitempty"`
+	// ReplyTo and ReplyVersion name the message, and the version of its
+	// text, this one replies to (issue 12; empty and 0 when it is no
+	// reply). The command checks that the sender sees it in the same
+	// conversation.
+	ReplyTo      MessageID `json:"reply_to,omitempty"`
+	ReplyVersion int       `json:"reply_version,omitempty"`
 }
 
 // MessageDelivered records that a device of the recipient received the
@@ -97,7 +103,8 @@ func (e MessageReceipt) Message() MessageID   { return e.ID }
 
 // AsMessage returns the message as first sent: status sent.
 func (e MessageSent) AsMessage() Message {
-	return Message{ID: e.ID, From: e.From, To: e.To, Text: e.Text, ClientMsgID: e.ClientMsgID, SentAt: e.SentAt, Status: StatusSent}
+	return Message{ID: e.ID, From: e.From, To: e.To, Text: e.Text, ClientMsgID: e.ClientMsgID, SentAt: e.SentAt, Status: StatusSent,
+		ReplyTo: e.ReplyTo, ReplyVersion: e.ReplyVersion}
 }
 
 // envelope is how an event is stored: {"type":..., "v":..., "data":{...}}.
@@ -121,6 +128,17 @@ type eventFields struct {
 	ReadAt      time.Time `json:"read_at"`
 	Status      *Status   `json:"status"`
 	At          time.Time `json:"at"`
+	// Edits and deletes (events_edits.go).
+	Version   int       `json:"version"`
+	EditedAt  time.Time `json:"edited_at"`
+	DeletedAt time.Time `json:"deleted_at"`
+	By        UserID    `json:"by"`
+	HiddenAt  time.Time `json:"hidden_at"`
+	// Replies (MessageSent).
+	ReplyTo      MessageID `json:"reply_to"`
+	ReplyVersion int       `json:"reply_version"`
+	// Reactions (MessageReacted; also By, Version, At).
+	Emoji string `json:"emoji"`
 }
 
 type decodedEnvelope struct {
@@ -153,7 +171,8 @@ func UnmarshalEvent(b []byte) (Event, error) {
 	d := env.Data
 	switch env.Type {
 	case TypeMessageSent:
-		return MessageSent{ID: d.ID, From: d.From, To: d.To, Text: d.Text, ClientMsgID: d.ClientMsgID, SentAt: d.SentAt, Retry: d.Retry}, nil
+		return MessageSent{ID: d.ID, From: d.From, To: d.To, Text: d.Text, ClientMsgID: d.ClientMsgID, SentAt: d.SentAt, Retry: d.Retry,
+			ReplyTo: d.ReplyTo, ReplyVersion: d.ReplyVersion}, nil
 	case TypeMessageDelivered:
 		return MessageDelivered{ID: d.ID, From: d.From, To: d.To, SentAt: d.SentAt, DeliveredAt: d.DeliveredAt}, nil
 	case TypeMessageRead:
@@ -167,6 +186,9 @@ func UnmarshalEvent(b []byte) (Event, error) {
 			return nil, fmt.Errorf("decode %s: receipt status missing or not delivered/read", env.Type)
 		}
 		return MessageReceipt{ID: d.ID, From: d.From, To: d.To, SentAt: d.SentAt, Status: *d.Status, At: d.At}, nil
+	}
+	if ev, ok := decodeEdits(env.Type, d); ok {
+		return ev, nil
 	}
 	return nil, fmt.Errorf("unknown event type %q", env.Type)
 }
@@ -190,6 +212,9 @@ func ValidateEvent(ev Event) error {
 		from, to, sentAt = e.From, e.To, e.SentAt
 		if ValidateStoredText(e.Text) != nil || ValidateClientMsgID(e.ClientMsgID) != nil {
 			return bad("with text or client_msg_id outside the content rules")
+		}
+		if e.ReplyTo != "" && (!ValidID(string(e.ReplyTo)) || e.ReplyTo == e.ID || e.ReplyVersion < 1) {
+			return bad("replying to no valid message and version")
 		}
 	case MessageDelivered:
 		from, to, sentAt = e.From, e.To, e.SentAt
@@ -218,7 +243,14 @@ func ValidateEvent(ev Event) error {
 			return bad("without read_at")
 		}
 	default:
-		return bad("of an unknown type")
+		f, t, s, why, known := validateEdits(ev)
+		if !known {
+			return bad("of an unknown type")
+		}
+		if why != "" {
+			return bad(why)
+		}
+		from, to, sentAt = f, t, s
 	}
 	switch {
 	case !ValidID(string(ev.Message())):

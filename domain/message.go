@@ -72,6 +72,44 @@ type Message struct {
 	// Erased: the text is gone for good (its author's account was deleted
 	// and the key that sealed it with it); Text is empty.
 	Erased bool
+	// Edits and deletes (issue 12). Version is the text's version: 0 or 1
+	// until the first edit; EditedAt is the time of the last edit (zero if
+	// none). A message deleted for everyone is a tombstone: Deleted, its
+	// DeletedAt, and no Text. Hidden is set on a message its viewer
+	// deleted for themself (Reader.Message only; listings leave it out).
+	Version   int
+	EditedAt  time.Time
+	Deleted   bool
+	DeletedAt time.Time
+	Hidden    bool
+	// Replies (issue 12): the message and version this one answers, and,
+	// when a reader resolved it (projections.Quoted), the quote.
+	ReplyTo      MessageID
+	ReplyVersion int
+	Quote        *Quote
+	// Reactions are the parties' reactions: [0] the sender's, [1] the
+	// recipient's; a zero Reaction (Emoji "") is none. (An array, so a
+	// Message stays comparable.)
+	Reactions [2]Reaction
+}
+
+// ReactionIndex returns where user's reaction sits in Message.Reactions.
+func (m Message) ReactionIndex(user UserID) int {
+	if user == m.From {
+		return 0
+	}
+	return 1
+}
+
+// Quote is what a reply shows of the version it answered: its text, or
+// that it is gone (Deleted: deleted for everyone since; Unavailable: the
+// reader deleted it for themself).
+type Quote struct {
+	ID          MessageID
+	Version     int
+	Text        string
+	Deleted     bool
+	Unavailable bool
 }
 
 // Peer returns the other party of m as seen by user.

@@ -39,6 +39,14 @@ func (k FeedKind) String() string {
 		return "read_up_to"
 	case FeedSent:
 		return "sent"
+	case FeedEdited:
+		return "edited"
+	case FeedDeleted:
+		return "deleted"
+	case FeedHidden:
+		return "hidden"
+	case FeedReactedBySender, FeedReactedByRecipient:
+		return "reaction"
 	}
 	return "unknown"
 }
@@ -77,7 +85,7 @@ func FeedItemOf(ev domain.Event, pos domain.Position) (user domain.UserID, item 
 		return e.To, FeedItem{Cursor: pos, Kind: FeedReadUpTo, Status: domain.StatusRead, At: e.ReadAt,
 			Message: domain.Message{ID: e.ID, From: e.From, To: e.To}}, true
 	}
-	return "", FeedItem{}, false
+	return feedItemOfEdit(ev, pos)
 }
 
 // User returns whose feed the item is in: the recipient of a message, the

@@ -124,6 +124,14 @@ func Parties(ev domain.Event) []domain.UserID {
 		return []domain.UserID{e.To}
 	case domain.MessageEcho:
 		return []domain.UserID{e.From}
+	case domain.MessageEdited:
+		return []domain.UserID{e.From, e.To}
+	case domain.MessageDeleted:
+		return []domain.UserID{e.From, e.To}
+	case domain.MessageHidden:
+		return []domain.UserID{e.By}
+	case domain.MessageReacted:
+		return []domain.UserID{e.From, e.To}
 	}
 	return nil
 }

@@ -53,6 +53,9 @@ func (v *Views) ApplyBatch(ctx context.Context, changes []projections.Change, po
 	} else if p.unreadBefore != nil { // a batch with a read marker
 		p.unreadAdded = map[convKey][]unreadRow{}
 	}
+	if p.originals, err = v.editOriginals(ctx, changes); err != nil { // edits.go
+		return nil, err
+	}
 	for _, c := range changes {
 		if err := p.add(c); err != nil {
 			return nil, fmt.Errorf("apply %s %s for %s at %s: %w", c.Event.Type(), c.Event.Message(), c.User, c.Pos, err)

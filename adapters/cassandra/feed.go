@@ -60,7 +60,7 @@ func (v *Views) Feed(ctx context.Context, user domain.UserID, after domain.Posit
 		return nil, fmt.Errorf("read feed of %s: %w", user, err)
 	}
 	for i, it := range out {
-		if it.Kind != projections.FeedMessage && it.Kind != projections.FeedSent {
+		if !it.Kind.CarriesMessage() {
 			continue
 		}
 		m, err := v.Message(ctx, user, it.Message.ID)

@@ -13,7 +13,7 @@ import (
 	"github.com/tidings-chat/tidings/projections"
 )
 
-// Read markers (migrations/0006): the statements of domain.ConversationRead.
+// Read markers (migrations/0007): the statements of domain.ConversationRead.
 const (
 	upsertReadMarker  = `UPDATE user_read_markers USING TIMESTAMP ? SET up_to = ? WHERE user_id = ? AND peer_id = ?`
 	selectReadMarkers = `SELECT peer_id, up_to FROM user_read_markers WHERE user_id = ?`
@@ -87,7 +87,7 @@ func unreadAfter(ids []string, upTo domain.MessageID) int {
 // messages a read marker covers.
 func collectUnread(iter *gocql.Iter, out []domain.Message, want int, marks map[domain.UserID]domain.MessageID) ([]domain.Message, error) {
 	var r row
-	dests := r.dests(false)
+	dests := r.dests(unreadRows)
 	for len(out) < want && iter.Scan(dests...) {
 		if m, ok := r.message(); ok && !domain.ReadUpTo(m.ID, marks[m.From]) {
 			out = append(out, m)

@@ -136,7 +136,7 @@ const selectPosition = `SELECT partition, offset FROM applied_positions WHERE gr
 
 // viewTables are the tables Reset empties.
 var viewTables = []string{"month_messages", "month_history", "month_unread", "user_conversations", "user_unread_months",
-	"user_feed", "user_feed_first", "applied_positions", "retried_sends"}
+	"user_feed", "user_feed_first", "applied_positions", "retried_sends", "message_versions"}
 
 // Flush implements projections.Store. Every write returned once the
 // consistency level's replicas took it; its durability is that of their

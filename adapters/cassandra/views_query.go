@@ -17,15 +17,17 @@ import (
 )
 
 const (
-	messageCols    = `message_id, from_user, to_user, body, client_msg_id, sent_at, delivered_at, read_at`
-	selectMessage  = `SELECT ` + messageCols + ` FROM month_messages WHERE user_id = ? AND bucket = ? AND message_id = ?`
-	selectMessages = `SELECT ` + messageCols + ` FROM month_messages WHERE user_id = ? AND bucket = ? AND message_id IN ?`
+	messageCols    = `message_id, from_user, to_user, body, client_msg_id, sent_at, delivered_at, read_at` + editCols
+	selectMessage  = `SELECT ` + messageCols + `, hidden_at FROM month_messages WHERE user_id = ? AND bucket = ? AND message_id = ?`
+	selectMessages = `SELECT ` + messageCols + `, hidden_at FROM month_messages WHERE user_id = ? AND bucket = ? AND message_id IN ?`
+	// editCols are the columns of edits and deletes (migrations/0005).
+	editCols = `, version, edited_at, deleted_at, reply_to, reply_version, reactions`
 
 	selectHistoryMonths = `SELECT months FROM user_conversations WHERE user_id = ? AND peer_id = ?`
 	selectHistory       = `SELECT ` + messageCols + ` FROM month_history WHERE user_id = ? AND bucket = ? AND peer_id = ?`
 	selectHistoryBefore = selectHistory + ` AND (sent_at, message_id) < (?, ?)`
 
-	unreadCols          = `message_id, from_user, to_user, body, client_msg_id, sent_at, delivered_at`
+	unreadCols          = `message_id, from_user, to_user, body, client_msg_id, sent_at, delivered_at` + editCols
 	selectUnreadBuckets = `SELECT bucket, pending FROM user_unread_months WHERE user_id = ? AND bucket >= ?`
 	selectUnreadFrom    = `SELECT ` + unreadCols + ` FROM month_unread WHERE user_id = ? AND bucket = ? AND (sent_at, message_id) >= (?, ?)`
 	selectUnreadAfter   = `SELECT ` + unreadCols + ` FROM month_unread WHERE user_id = ? AND bucket = ? AND (sent_at, message_id) > (?, ?)`
@@ -40,14 +42,32 @@ const maxPageSize = 1000
 type row struct {
 	id, from, to, body, clientMsgID string
 	sentAt, deliveredAt, readAt     time.Time
+	// Edits and deletes (edits.go).
+	version                       int
+	editedAt, deletedAt, hiddenAt time.Time
+	replyTo                       string
+	replyVersion                  int
+	reactions                     map[string]string
 }
 
-// dests returns scan destinations for messageCols, or for unreadCols when
-// withReadAt is false.
-func (r *row) dests(withReadAt bool) []any {
+// cols says which columns a query selects.
+type cols int
+
+const (
+	unreadRows  cols = iota // unreadCols
+	historyRows             // messageCols
+	messageRows             // messageCols, hidden_at
+)
+
+// dests returns scan destinations for the columns c.
+func (r *row) dests(c cols) []any {
 	d := []any{&r.id, &r.from, &r.to, &r.body, &r.clientMsgID, &r.sentAt, &r.deliveredAt}
-	if withReadAt {
+	if c != unreadRows {
 		d = append(d, &r.readAt)
+	}
+	d = append(d, &r.version, &r.editedAt, &r.deletedAt, &r.replyTo, &r.replyVersion, &r.reactions)
+	if c == messageRows {
+		d = append(d, &r.hiddenAt)
 	}
 	return d
 }
@@ -72,6 +92,17 @@ func (r *row) message() (m domain.Message, ok bool) {
 	case !r.deliveredAt.IsZero():
 		m.Status, m.DeliveredAt = domain.StatusDelivered, r.deliveredAt
 	}
+	if r.version > 1 {
+		m.Version, m.EditedAt = r.version, r.editedAt.UTC()
+	}
+	if !r.deletedAt.IsZero() {
+		m.Text, m.Version, m.EditedAt, m.Deleted, m.DeletedAt = "", 0, time.Time{}, true, r.deletedAt.UTC()
+	}
+	m.Hidden = !r.hiddenAt.IsZero()
+	m.ReplyTo, m.ReplyVersion = domain.MessageID(r.replyTo), r.replyVersion
+	if len(r.reactions) > 0 {
+		parseReactions(&m, r.reactions) // edits.go
+	}
 	return m, true
 }
 
@@ -83,7 +114,7 @@ func (v *Views) Message(ctx context.Context, user domain.UserID, id domain.Messa
 		return domain.Message{}, domain.ErrNotFound
 	}
 	var r row
-	err = v.session.Query(selectMessage, user, b, id).WithContext(ctx).Scan(r.dests(true)...)
+	err = v.session.Query(selectMessage, user, b, id).WithContext(ctx).Scan(r.dests(messageRows)...)
 	if errors.Is(err, gocql.ErrNotFound) {
 		return domain.Message{}, domain.ErrNotFound
 	}
@@ -99,9 +130,9 @@ func (v *Views) Message(ctx context.Context, user domain.UserID, id domain.Messa
 
 // collect appends the messages iter yields to out until out holds want,
 // then closes iter.
-func collect(iter *gocql.Iter, withReadAt bool, out []domain.Message, want int) ([]domain.Message, error) {
+func collect(iter *gocql.Iter, c cols, out []domain.Message, want int) ([]domain.Message, error) {
 	var r row
-	dests := r.dests(withReadAt)
+	dests := r.dests(c)
 	for len(out) < want && iter.Scan(dests...) {
 		if m, ok := r.message(); ok {
 			out = append(out, m)
@@ -255,7 +286,7 @@ func (v *Views) History(ctx context.Context, user, peer domain.UserID, p project
 			q = v.session.Query(selectHistoryBefore, user, b, peer, after.at, after.key)
 		}
 		iter := q.WithContext(ctx).PageSize(min(want-len(out), maxPageSize)).Iter()
-		if out, err = collect(iter, true, out, want); err != nil {
+		if out, err = collect(iter, historyRows, out, want); err != nil {
 			return nil, nil, fmt.Errorf("read history of %s with %s, month %d: %w", user, peer, b, err)
 		}
 		if len(out) == want {
@@ -324,13 +355,20 @@ func (v *Views) Conversations(ctx context.Context, user domain.UserID, p project
 	if err != nil {
 		return nil, nil, err
 	}
-	out := make([]projections.Conversation, len(page))
-	for i, r := range page {
+	out := make([]projections.Conversation, 0, len(page))
+	for _, r := range page {
 		m, ok := last[domain.MessageID(r.lastID)]
 		if !ok {
 			return nil, nil, fmt.Errorf("conversation of %s with %s: last message %s is missing", user, r.peer, r.lastID)
 		}
-		out[i] = projections.Conversation{Peer: domain.UserID(r.peer), Last: m, Unread: unreadAfter(r.unread, marks[domain.UserID(r.peer)])}
+		if m.Hidden { // the user deleted it for themself (edits.go)
+			if m, ok, err = v.visibleLast(ctx, user, domain.UserID(r.peer)); err != nil {
+				return nil, nil, fmt.Errorf("conversation of %s with %s: %w", user, r.peer, err)
+			} else if !ok {
+				continue
+			}
+		}
+		out = append(out, projections.Conversation{Peer: domain.UserID(r.peer), Last: m, Unread: unreadAfter(r.unread, marks[domain.UserID(r.peer)])})
 	}
 	var next []byte
 	if start+p.Limit < len(rows) {
@@ -359,7 +397,7 @@ func (v *Views) lastMessages(ctx context.Context, user domain.UserID, rows []con
 	for b, ids := range byMonth {
 		wg.Go(func() {
 			iter := v.session.Query(selectMessages, user, b, ids).WithContext(ctx).Iter()
-			msgs, err := collect(iter, true, nil, len(ids))
+			msgs, err := collect(iter, messageRows, nil, len(ids))
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

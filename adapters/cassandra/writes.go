@@ -97,6 +97,9 @@ type plan struct {
 	// unreadBefore and unreadAdded are the unread messages of the
 	// conversations that ConversationRead changes mark (readupto.go).
 	unreadBefore, unreadAdded map[convKey][]unreadRow
+	// originals are the texts sent of the copies that edits in the batch
+	// edit for the first time (Views.editOriginals, edits.go).
+	originals map[original]string
 }
 
 func newPlan() *plan {
@@ -173,7 +176,7 @@ func (p *plan) add(c projections.Change) error {
 	case domain.MessageEcho:
 		return p.echo(e, c.User, c.Pos)
 	}
-	return fmt.Errorf("unknown event type %s", c.Event.Type())
+	return p.addEdit(c) // edits.go
 }
 
 // checkParty refuses a change of a user who is not a party of the message.
@@ -206,6 +209,9 @@ func (p *plan) sent(e domain.MessageSent, u domain.UserID, pos domain.Position) 
 	copied := p.copies[e.ID] || p.seen[once(insertMessage, partKey{u, idb}, e.ID, ts)]
 	p.put(once(insertMessage, partKey{u, idb}, e.ID, ts), u, idb, e.ID, e.From, e.To, e.Text, e.ClientMsgID, e.SentAt, ts)
 	p.put(once(insertHistory, partKey{u, b}, e.ID, ts), u, b, peer, e.SentAt, e.ID, e.From, e.To, e.Text, e.ClientMsgID, ts)
+	if e.ReplyTo != "" {
+		p.reply(e, u, idb, b, ts) // edits.go
+	}
 	if u != e.To {
 		p.put(once(updateConvSent, own, e.ID, ts), ts, e.SentAt, e.ID, []int{b}, u, peer)
 		return nil

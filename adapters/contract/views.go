@@ -70,6 +70,7 @@ func TestViewsWith(t *testing.T, f ViewsFeatures, newStore NewViews) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
 	}
+	testViewsEdits(t, f, newStore) // views_edits.go
 }
 
 var epoch = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)

@@ -7,7 +7,10 @@ import (
 	"github.com/tidings-chat/tidings/projections"
 )
 
-var _ projections.Reader = Reader{}
+var (
+	_ projections.Reader        = Reader{}
+	_ projections.VersionReader = Reader{}
+)
 
 // Reader is a view reader whose messages come back opened (Keyring.Open):
 // the views hold sealed text, and this is where clients are answered.
@@ -109,4 +112,30 @@ func OpenPush(k *Keyring, push projections.PushFunc) projections.PushFunc {
 			push(ctx, out)
 		}
 	}
+}
+
+// Versions implements projections.VersionReader when the reader below
+// does (nil, domain.ErrNotFound otherwise): each version's text opened
+// with its message's key (the message is read first, for its parties).
+func (r Reader) Versions(ctx context.Context, user domain.UserID, id domain.MessageID) ([]domain.MessageVersion, error) {
+	vr, ok := r.Reader.(projections.VersionReader)
+	if !ok {
+		return nil, domain.ErrNotFound
+	}
+	vs, err := vr.Versions(ctx, user, id)
+	if err != nil || len(vs) == 0 {
+		return vs, err
+	}
+	m, err := r.Reader.Message(ctx, user, id)
+	if err != nil {
+		return nil, err
+	}
+	for i := range vs {
+		o, err := r.Keys.Open(ctx, domain.Message{ID: id, From: m.From, To: m.To, Text: vs[i].Text})
+		if err != nil {
+			return nil, err
+		}
+		vs[i].Text = o.Text // "" when the author's account was deleted
+	}
+	return vs, nil
 }

@@ -14,9 +14,14 @@ import (
 //
 // Message rows of version 2 add, after the status, a byte of receipts
 // already fed (storedMessage.Fed).
+//
+// Message rows of version 3 (only rows of an edited, deleted or hidden
+// message: a plain message's row stays version 2) add rowEdits after the
+// read time (views_edits.go).
 const (
 	rowV1 = 1
 	rowV2 = 2
+	rowV3 = 3
 )
 
 var errCorruptRow = errors.New("corrupt row")
@@ -95,6 +100,10 @@ func encodeMessage(m storedMessage) []byte {
 	w.time(m.SentAt)
 	w.time(m.DeliveredAt)
 	w.time(m.ReadAt)
+	if m.Edits != (rowEdits{}) {
+		w.b[0] = rowV3
+		m.Edits.encode(&w)
+	}
 	return w.b
 }
 
@@ -109,7 +118,7 @@ func decodeMessage(raw []byte) (storedMessage, error) {
 	case len(raw) >= 2 && raw[0] == rowV1:
 		m.Status, m.Legacy = raw[1], true
 		r.b = raw[2:]
-	case len(raw) >= 3 && raw[0] == rowV2:
+	case len(raw) >= 3 && (raw[0] == rowV2 || raw[0] == rowV3):
 		m.Status, m.Fed = raw[1], raw[2]
 		r.b = raw[3:]
 	default:
@@ -117,6 +126,9 @@ func decodeMessage(raw []byte) (storedMessage, error) {
 	}
 	m.ID, m.From, m.To, m.Text, m.ClientMsgID = r.str(), r.str(), r.str(), r.str(), r.str()
 	m.SentAt, m.DeliveredAt, m.ReadAt = r.time(), r.time(), r.time()
+	if raw[0] == rowV3 {
+		m.Edits.decode(&r)
+	}
 	return m, r.err
 }
 

@@ -75,6 +75,8 @@ func (a *Accounts) DeleteUser(ctx context.Context, id domain.UserID) error {
 	defer b.Close()
 	_ = b.Delete([]byte("a/u/"+string(id)), nil)
 	_ = b.Delete([]byte("a/n/"+rec.Name), nil)
+	_ = b.Delete(settingsKey(id), nil) // presence and privacy (presence.go, settings.go)
+	_ = b.Delete(lastSeenKey(id), nil)
 	start := dataKeyPrefix(id)
 	end := prefixEnd(start)
 	_ = b.DeleteRange(start, end, nil)

@@ -78,6 +78,11 @@ func encodeEvent(ev domain.Event) ([]byte, error) {
 	}
 	switch e := ev.(type) {
 	case domain.MessageSent:
+		if e.ReplyTo != "" { // a reply has a record of its own (eventcodec_edits.go)
+			head(codeSentReply, e.ID, e.From, e.To)
+			encodeSentFields(&w, e)
+			break
+		}
 		head(codeSentFlags, e.ID, e.From, e.To)
 		w.str(e.Text)
 		w.str(e.ClientMsgID)
@@ -109,7 +114,9 @@ func encodeEvent(ev domain.Event) ([]byte, error) {
 		head(codeConversationRead, e.ID, e.From, e.To)
 		w.exactTime(e.ReadAt)
 	default:
-		return nil, fmt.Errorf("encode event: unknown type %T", ev)
+		if !encodeEditEvent(&w, ev, head) {
+			return nil, fmt.Errorf("encode event: unknown type %T", ev)
+		}
 	}
 	return w.b, nil
 }
@@ -164,7 +171,10 @@ func decodeEvent(b []byte) (domain.Event, error) {
 	case codeConversationRead:
 		ev = domain.ConversationRead{ID: id, From: from, To: to, ReadAt: r.exactTime()}
 	default:
-		return nil, fmt.Errorf("event record: unknown type code %d", b[1])
+		var err error
+		if ev, err = decodeEditEvent(b[1], &r, id, from, to); err != nil {
+			return nil, err
+		}
 	}
 	if r.err != nil || len(r.b) != 0 {
 		return nil, errCorruptEvent

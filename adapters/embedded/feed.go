@@ -90,7 +90,7 @@ func (v *Views) Feed(_ context.Context, user domain.UserID, after domain.Positio
 			Kind:   projections.FeedKind(s.Kind), Status: domain.Status(s.Status), At: s.At.UTC(),
 			Message: domain.Message{ID: domain.MessageID(s.ID), From: domain.UserID(s.From), To: domain.UserID(s.To), SentAt: s.SentAt.UTC()},
 		}
-		if item.Kind == projections.FeedMessage || item.Kind == projections.FeedSent {
+		if item.Kind.CarriesMessage() {
 			sm, err := v.loadMessage(v.db, user, item.Message.ID)
 			if err != nil {
 				return nil, fmt.Errorf("feed message %s: %w", s.ID, err)

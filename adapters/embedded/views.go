@@ -25,6 +25,7 @@ var _ projections.Store = (*Views)(nil)
 //	v/<user>/h/<peer>/<sent_at><id>     conversation history entry
 //	v/<user>/c/<peer>                   conversation row (JSON)
 //	v/<user>/f/<partition><offset>      feed item (see feed.go)
+//	v/<user>/e/<id>/<version>           a version of an edited message (views_edits.go)
 //	v/<user>/r/<id>/<status>            receipt already in the feed (rows
 //	                                    of version 1 only; later rows say it)
 //	v/~pos/<partition>                  highest applied offset
@@ -59,6 +60,9 @@ type storedMessage struct {
 	Legacy      bool      `json:"-"`
 	DeliveredAt time.Time `json:"delivered_at,omitzero"`
 	ReadAt      time.Time `json:"read_at,omitzero"`
+	// Edits and deletes (views_edits.go); rows with any of them set are
+	// of version 3 (codec.go).
+	Edits rowEdits `json:"-"`
 }
 
 type storedConversation struct {
@@ -72,13 +76,16 @@ type storedConversation struct {
 
 func toStored(m domain.Message) storedMessage {
 	return storedMessage{ID: string(m.ID), From: string(m.From), To: string(m.To), Text: m.Text, ClientMsgID: m.ClientMsgID,
-		SentAt: m.SentAt, Status: uint8(m.Status), DeliveredAt: m.DeliveredAt, ReadAt: m.ReadAt}
+		SentAt: m.SentAt, Status: uint8(m.Status), DeliveredAt: m.DeliveredAt, ReadAt: m.ReadAt, Edits: editsOf(m)}
 }
 
 func (s storedMessage) message() domain.Message {
 	return domain.Message{ID: domain.MessageID(s.ID), From: domain.UserID(s.From), To: domain.UserID(s.To), Text: s.Text,
 		ClientMsgID: s.ClientMsgID, SentAt: s.SentAt.UTC(), Status: domain.Status(s.Status),
-		DeliveredAt: s.DeliveredAt.UTC(), ReadAt: s.ReadAt.UTC()}
+		DeliveredAt: s.DeliveredAt.UTC(), ReadAt: s.ReadAt.UTC(),
+		Version: s.Edits.Version, EditedAt: s.Edits.EditedAt, Deleted: s.Edits.Deleted, DeletedAt: s.Edits.DeletedAt, Hidden: s.Edits.Hidden,
+		ReplyTo: domain.MessageID(s.Edits.ReplyTo), ReplyVersion: s.Edits.ReplyVersion,
+		Reactions: s.Edits.reactions(domain.UserID(s.From), domain.UserID(s.To))}
 }
 
 func userPrefix(u domain.UserID) string { return "v/" + string(u) + "/" }

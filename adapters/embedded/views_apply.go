@@ -122,7 +122,7 @@ func (v *Views) apply(b *txn, c projections.Change) (projections.FeedItem, bool,
 	case domain.MessageEcho:
 		return v.applyEcho(b, e, c.User, c.Pos)
 	}
-	return projections.FeedItem{}, false, fmt.Errorf("unknown event type %s", c.Event.Type())
+	return v.applyEdit(b, c)
 }
 
 // applySent writes user u's copy of the message, the history entry, the
@@ -164,7 +164,8 @@ func (v *Views) applySent(b *txn, e domain.MessageSent, u domain.UserID, pos dom
 // advance moves user u's copy of message id to status s at time at
 // (domain.Message.Advance). A message the user does not hold is left
 // alone: the log keeps a message's events in order, so its MessageSent was
-// never appended.
+// never appended. So is a copy the user hid: its read took it out of the
+// unread count already.
 func (v *Views) advance(b *txn, u domain.UserID, id domain.MessageID, s domain.Status, at time.Time) (bool, error) {
 	sm, err := v.loadMessage(b, u, id)
 	if errors.Is(err, domain.ErrNotFound) {
@@ -174,7 +175,7 @@ func (v *Views) advance(b *txn, u domain.UserID, id domain.MessageID, s domain.S
 		return false, err
 	}
 	m := sm.message()
-	if !m.Advance(s, at) {
+	if m.Hidden || !m.Advance(s, at) { // a copy its user hid no longer changes (views_edits.go)
 		return false, nil
 	}
 	return true, b.setRow(msgKey(u, id), encodeMessage(restored(m, sm)))
@@ -185,6 +186,7 @@ func (v *Views) advance(b *txn, u domain.UserID, id domain.MessageID, s domain.S
 func restored(m domain.Message, sm storedMessage) storedMessage {
 	out := toStored(m)
 	out.Fed, out.Legacy = sm.Fed, sm.Legacy
+	out.Edits.Reactions = sm.Edits.Reactions // with the times of removed ones (views_edits.go)
 	return out
 }
 

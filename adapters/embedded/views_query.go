@@ -113,7 +113,16 @@ func (v *Views) Conversations(_ context.Context, user domain.UserID, p projectio
 		if err != nil {
 			return nil, nil, fmt.Errorf("read last message of %s: %w", r.peer, err)
 		}
-		out = append(out, projections.Conversation{Peer: r.peer, Last: last.message(), Unread: r.c.Unread})
+		lm := last.message()
+		if lm.Hidden { // the user deleted it for themself (views_edits.go)
+			var ok bool
+			if lm, ok, err = v.visibleLast(user, r.peer); err != nil {
+				return nil, nil, fmt.Errorf("read last message of %s: %w", r.peer, err)
+			} else if !ok {
+				continue
+			}
+		}
+		out = append(out, projections.Conversation{Peer: r.peer, Last: lm, Unread: r.c.Unread})
 	}
 	return out, nil, nil
 }

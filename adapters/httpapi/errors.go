@@ -37,6 +37,12 @@ var statusOf = map[domain.Code]int{
 	domain.CodeRateLimited:          http.StatusTooManyRequests,
 	domain.CodeUnavailable:          http.StatusServiceUnavailable,
 	domain.CodeInternal:             http.StatusInternalServerError,
+	// Edits and deletes.
+	domain.CodeMessageDeleted:     http.StatusConflict,
+	domain.CodeEditWindowClosed:   http.StatusConflict,
+	domain.CodeDeleteWindowClosed: http.StatusConflict,
+	domain.CodeInvalidReplyTo:     http.StatusBadRequest,
+	domain.CodeInvalidEmoji:       http.StatusBadRequest,
 }
 
 type errorBody struct {

@@ -24,6 +24,7 @@ type sendRequest struct {
 	To          *string `json:"to"`
 	Text        *string `json:"text"`
 	ClientMsgID *string `json:"client_msg_id"`
+	ReplyTo     *string `json:"reply_to"` // the message replied to (issue 12)
 }
 
 // sendMessage handles POST /messages.
@@ -45,6 +46,13 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 	cmd := commands.SendMessage{From: u.ID, To: domain.UserID(*req.To), Text: *req.Text}
 	if req.ClientMsgID != nil {
 		cmd.ClientMsgID = *req.ClientMsgID
+	}
+	if req.ReplyTo != nil {
+		if *req.ReplyTo == "" {
+			s.writeError(w, r, domain.Errorf(domain.CodeInvalidReplyTo, "reply_to names no message of this conversation that you can see"))
+			return
+		}
+		cmd.ReplyTo = domain.MessageID(*req.ReplyTo)
 	}
 	sent, err := s.cmd.SendMessage.Handle(r.Context(), cmd)
 	if err != nil {
@@ -115,6 +123,9 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m, err := s.views.Message(r.Context(), u.ID, domain.MessageID(id))
+	if err == nil && m.Hidden { // deleted for the caller only
+		err = domain.ErrNotFound
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -122,8 +133,8 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, toMessageJSON(m))
 }
 
-// markRead handles PATCH and PUT /messages/{id}. The body, if any, is
-// ignored: the only change a recipient can make is to mark it read.
+// markRead marks the message read for PATCH and PUT /messages/{id} with a
+// body that is not an edit (patchMessage).
 func (s *Server) markRead(w http.ResponseWriter, r *http.Request) {
 	u, _ := UserFrom(r.Context())
 	res, err := s.cmd.MarkRead.Handle(r.Context(), commands.MarkRead{User: u.ID, ID: domain.MessageID(chi.URLParam(r, "id"))})

@@ -76,6 +76,11 @@ type Server struct {
 	signedOut func(commands.TokenHash)
 	// accountDeleted is told of every account deleted (nil: nobody).
 	accountDeleted func(domain.UserID)
+	// Presence and settings (presence.go); nil: their routes answer 404.
+	pres            *commands.PresenceQuery
+	settingsChanged func(context.Context, domain.UserID, commands.Settings)
+	// versions answers GET /messages/{id}/versions (nil: 404).
+	versions projections.VersionReader
 }
 
 // Directory finds users (the accounts store).
@@ -107,6 +112,12 @@ type Deps struct {
 	// AccountDeleted, when set, is called with each user whose account
 	// was deleted, after the deletion (to close its WebSockets).
 	AccountDeleted func(domain.UserID)
+	// Presence serves GET /users/{id}/presence and the settings routes
+	// (nil: they answer 404).
+	Presence *commands.PresenceQuery
+	// SettingsChanged, when set, is told of each settings change after it
+	// is stored (to tell the WebSockets of every node).
+	SettingsChanged func(ctx context.Context, user domain.UserID, s commands.Settings)
 }
 
 // Limits rate-limit requests by client address (Config.TrustedProxies).
@@ -124,8 +135,9 @@ func New(cfg Config, d Deps) *Server {
 	}
 	// Reads show the marks this process's commands answered with even
 	// before the views apply them: a status never goes back.
-	s := &Server{cfg: cfg, cmd: d.Commands, views: projections.Marked(d.Views, d.Commands.Marks), users: d.Users, tracker: d.Tracker,
-		ready: d.Ready, metrics: d.Metrics, log: d.Logger, limits: d.Limits, signedOut: d.SignedOut, accountDeleted: d.AccountDeleted}
+	s := &Server{cfg: cfg, cmd: d.Commands, views: projections.Quoted(projections.Marked(d.Views, d.Commands.Marks), versionsOf(d.Views)), users: d.Users, tracker: d.Tracker,
+		ready: d.Ready, metrics: d.Metrics, log: d.Logger, limits: d.Limits, signedOut: d.SignedOut, accountDeleted: d.AccountDeleted,
+		pres: d.Presence, settingsChanged: d.SettingsChanged, versions: versionsOf(d.Views)}
 	r := chi.NewRouter()
 	// No RealIP: forwarded-for headers are the client's to forge, and
 	// nothing here trusts an address but the metrics guard below.
@@ -154,11 +166,18 @@ func New(cfg Config, d Deps) *Server {
 		r.Delete("/sessions/current", s.deleteSession)
 		r.Get("/users", s.userByName)
 		r.Get("/users/{id}", s.userByID)
+		r.Get("/users/{id}/presence", s.presence)
+		r.Get("/me/settings", s.settings)
+		r.Patch("/me/settings", s.patchSettings)
 		r.Post("/messages", s.sendMessage)
 		r.Get("/messages", s.unread)
 		r.Get("/messages/{id}", s.getMessage)
-		r.Patch("/messages/{id}", s.markRead)
-		r.Put("/messages/{id}", s.markRead)
+		r.Patch("/messages/{id}", s.patchMessage) // mark read or edit (edits.go)
+		r.Put("/messages/{id}", s.patchMessage)
+		r.Delete("/messages/{id}", s.deleteMessage)
+		r.Get("/messages/{id}/versions", s.messageVersions)
+		r.Put("/messages/{id}/reaction", s.putReaction)
+		r.Delete("/messages/{id}/reaction", s.deleteReaction)
 		r.Get("/conversations", s.conversations)
 		r.Get("/conversations/{peer}/messages", s.history)
 		r.Post("/conversations/{peer}/read", s.readUpTo)

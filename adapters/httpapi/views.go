@@ -51,6 +51,9 @@ func AppendMessageJSON(b []byte, m domain.Message) []byte {
 	if m.Erased {
 		b = append(b, `,"erased":true`...)
 	}
+	if m.Version > 1 || m.Deleted || m.ReplyTo != "" || m.Reactions != ([2]domain.Reaction{}) {
+		b = appendEditsJSON(b, m) // edits.go
+	}
 	return append(b, '}')
 }
 

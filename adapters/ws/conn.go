@@ -5,7 +5,9 @@ import (
 	"hash/maphash"
 	"math"
 	"net/http"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -54,6 +56,10 @@ type conn struct {
 	pending  []pendingItem
 	last     int64
 	seen     recent // items already queued, by itemKey
+
+	// eph is the connection's typing and presence state (ephemeral.go),
+	// made by its first typing or watch frame.
+	eph atomic.Pointer[ephConn]
 }
 
 // connSession is the token a connection was opened with and when it
@@ -82,6 +88,16 @@ func itemKey(it projections.FeedItem) uint64 {
 	_ = h.WriteByte(byte(it.Kind))
 	_ = h.WriteByte(byte(it.Status))
 	_, _ = h.WriteString(string(it.Message.ID))
+	if it.Kind == projections.FeedEdited { // each version is news
+		_, _ = h.WriteString(strconv.Itoa(it.Message.Version))
+	}
+	if it.Kind == projections.FeedReactedBySender || it.Kind == projections.FeedReactedByRecipient { // each change is news
+		r := it.Message.Reactions[0]
+		if it.Kind == projections.FeedReactedByRecipient {
+			r = it.Message.Reactions[1]
+		}
+		_, _ = h.WriteString(r.Emoji + "/" + strconv.Itoa(r.Version))
+	}
 	return h.Sum64()
 }
 
@@ -198,6 +214,7 @@ func (c *conn) killLocked(code websocket.StatusCode, reason string) bool {
 // hub.active, which serve adds to for the reader.
 func (c *conn) serve(since string) {
 	c.hub.active.Add(1)
+	c.hub.eph.connected(c)
 	go c.readLoop()
 	c.startPings()
 	c.resume(since)
@@ -209,6 +226,7 @@ func (c *conn) serve(since string) {
 // CloseMessageTooBig for an oversize frame.
 func (c *conn) readLoop() {
 	defer c.hub.active.Done()
+	defer c.hub.eph.disconnected(c) // after the kill: no frame reaches c any more
 	defer c.kill(websocket.StatusNormalClosure, "")
 	for !c.killed() {
 		pongs, more := c.sock.skipPongs() // waits for the client, holding no buffer
@@ -250,6 +268,8 @@ func (c *conn) handle(b []byte) ack {
 		pos *domain.Position
 	)
 	switch f.Type {
+	case TypeTyping, TypeWatch, TypeUnwatch:
+		return c.handleEphemeral(ctx, f)
 	case TypeAck:
 		var m commands.Marked
 		m, err = cmds.MarkDelivered.Handle(ctx, commands.MarkDelivered{User: c.user, ID: domain.MessageID(f.ID)})
@@ -265,7 +285,7 @@ func (c *conn) handle(b []byte) ack {
 	case TypeSend:
 		var s commands.Sent
 		s, err = cmds.SendMessage.Handle(ctx, commands.SendMessage{
-			From: c.user, To: domain.UserID(f.To), Text: f.Text, ClientMsgID: f.ClientMsgID,
+			From: c.user, To: domain.UserID(f.To), Text: f.Text, ClientMsgID: f.ClientMsgID, ReplyTo: domain.MessageID(f.ReplyTo),
 		})
 		msg, pos = s.Message, &s.Position
 		if err == nil {

@@ -27,6 +27,9 @@ func (h *Hub) Push(_ context.Context, items []projections.FeedItem) {
 			continue
 		}
 		frame, key := h.itemFrame(it), itemKey(it)
+		if frame == nil { // nothing to tell (frames_edits.go)
+			continue
+		}
 		for _, c := range targets {
 			c.push(key, it.Cursor, frame)
 		}

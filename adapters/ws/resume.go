@@ -129,8 +129,10 @@ func (c *conn) backlog(ctx context.Context, cursor domain.Position) error {
 			if !fresh {
 				continue
 			}
-			if err := c.enqueueWait(ctx, c.hub.itemFrame(it)); err != nil {
-				return err
+			if f := c.hub.itemFrame(it); f != nil { // nil: nothing to tell (frames_edits.go)
+				if err := c.enqueueWait(ctx, f); err != nil {
+					return err
+				}
 			}
 			cursor = it.Cursor
 		}

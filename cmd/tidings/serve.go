@@ -88,9 +88,13 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Typing and presence: who may see whose presence (conversation
+	// peers), over the accounts' store and the views.
+	presence := &commands.PresenceQuery{Store: b.presence, Settings: b.settings, Users: b.accounts, Talked: projections.Talked(b.views)}
 	hub, err := ws.NewHub(ws.Config{OriginPatterns: list(c.WSOrigins)}, ws.Deps{
 		Commands: cmds, UserFrom: httpapi.UserFrom, SessionFrom: httpapi.SessionFrom, MessageJSON: httpapi.AppendMessageJSON,
 		Views: reader, Positions: b.views, Partitions: b.partitions, Logger: log,
+		Presence: presence, Relay: b.relay,
 	})
 	if err != nil {
 		return err
@@ -103,6 +107,7 @@ func serve(ctx context.Context, args []string) error {
 		Partitions: b.partitions, TrustedProxies: proxies}, httpapi.Deps{
 		Commands: cmds, Views: reader, Users: b.accounts, Tracker: tracker, Ready: b.ping, Metrics: metrics, Logger: log,
 		Extra: hub.Mount, UI: webui.Handler(), Limits: limits.http, SignedOut: hub.Revoke, AccountDeleted: hub.RevokeUser,
+		Presence: presence, SettingsChanged: hub.SettingsChanged,
 	})
 
 	// The background loops: the views pipeline (one consumer per
