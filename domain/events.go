@@ -178,7 +178,8 @@ func UnmarshalEvent(b []byte) (Event, error) {
 	case TypeMessageRead:
 		return MessageRead{ID: d.ID, From: d.From, To: d.To, SentAt: d.SentAt, ReadAt: d.ReadAt}, nil
 	case TypeMessageEcho:
-		return MessageEcho{ID: d.ID, From: d.From, To: d.To, Text: d.Text, ClientMsgID: d.ClientMsgID, SentAt: d.SentAt}, nil
+		return MessageEcho{ID: d.ID, From: d.From, To: d.To, Text: d.Text, ClientMsgID: d.ClientMsgID, SentAt: d.SentAt,
+			ReplyTo: d.ReplyTo, ReplyVersion: d.ReplyVersion}, nil
 	case TypeConversationRead:
 		return ConversationRead{ID: d.ID, From: d.From, To: d.To, ReadAt: d.ReadAt}, nil
 	case TypeMessageReceipt:
@@ -232,10 +233,11 @@ func ValidateEvent(ev Event) error {
 			return bad("without a delivered/read status and its time")
 		}
 	case MessageEcho:
-		from, to, sentAt = e.From, e.To, e.SentAt
-		if ValidateStoredText(e.Text) != nil || ValidateClientMsgID(e.ClientMsgID) != nil {
-			return bad("with text or client_msg_id outside the content rules")
+		// Whatever MessageSent must hold, its echo holds.
+		if err := ValidateEvent(e.Sent()); err != nil {
+			return fmt.Errorf("%w (in a %s)", err, TypeMessageEcho)
 		}
+		return nil
 	case ConversationRead:
 		// It names no send time: the marker is the message id.
 		from, to, sentAt = e.From, e.To, e.ReadAt

@@ -7,7 +7,7 @@ import "time"
 const TypeMessageEcho = "MessageEcho"
 
 // MessageEcho tells the sender's own partition that From sent a message:
-// it is the message as sent (the fields of MessageSent but Retry), so the
+// it is the message as sent (every field of MessageSent but Retry), so the
 // sender's other devices show it live and on resume, in the same cursor
 // order as everything else they are told. It is derived: the views
 // pipeline appends one for every MessageSent it projects (so a retried or
@@ -23,6 +23,10 @@ type MessageEcho struct {
 	Text        string    `json:"text"`
 	ClientMsgID string    `json:"client_msg_id,omitempty"`
 	SentAt      time.Time `json:"sent_at"`
+	// ReplyTo and ReplyVersion are MessageSent's: the message, and the
+	// version of its text, this one replies to (empty and 0: no reply).
+	ReplyTo      MessageID `json:"reply_to,omitempty"`
+	ReplyVersion int       `json:"reply_version,omitempty"`
 }
 
 func (e MessageEcho) Type() string       { return TypeMessageEcho }
@@ -31,10 +35,12 @@ func (e MessageEcho) Message() MessageID { return e.ID }
 
 // EchoOf returns the MessageEcho of a send.
 func EchoOf(e MessageSent) MessageEcho {
-	return MessageEcho{ID: e.ID, From: e.From, To: e.To, Text: e.Text, ClientMsgID: e.ClientMsgID, SentAt: e.SentAt}
+	return MessageEcho{ID: e.ID, From: e.From, To: e.To, Text: e.Text, ClientMsgID: e.ClientMsgID, SentAt: e.SentAt,
+		ReplyTo: e.ReplyTo, ReplyVersion: e.ReplyVersion}
 }
 
 // Sent returns the MessageSent the echo repeats (as a first send).
 func (e MessageEcho) Sent() MessageSent {
-	return MessageSent{ID: e.ID, From: e.From, To: e.To, Text: e.Text, ClientMsgID: e.ClientMsgID, SentAt: e.SentAt}
+	return MessageSent{ID: e.ID, From: e.From, To: e.To, Text: e.Text, ClientMsgID: e.ClientMsgID, SentAt: e.SentAt,
+		ReplyTo: e.ReplyTo, ReplyVersion: e.ReplyVersion}
 }

@@ -110,6 +110,8 @@ func encodeEvent(ev domain.Event) ([]byte, error) {
 		w.str(e.Text)
 		w.str(e.ClientMsgID)
 		w.exactTime(e.SentAt)
+		w.str(string(e.ReplyTo))
+		w.uint(uint64(max(e.ReplyVersion, 0)))
 	case domain.ConversationRead:
 		head(codeConversationRead, e.ID, e.From, e.To)
 		w.exactTime(e.ReadAt)
@@ -165,9 +167,16 @@ func decodeEvent(b []byte) (domain.Event, error) {
 			r.err = errCorruptEvent
 		}
 		ev = domain.MessageReceipt{ID: id, From: from, To: to, SentAt: sent, Status: st, At: r.exactTime()}
-	case codeEcho:
+	case codeEcho: // text, client_msg_id, sent_at, reply_to, reply_version (uvarint)
 		text, cmid := r.str(), r.str()
-		ev = domain.MessageEcho{ID: id, From: from, To: to, Text: text, ClientMsgID: cmid, SentAt: r.exactTime()}
+		echo := domain.MessageEcho{ID: id, From: from, To: to, Text: text, ClientMsgID: cmid, SentAt: r.exactTime()}
+		echo.ReplyTo = domain.MessageID(r.str())
+		if v := r.uint(); v > 1<<31 {
+			r.err = errCorruptEvent
+		} else {
+			echo.ReplyVersion = int(v)
+		}
+		ev = echo
 	case codeConversationRead:
 		ev = domain.ConversationRead{ID: id, From: from, To: to, ReadAt: r.exactTime()}
 	default:
