@@ -32,7 +32,7 @@ func testEcho(t *testing.T, s projections.Store, feat ViewsFeatures) {
 		} else {
 			applyBatch(t, s, []positioned{sent, echo})
 		}
-		applyBatch(t, s, []positioned{echo}) // redelivered
+		applyBatch(t, s, []positioned{echo})         // redelivered
 		aliceFeed := func() []projections.FeedItem { // her sent items
 			var out []projections.FeedItem
 			for _, it := range feed(t, s, alice, domain.Position{Partition: echo.pos.Partition, Offset: -1}, 10) {
