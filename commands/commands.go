@@ -88,10 +88,10 @@ func New(d Deps) (Commands, error) {
 		MarkRead:      MarkReadHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
 		MarkDelivered: MarkDeliveredHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
 		Marks:         Marks{recent: recent},
-		ReadUpTo:      ReadUpToHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
 		EditMessage:   EditMessageHandler{log: d.Log, messages: d.Messages, sync: d.Sync, sealer: d.Sealer, now: now},
 		DeleteMessage: DeleteMessageHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
 		HideMessage:   HideMessageHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
 		ReactMessage:  ReactMessageHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
+		ReadUpTo:      ReadUpToHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
 	}, nil
 }

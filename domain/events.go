@@ -233,11 +233,13 @@ func ValidateEvent(ev Event) error {
 			return bad("without a delivered/read status and its time")
 		}
 	case MessageEcho:
-		// Whatever MessageSent must hold, its echo holds.
-		if err := ValidateEvent(e.Sent()); err != nil {
-			return fmt.Errorf("%w (in a %s)", err, TypeMessageEcho)
+		from, to, sentAt = e.From, e.To, e.SentAt
+		if ValidateStoredText(e.Text) != nil || ValidateClientMsgID(e.ClientMsgID) != nil {
+			return bad("with text or client_msg_id outside the content rules")
 		}
-		return nil
+		if e.ReplyTo != "" && (!ValidID(string(e.ReplyTo)) || e.ReplyTo == e.ID || e.ReplyVersion < 1) {
+			return bad("replying to no valid message and version")
+		}
 	case ConversationRead:
 		// It names no send time: the marker is the message id.
 		from, to, sentAt = e.From, e.To, e.ReadAt

@@ -7,7 +7,7 @@ import "time"
 const TypeMessageEcho = "MessageEcho"
 
 // MessageEcho tells the sender's own partition that From sent a message:
-// it is the message as sent (every field of MessageSent but Retry), so the
+// it is the message as sent (the fields of MessageSent but Retry), so the
 // sender's other devices show it live and on resume, in the same cursor
 // order as everything else they are told. It is derived: the views
 // pipeline appends one for every MessageSent it projects (so a retried or
@@ -23,8 +23,8 @@ type MessageEcho struct {
 	Text        string    `json:"text"`
 	ClientMsgID string    `json:"client_msg_id,omitempty"`
 	SentAt      time.Time `json:"sent_at"`
-	// ReplyTo and ReplyVersion are MessageSent's: the message, and the
-	// version of its text, this one replies to (empty and 0: no reply).
+	// ReplyTo and ReplyVersion repeat the send's (MessageSent.ReplyTo): the
+	// sender's copy may be written from the echo first.
 	ReplyTo      MessageID `json:"reply_to,omitempty"`
 	ReplyVersion int       `json:"reply_version,omitempty"`
 }

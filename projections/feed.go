@@ -35,10 +35,6 @@ func (k FeedKind) String() string {
 		return "receipt"
 	case FeedRead:
 		return "read"
-	case FeedReadUpTo:
-		return "read_up_to"
-	case FeedSent:
-		return "sent"
 	case FeedEdited:
 		return "edited"
 	case FeedDeleted:
@@ -47,6 +43,10 @@ func (k FeedKind) String() string {
 		return "hidden"
 	case FeedReactedBySender, FeedReactedByRecipient:
 		return "reaction"
+	case FeedReadUpTo:
+		return "read_up_to"
+	case FeedSent:
+		return "sent"
 	}
 	return "unknown"
 }

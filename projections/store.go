@@ -120,10 +120,6 @@ func Parties(ev domain.Event) []domain.UserID {
 		return []domain.UserID{e.From, e.To}
 	case domain.MessageReceipt:
 		return []domain.UserID{e.From}
-	case domain.ConversationRead:
-		return []domain.UserID{e.To}
-	case domain.MessageEcho:
-		return []domain.UserID{e.From}
 	case domain.MessageEdited:
 		return []domain.UserID{e.From, e.To}
 	case domain.MessageDeleted:
@@ -132,6 +128,10 @@ func Parties(ev domain.Event) []domain.UserID {
 		return []domain.UserID{e.By}
 	case domain.MessageReacted:
 		return []domain.UserID{e.From, e.To}
+	case domain.ConversationRead:
+		return []domain.UserID{e.To}
+	case domain.MessageEcho:
+		return []domain.UserID{e.From}
 	}
 	return nil
 }

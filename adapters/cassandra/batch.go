@@ -48,13 +48,13 @@ func (v *Views) ApplyBatch(ctx context.Context, changes []projections.Change, po
 		return nil, err
 	}
 	p.copies = copies
+	if p.originals, err = v.editOriginals(ctx, changes); err != nil { // edits.go
+		return nil, err
+	}
 	if p.unreadBefore, err = v.coveredUnread(ctx, changes); err != nil {
 		return nil, err
 	} else if p.unreadBefore != nil { // a batch with a read marker
 		p.unreadAdded = map[convKey][]unreadRow{}
-	}
-	if p.originals, err = v.editOriginals(ctx, changes); err != nil { // edits.go
-		return nil, err
 	}
 	for _, c := range changes {
 		if err := p.add(c); err != nil {

@@ -85,9 +85,9 @@ func unreadAfter(ids []string, upTo domain.MessageID) int {
 
 // collectUnread is collect for the unread listing: it leaves out the
 // messages a read marker covers.
-func collectUnread(iter *gocql.Iter, out []domain.Message, want int, marks map[domain.UserID]domain.MessageID) ([]domain.Message, error) {
+func collectUnread(iter *gocql.Iter, c cols, out []domain.Message, want int, marks map[domain.UserID]domain.MessageID) ([]domain.Message, error) {
 	var r row
-	dests := r.dests(unreadRows)
+	dests := r.dests(c)
 	for len(out) < want && iter.Scan(dests...) {
 		if m, ok := r.message(); ok && !domain.ReadUpTo(m.ID, marks[m.From]) {
 			out = append(out, m)

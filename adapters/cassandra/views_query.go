@@ -239,7 +239,7 @@ func (v *Views) Unread(ctx context.Context, user domain.UserID, p projections.Pa
 			q = v.session.Query(selectUnreadFrom, user, m.bucket, m.first.at, m.first.key)
 		}
 		iter := q.WithContext(ctx).PageSize(min(want-len(out), maxPageSize)).Iter()
-		if out, err = collectUnread(iter, out, want, marks); err != nil {
+		if out, err = collectUnread(iter, unreadRows, out, want, marks); err != nil {
 			return nil, nil, fmt.Errorf("read unread of %s, month %d: %w", user, m.bucket, err)
 		}
 		if len(out) == want {

@@ -94,12 +94,12 @@ type plan struct {
 	// copies are the messages of retried sends (MessageSent.Retry) that
 	// the recipient's views held before the batch (Views.retriedCopies).
 	copies map[domain.MessageID]bool
-	// unreadBefore and unreadAdded are the unread messages of the
-	// conversations that ConversationRead changes mark (readupto.go).
-	unreadBefore, unreadAdded map[convKey][]unreadRow
 	// originals are the texts sent of the copies that edits in the batch
 	// edit for the first time (Views.editOriginals, edits.go).
 	originals map[original]string
+	// unreadBefore and unreadAdded are the unread messages of the
+	// conversations that ConversationRead changes mark (readupto.go).
+	unreadBefore, unreadAdded map[convKey][]unreadRow
 }
 
 func newPlan() *plan {

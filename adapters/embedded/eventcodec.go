@@ -31,6 +31,7 @@ const (
 	// 20-29: read markers and device sync.
 	codeConversationRead = 20
 	codeEcho             = 21
+	codeEchoReply        = 22 // codeEcho's fields, then reply_to and its version (uvarint)
 )
 
 // Flags of a codeSentFlags record.
@@ -106,12 +107,18 @@ func encodeEvent(ev domain.Event) ([]byte, error) {
 		w.b = append(w.b, byte(e.Status))
 		w.exactTime(e.At)
 	case domain.MessageEcho:
-		head(codeEcho, e.ID, e.From, e.To)
+		code := byte(codeEcho)
+		if e.ReplyTo != "" {
+			code = codeEchoReply
+		}
+		head(code, e.ID, e.From, e.To)
 		w.str(e.Text)
 		w.str(e.ClientMsgID)
 		w.exactTime(e.SentAt)
-		w.str(string(e.ReplyTo))
-		w.uint(uint64(max(e.ReplyVersion, 0)))
+		if e.ReplyTo != "" {
+			w.str(string(e.ReplyTo))
+			w.uint(uint64(max(e.ReplyVersion, 0)))
+		}
 	case domain.ConversationRead:
 		head(codeConversationRead, e.ID, e.From, e.To)
 		w.exactTime(e.ReadAt)
@@ -167,13 +174,15 @@ func decodeEvent(b []byte) (domain.Event, error) {
 			r.err = errCorruptEvent
 		}
 		ev = domain.MessageReceipt{ID: id, From: from, To: to, SentAt: sent, Status: st, At: r.exactTime()}
-	case codeEcho: // text, client_msg_id, sent_at, reply_to, reply_version (uvarint)
+	case codeEcho, codeEchoReply:
 		text, cmid := r.str(), r.str()
 		echo := domain.MessageEcho{ID: id, From: from, To: to, Text: text, ClientMsgID: cmid, SentAt: r.exactTime()}
-		echo.ReplyTo = domain.MessageID(r.str())
-		if v := r.uint(); v > 1<<31 {
-			r.err = errCorruptEvent
-		} else {
+		if b[1] == codeEchoReply {
+			echo.ReplyTo = domain.MessageID(r.str())
+			v := r.uint()
+			if v > 1<<31 {
+				r.err = errCorruptEvent
+			}
 			echo.ReplyVersion = int(v)
 		}
 		ev = echo

@@ -17,7 +17,7 @@ func TestEventCodecSyncEvents(t *testing.T) {
 		{"conversation read", domain.ConversationRead{ID: "01M", From: "a", To: "b", ReadAt: at}, codeConversationRead},
 		{"echo", domain.MessageEcho{ID: "01M", From: "a", To: "b", Text: "héllo", ClientMsgID: "c-1", SentAt: at}, codeEcho},
 		{"echo without client id", domain.MessageEcho{ID: "01M", From: "a", To: "b", Text: "x", SentAt: at}, codeEcho},
-		{"echo of a reply", domain.MessageEcho{ID: "01M", From: "a", To: "b", Text: "x", SentAt: at, ReplyTo: "01L", ReplyVersion: 2}, codeEcho},
+		{"echo of a reply", domain.MessageEcho{ID: "01M", From: "a", To: "b", Text: "re", SentAt: at, ReplyTo: "01K", ReplyVersion: 3}, codeEchoReply},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { checkCodec(t, tc.ev, tc.code) })

@@ -268,8 +268,6 @@ func (c *conn) handle(b []byte) ack {
 		pos *domain.Position
 	)
 	switch f.Type {
-	case TypeTyping, TypeWatch, TypeUnwatch:
-		return c.handleEphemeral(ctx, f)
 	case TypeAck:
 		var m commands.Marked
 		m, err = cmds.MarkDelivered.Handle(ctx, commands.MarkDelivered{User: c.user, ID: domain.MessageID(f.ID)})
@@ -291,6 +289,8 @@ func (c *conn) handle(b []byte) ack {
 		if err == nil {
 			c.sentHere(msg.ID)
 		}
+	case TypeTyping, TypeWatch, TypeUnwatch: // ephemeral.go; after the commands, off their path
+		return c.handleEphemeral(ctx, f)
 	}
 	if err != nil {
 		return c.errorAck(f.Ref, err)

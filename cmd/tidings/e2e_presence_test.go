@@ -85,7 +85,8 @@ func setHideLastSeen(t *testing.T, a *api, u user, hide bool) {
 // TestTypingAndPresence: alice types and bob, on two devices, sees it;
 // bob watches alice online, then offline with a last seen that GET
 // /users/{id}/presence agrees with and that survives a restart; hiding
-// last seen hides it; strangers get 404.
+// last seen hides it; strangers get 404, and so does everyone once the
+// account is deleted.
 func TestTypingAndPresence(t *testing.T) {
 	inst := newInstance(t)
 	srv := inst.start(t, serverOptions{})
@@ -160,6 +161,12 @@ func TestTypingAndPresence(t *testing.T) {
 	a = newAPI(t, srv, newPositions())
 	if code, rp := presenceOf(t, a, bob, alice.ID); code != http.StatusOK || rp.Online || rp.LastSeen == nil || *rp.LastSeen != lastSeen {
 		t.Fatalf("GET presence of alice after a restart: %d %+v, want last_seen %s", code, rp, lastSeen)
+	}
+
+	// Alice deletes her account: her presence goes with it.
+	expectStatus(t, a.do(t, request{Method: http.MethodDelete, Path: "/me", Token: alice.Token, Body: []byte("{}")}), http.StatusNoContent)
+	if code, _ := presenceOf(t, a, bob, alice.ID); code != http.StatusNotFound {
+		t.Fatalf("GET presence of a deleted account: %d, want 404", code)
 	}
 }
 
