@@ -53,8 +53,9 @@ func (v *Views) ApplyBatch(ctx context.Context, changes []projections.Change, po
 	}
 	if p.unreadBefore, err = v.coveredUnread(ctx, changes); err != nil {
 		return nil, err
+	} else if p.unreadBefore != nil { // a batch with a read marker
+		p.unreadAdded = map[convKey][]unreadRow{}
 	}
-	p.unreadAdded = map[convKey][]unreadRow{}
 	for _, c := range changes {
 		if err := p.add(c); err != nil {
 			return nil, fmt.Errorf("apply %s %s for %s at %s: %w", c.Event.Type(), c.Event.Message(), c.User, c.Pos, err)

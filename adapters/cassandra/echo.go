@@ -24,6 +24,9 @@ func (p *plan) echo(e domain.MessageEcho, u domain.UserID, pos domain.Position) 
 	}
 	ts := tsSent(e.SentAt)
 	p.put(once(insertMessage, partKey{u, idb}, e.ID, ts), u, idb, e.ID, e.From, e.To, e.Text, e.ClientMsgID, e.SentAt, ts)
+	if e.ReplyTo != "" { // as plan.reply writes the message row's reply cells
+		p.put(once(setMessageReply, partKey{u, idb}, e.ID, ts), ts, e.ReplyTo, e.ReplyVersion, u, idb, e.ID)
+	}
 	p.feed(e, u, pos)
 	return nil
 }

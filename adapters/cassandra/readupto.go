@@ -13,7 +13,7 @@ import (
 	"github.com/tidings-chat/tidings/projections"
 )
 
-// Read markers (migrations/0006): the statements of domain.ConversationRead.
+// Read markers (migrations/0007): the statements of domain.ConversationRead.
 const (
 	upsertReadMarker  = `UPDATE user_read_markers USING TIMESTAMP ? SET up_to = ? WHERE user_id = ? AND peer_id = ?`
 	selectReadMarkers = `SELECT peer_id, up_to FROM user_read_markers WHERE user_id = ?`

@@ -16,8 +16,11 @@ func testEcho(t *testing.T, s projections.Store, feat ViewsFeatures) {
 	for _, echoFirst := range []bool{false, true} {
 		f := newFixture(t)
 		alice, bob := f.user(), f.user()
+		first := f.sent(bob, alice, "the message answered")
 		m := f.sent(alice, bob, "from my phone")
 		m.ClientMsgID = "c-1"
+		m.ReplyTo, m.ReplyVersion = first.ID, 1
+		apply(t, s, f.log(first))
 		logged := f.log(m, domain.EchoOf(m), domain.EchoOf(m))
 		sent, echo, again := logged[0], logged[1], logged[2]
 		if echo.pos.Partition == sent.pos.Partition {
@@ -29,25 +32,35 @@ func testEcho(t *testing.T, s projections.Store, feat ViewsFeatures) {
 		} else {
 			applyBatch(t, s, []positioned{sent, echo})
 		}
-		applyBatch(t, s, []positioned{echo}) // redelivered
-		aliceFeed := func() []projections.FeedItem {
-			return feed(t, s, alice, domain.Position{Partition: echo.pos.Partition, Offset: -1}, 10)
+		applyBatch(t, s, []positioned{echo})         // redelivered
+		aliceFeed := func() []projections.FeedItem { // her sent items
+			var out []projections.FeedItem
+			for _, it := range feed(t, s, alice, domain.Position{Partition: echo.pos.Partition, Offset: -1}, 10) {
+				if it.Kind == projections.FeedSent {
+					out = append(out, it)
+				}
+			}
+			return out
 		}
 		items := aliceFeed()
 		if len(items) != 1 || items[0].Kind != projections.FeedSent || items[0].Cursor != echo.pos {
 			t.Fatalf("echo first %v: alice's feed %+v, want one sent item at %s", echoFirst, items, echo.pos)
 		}
 		got := items[0].Message
-		if got.ID != m.ID || got.Text != m.Text || got.From != alice || got.To != bob || got.ClientMsgID != "c-1" || !got.SentAt.Equal(m.SentAt) {
+		if got.ID != m.ID || got.Text != m.Text || got.From != alice || got.To != bob || got.ClientMsgID != "c-1" || !got.SentAt.Equal(m.SentAt) ||
+			got.ReplyTo != first.ID || got.ReplyVersion != 1 {
 			t.Fatalf("echo first %v: the sent item's message %+v, want %+v", echoFirst, got, m)
 		}
 		if it := items[0]; it.User() != alice {
 			t.Fatalf("the sent item is for %s, want alice", it.User())
 		}
 		// The message is alice's once, bob's once, and unread by bob only.
-		equal(t, "alice's history", ids(allHistory(t, s, alice, bob, 10)), []domain.MessageID{m.ID})
+		equal(t, "alice's history", ids(allHistory(t, s, alice, bob, 10)), []domain.MessageID{m.ID, first.ID})
 		equal(t, "bob's unread", ids(allUnread(t, s, bob, 10)), []domain.MessageID{m.ID})
-		equal(t, "alice's unread", len(allUnread(t, s, alice, 10)), 0)
+		equal(t, "alice's unread", ids(allUnread(t, s, alice, 10)), []domain.MessageID{first.ID})
+		if mine := mustMessage(t, s, alice, m.ID); mine.ReplyTo != first.ID || mine.ReplyVersion != 1 {
+			t.Fatalf("echo first %v: alice's copy %+v lost its reply", echoFirst, mine)
+		}
 		for _, it := range feed(t, s, bob, domain.Position{Partition: sent.pos.Partition, Offset: -1}, 10) {
 			if it.Kind == projections.FeedSent {
 				t.Fatalf("bob's feed holds alice's echo: %+v", it)

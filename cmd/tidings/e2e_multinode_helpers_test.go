@@ -75,6 +75,7 @@ type mnClient struct {
 	mu       sync.Mutex
 	last     string         // cursor of the last item processed
 	got      map[string]int // message id -> times pushed
+	echoed   map[string]int // own message id -> times a sent frame named it
 	lastSeq  map[int]int    // sender index -> last seq received + 1
 	problems []string
 	dialErrs []string
@@ -215,6 +216,16 @@ func (c *mnClient) session(ctx context.Context, ready func()) error {
 				continue
 			}
 			c.received(n, f.Cursor, m)
+		case "sent":
+			var m message
+			if err := json.Unmarshal(f.Message, &m); err != nil || m.From != c.u.ID {
+				c.problem("connection %d: sent frame %s of someone else's message (%v)", n, data, err)
+				continue
+			}
+			c.mu.Lock()
+			c.last = f.Cursor
+			c.echoed[m.ID]++
+			c.mu.Unlock()
 		case "receipt", "read":
 			// None expected (nobody acks or reads); harmless.
 		default:

@@ -93,7 +93,7 @@ func TestMultiNodeBehindNginx(t *testing.T) {
 	clients := make([]*mnClient, mnUsers)
 	for i, u := range users {
 		c := &mnClient{idx: i, u: u, lb: lb, index: index, ready: make(chan struct{}),
-			got: map[string]int{}, lastSeq: map[int]int{}}
+			got: map[string]int{}, echoed: map[string]int{}, lastSeq: map[int]int{}}
 		clients[i] = c
 		clientsWG.Add(1)
 		go func() { defer clientsWG.Done(); c.run(ctx) }()
@@ -274,6 +274,39 @@ func TestMultiNodeBehindNginx(t *testing.T) {
 			dropped++
 			t.Logf("client %d: %d connections (resumed with ?since=)", i, n)
 		}
+	}
+	// Each client's own sends came back to it as sent frames (its
+	// WebSocket sent none of them: they were posted), once each unless the
+	// send was retried (the log may then hold its echo twice, and a
+	// resume between the two copies shows both).
+	for deadline := time.Now().Add(mnDeliverWait); ; time.Sleep(100 * time.Millisecond) {
+		missing := 0
+		for id, s := range acked {
+			c := clients[s.from]
+			c.mu.Lock()
+			if c.echoed[id] == 0 {
+				missing++
+			}
+			c.mu.Unlock()
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%d acknowledged sends never came back to their sender's device as a sent frame", missing)
+			break
+		}
+	}
+	for i, c := range clients {
+		c.mu.Lock()
+		for id, n := range c.echoed {
+			if s, ok := acked[id]; !ok || s.from != i {
+				t.Errorf("client %d: sent frame of message %s it did not send", i, id)
+			} else if n > 1 && s.attempts == 1 {
+				t.Errorf("client %d: its message %s (%s) echoed %d times, its send not retried", i, id, s.cmid, n)
+			}
+		}
+		c.mu.Unlock()
 	}
 	if dropped == 0 {
 		t.Errorf("no WebSocket client lost its connection when node %d died: did nginx not spread them?", victim)
