@@ -152,7 +152,8 @@ func (v *Views) applyEdit(b *txn, c projections.Change) (projections.FeedItem, b
 }
 
 // applyEdited replaces u's text of the message if the edit's version is
-// above the row's, keeping every version (the first edit also keeps
+// above the row's (or the same, edited later: two commands raced), keeping
+// every version (the first edit also keeps
 // version 1, the text sent). A deleted message, or one u does not hold,
 // is left alone.
 func (v *Views) applyEdited(b *txn, e domain.MessageEdited, u domain.UserID, pos domain.Position) (projections.FeedItem, bool, error) {
@@ -164,7 +165,7 @@ func (v *Views) applyEdited(b *txn, e domain.MessageEdited, u domain.UserID, pos
 		return projections.FeedItem{}, false, err
 	}
 	cur := max(sm.Edits.Version, 1)
-	if sm.Edits.Deleted || e.Version <= cur {
+	if sm.Edits.Deleted || e.Version < cur || (e.Version == cur && !e.EditedAt.After(sm.Edits.EditedAt)) {
 		return projections.FeedItem{}, false, nil
 	}
 	if cur == 1 {
