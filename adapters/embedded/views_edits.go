@@ -43,13 +43,12 @@ const (
 	editHidden  = 1 << 1
 )
 
+// editsOf is what m says of its row's edits, without the reactions: those
+// keep their times in the row, so a row is rewritten with them from the
+// row it replaces (restored), never from a domain.Message.
 func editsOf(m domain.Message) rowEdits {
-	e := rowEdits{Version: m.Version, EditedAt: m.EditedAt, Deleted: m.Deleted, DeletedAt: m.DeletedAt, Hidden: m.Hidden,
+	return rowEdits{Version: m.Version, EditedAt: m.EditedAt, Deleted: m.Deleted, DeletedAt: m.DeletedAt, Hidden: m.Hidden,
 		ReplyTo: string(m.ReplyTo), ReplyVersion: m.ReplyVersion}
-	for i, r := range m.Reactions {
-		e.Reactions[i] = rowReaction{Emoji: r.Emoji, Version: r.Version, At: r.At}
-	}
-	return e
 }
 
 // reactions are the row's reactions as domain.Message holds them.
@@ -60,7 +59,7 @@ func (e rowEdits) reactions(from, to domain.UserID) (out [2]domain.Reaction) {
 			if i == 1 {
 				by = to
 			}
-			out[i] = domain.Reaction{By: by, Emoji: r.Emoji, Version: r.Version} // At stays in the row (LWW), as Cassandra keeps it in the cell
+			out[i] = domain.Reaction{By: by, Emoji: r.Emoji, Version: r.Version} // its time stays in the row (the latest wins)
 		}
 	}
 	return out
