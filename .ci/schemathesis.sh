@@ -69,7 +69,7 @@ curl -fsS "$base/readyz" >/dev/null
 # the steps a link authenticates as a new user) and a user to write to
 # (the hooks point generated recipients that name nobody at it).
 field() { python3 -c "import json, sys; print(json.load(sys.stdin)[\"$1\"])"; }
-self=$(curl -fsS -X POST "$base/users" -H 'Content-Type: application/json' -d '{"name":"schemathesis"}')
+self=$(curl -fsS -X POST "$base/users" -H 'Content-Type: application/json' -d '{"name":"schemathesis","password":"not-a-guessable-password-4711"}')
 token=$(printf '%s' "$self" | field token)
 self_id=$(printf '%s' "$self" | field id)
 recipient=$(curl -fsS -X POST "$base/users" -H 'Content-Type: application/json' -d '{"name":"recipient"}' | field id)

@@ -16,6 +16,8 @@ type Commands struct {
 	SendMessage   SendMessageHandler
 	MarkRead      MarkReadHandler
 	MarkDelivered MarkDeliveredHandler
+	ReadUpTo      ReadUpToHandler
+	DeleteAccount DeleteAccountHandler
 	// Edits and deletes (issue 12).
 	EditMessage   EditMessageHandler
 	DeleteMessage DeleteMessageHandler
@@ -33,6 +35,7 @@ type Deps struct {
 	SendLog  SendLog
 	Messages MessageReader
 	Limiter  Limiter  // nil: no send rate limit; keyed by sender id
+	Sealer   Sealer   // nil: message text is appended unsealed (no crypto-shredding)
 	Sync     ViewSync // nil: commands check the views as they are
 	Clock    Clock    // nil: time.Now
 	// SessionLifetime is how long a token works after it is issued
@@ -68,6 +71,7 @@ func New(d Deps) (Commands, error) {
 	// Times are kept to the millisecond: every store can hold that exactly.
 	now := func() time.Time { return clock().UTC().Truncate(time.Millisecond) }
 	recent := newRecentMarks(recentMarksSize)
+	known := newKnownUsers(knownUsersSize)
 	life := d.SessionLifetime
 	if life <= 0 {
 		life = DefaultSessionLifetime
@@ -79,13 +83,15 @@ func New(d Deps) (Commands, error) {
 		RotateSession: RotateSessionHandler{accounts: d.Accounts, lifetime: life, now: now},
 		SignOut:       SignOutHandler{accounts: d.Accounts},
 		SendMessage: SendMessageHandler{log: d.Log, accounts: d.Accounts, sends: d.SendLog, messages: d.Messages, limiter: d.Limiter,
-			known: newKnownUsers(knownUsersSize), now: now, sync: d.Sync},
+			sealer: d.Sealer, known: known, now: now, sync: d.Sync},
+		DeleteAccount: DeleteAccountHandler{accounts: d.Accounts, sealer: d.Sealer, known: known},
 		MarkRead:      MarkReadHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
 		MarkDelivered: MarkDeliveredHandler{log: d.Log, messages: d.Messages, sync: d.Sync, recent: recent, now: now},
 		Marks:         Marks{recent: recent},
-		EditMessage:   EditMessageHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
+		EditMessage:   EditMessageHandler{log: d.Log, messages: d.Messages, sync: d.Sync, sealer: d.Sealer, now: now},
 		DeleteMessage: DeleteMessageHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
 		HideMessage:   HideMessageHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
 		ReactMessage:  ReactMessageHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
+		ReadUpTo:      ReadUpToHandler{log: d.Log, messages: d.Messages, sync: d.Sync, now: now},
 	}, nil
 }

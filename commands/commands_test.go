@@ -96,6 +96,17 @@ func (a *memAccounts) DeleteSession(_ context.Context, h commands.TokenHash) err
 	return nil
 }
 
+func (a *memAccounts) DeleteUser(_ context.Context, id domain.UserID) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.users[id]; !ok {
+		return domain.ErrNotFound
+	}
+	delete(a.users, id)
+	delete(a.passwords, id)
+	return nil
+}
+
 func (a *memAccounts) User(_ context.Context, id domain.UserID) (domain.User, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -33,6 +33,7 @@ type EditMessageHandler struct {
 	log      EventLog
 	messages MessageReader
 	sync     ViewSync
+	sealer   Sealer // nil: the text is appended as it is
 	now      func() time.Time
 }
 
@@ -65,11 +66,18 @@ func (h EditMessageHandler) Handle(ctx context.Context, cmd EditMessage) (Change
 		return Changed{Message: m}, nil
 	}
 	ev := domain.MessageEdited{ID: m.ID, From: m.From, To: m.To, SentAt: m.SentAt, Version: max(m.Version, 1) + 1, Text: cmd.Text, EditedAt: now}
+	if h.sealer != nil {
+		sealed, err := h.sealer.Seal(ctx, ev.From, ev.To, ev.ID, ev.Text)
+		if err != nil {
+			return Changed{}, fmt.Errorf("seal text of %s: %w", ev.ID, err)
+		}
+		ev.Text = sealed
+	}
 	pos, err := h.log.Append(ctx, ev)
 	if err != nil {
 		return Changed{}, fmt.Errorf("append %s %s: %w", ev.Type(), ev.ID, err)
 	}
-	m.Text, m.Version, m.EditedAt = ev.Text, ev.Version, ev.EditedAt // as the views will
+	m.Text, m.Version, m.EditedAt = cmd.Text, ev.Version, ev.EditedAt // as the views will
 	return Changed{Message: m, Position: &pos}, nil
 }
 

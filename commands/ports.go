@@ -68,6 +68,25 @@ type Accounts interface {
 	// token is domain.ErrNotFound, on every process sharing the store.
 	// Deleting an unknown token is not an error.
 	DeleteSession(ctx context.Context, token TokenHash) error
+	// DeleteUser deletes a user for good, in one write with everything
+	// the store keeps of it: its sessions (UserByToken of each is
+	// domain.ErrNotFound) and the data keys of its messages (Sealer), so
+	// that no copy of its text can be read again and no new key of it can
+	// be made. The name is free afterwards. Deleting an unknown user
+	// returns domain.ErrNotFound.
+	DeleteUser(ctx context.Context, id domain.UserID) error
+}
+
+// Sealer seals message text before it is appended, with a data key of
+// its author for the conversation kept in the catalog store beside the
+// account (adapters/datakeys): deleting the account deletes the key, and
+// every copy of the text in the log, the views and their backups can no
+// longer be read (crypto-shredding). Safe for concurrent use.
+type Sealer interface {
+	// Seal returns text sealed with author's key for peer, bound to id.
+	Seal(ctx context.Context, author, peer domain.UserID, id domain.MessageID, text string) (string, error)
+	// Forget drops whatever this process keeps of author's keys.
+	Forget(author domain.UserID)
 }
 
 // SendRecord remembers which message a client_msg_id of a sender produced,

@@ -36,6 +36,7 @@ type SendMessageHandler struct {
 	sends    SendLog
 	messages MessageReader
 	limiter  Limiter
+	sealer   Sealer      // nil: text is appended as it is
 	known    *knownUsers // recipients the accounts store confirmed lately
 	sync     ViewSync    // for a reply to a message just appended (reply.go)
 	now      func() time.Time
@@ -98,15 +99,24 @@ func (h SendMessageHandler) Handle(ctx context.Context, cmd SendMessage) (Sent, 
 		retry = !created
 		ev.Retry = retry
 	}
+	m := ev.AsMessage()
+	if h.sealer != nil {
+		sealed, err := h.sealer.Seal(ctx, ev.From, ev.To, ev.ID, ev.Text)
+		if err != nil {
+			return Sent{}, fmt.Errorf("seal text of %s: %w", ev.ID, err)
+		}
+		ev.Text = sealed
+	}
 	pos, err := h.log.Append(ctx, ev)
 	if err != nil {
 		return Sent{}, fmt.Errorf("append %s %s: %w", ev.Type(), ev.ID, err)
 	}
-	m := ev.AsMessage()
 	if retry && h.messages != nil {
 		// A retry answers with the message as it stands (it may be read by
-		// now), when the views already have it.
+		// now), when the views already have it; its text is the command's
+		// (the digest matched), whatever form the views keep it in.
 		if cur, err := h.messages.Message(ctx, cmd.From, ev.ID); err == nil {
+			cur.Text, cur.Erased = m.Text, false
 			m = cur
 		}
 	}

@@ -23,6 +23,9 @@ func TestValidateText(t *testing.T) {
 		{"invalid utf-8", "ab\xffcd", CodeInvalidUTF8},
 		{"at the limit", strings.Repeat("é", MaxTextRunes), ""},
 		{"over the limit", strings.Repeat("a", MaxTextRunes+1), CodeTextTooLong},
+		{"U+FFFF, the sealed-text mark", "\uffffs1:AAAA", CodeInvalidField},
+		{"U+FFFF inside", "hi \uffff there", CodeInvalidField},
+		{"U+FFFD is a character", "hi \ufffd", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -37,6 +40,28 @@ func TestValidateText(t *testing.T) {
 				t.Fatalf("code %q, want %q (err %v)", got, tc.code, err)
 			}
 		})
+	}
+}
+
+func TestValidateStoredText(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		ok   bool
+	}{
+		{"plain text", "hello", true},
+		{"plain text breaking the rules", " ", false},
+		{"sealed", "\uffff1QUJDRA", true},
+		{"sealed, no version", "\uffffQUJD", false},
+		{"sealed, bad character", "\uffff1QU JD", false},
+		{"sealed, padding", "\uffff1QUI=", false},
+		{"sealed, nothing after the version", "\uffff1", false},
+		{"sealed, too long", "\uffff1" + strings.Repeat("A", MaxSealedLen), false},
+	}
+	for _, tc := range tests {
+		if err := ValidateStoredText(tc.text); (err == nil) != tc.ok {
+			t.Errorf("%s: ValidateStoredText: %v, want ok %v", tc.name, err, tc.ok)
+		}
 	}
 }
 

@@ -177,6 +177,11 @@ func UnmarshalEvent(b []byte) (Event, error) {
 		return MessageDelivered{ID: d.ID, From: d.From, To: d.To, SentAt: d.SentAt, DeliveredAt: d.DeliveredAt}, nil
 	case TypeMessageRead:
 		return MessageRead{ID: d.ID, From: d.From, To: d.To, SentAt: d.SentAt, ReadAt: d.ReadAt}, nil
+	case TypeMessageEcho:
+		return MessageEcho{ID: d.ID, From: d.From, To: d.To, Text: d.Text, ClientMsgID: d.ClientMsgID, SentAt: d.SentAt,
+			ReplyTo: d.ReplyTo, ReplyVersion: d.ReplyVersion}, nil
+	case TypeConversationRead:
+		return ConversationRead{ID: d.ID, From: d.From, To: d.To, ReadAt: d.ReadAt}, nil
 	case TypeMessageReceipt:
 		if d.Status == nil || (*d.Status != StatusDelivered && *d.Status != StatusRead) {
 			return nil, fmt.Errorf("decode %s: receipt status missing or not delivered/read", env.Type)
@@ -206,7 +211,7 @@ func ValidateEvent(ev Event) error {
 	switch e := ev.(type) {
 	case MessageSent:
 		from, to, sentAt = e.From, e.To, e.SentAt
-		if ValidateText(e.Text) != nil || ValidateClientMsgID(e.ClientMsgID) != nil {
+		if ValidateStoredText(e.Text) != nil || ValidateClientMsgID(e.ClientMsgID) != nil {
 			return bad("with text or client_msg_id outside the content rules")
 		}
 		if e.ReplyTo != "" && (!ValidID(string(e.ReplyTo)) || e.ReplyTo == e.ID || e.ReplyVersion < 1) {
@@ -226,6 +231,20 @@ func ValidateEvent(ev Event) error {
 		from, to, sentAt = e.From, e.To, e.SentAt
 		if (e.Status != StatusDelivered && e.Status != StatusRead) || e.At.IsZero() {
 			return bad("without a delivered/read status and its time")
+		}
+	case MessageEcho:
+		from, to, sentAt = e.From, e.To, e.SentAt
+		if ValidateStoredText(e.Text) != nil || ValidateClientMsgID(e.ClientMsgID) != nil {
+			return bad("with text or client_msg_id outside the content rules")
+		}
+		if e.ReplyTo != "" && (!ValidID(string(e.ReplyTo)) || e.ReplyTo == e.ID || e.ReplyVersion < 1) {
+			return bad("replying to no valid message and version")
+		}
+	case ConversationRead:
+		// It names no send time: the marker is the message id.
+		from, to, sentAt = e.From, e.To, e.ReadAt
+		if e.ReadAt.IsZero() {
+			return bad("without read_at")
 		}
 	default:
 		f, t, s, why, known := validateEdits(ev)

@@ -87,7 +87,7 @@ func decodeEdits(typ string, d eventFields) (Event, bool) {
 func validateEdits(ev Event) (from, to UserID, sentAt time.Time, why string, known bool) {
 	switch e := ev.(type) {
 	case MessageEdited:
-		if e.Version < 2 || e.EditedAt.IsZero() || ValidateText(e.Text) != nil {
+		if e.Version < 2 || e.EditedAt.IsZero() || ValidateStoredText(e.Text) != nil {
 			why = "without a version above 1, edited_at, or text within the content rules"
 		}
 		return e.From, e.To, e.SentAt, why, true

@@ -2,10 +2,16 @@ package domain
 
 import (
 	"fmt"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 )
+
+// Noncharacter is U+FFFF, which Unicode guarantees is never a character
+// of text: a message text never contains it, so stored text that starts
+// with it is known to be sealed (encrypted; see adapters/datakeys).
+const Noncharacter = '\uffff'
 
 // Limits on message content. They are part of the public API contract.
 const (
@@ -63,6 +69,9 @@ type Message struct {
 	Status      Status
 	DeliveredAt time.Time // zero until delivered
 	ReadAt      time.Time // zero until read
+	// Erased: the text is gone for good (its author's account was deleted
+	// and the key that sealed it with it); Text is empty.
+	Erased bool
 	// Edits and deletes (issue 12). Version is the text's version: 0 or 1
 	// until the first edit; EditedAt is the time of the last edit (zero if
 	// none). A message deleted for everyone is a tombstone: Deleted, its
@@ -130,8 +139,36 @@ func ValidateText(text string) error {
 	if blank {
 		return Errorf(CodeEmptyText, "text is empty or only blank characters")
 	}
+	if strings.ContainsRune(text, Noncharacter) {
+		return Errorf(CodeInvalidField, "text contains U+FFFF, which is not a character")
+	}
 	if n := utf8.RuneCountInString(text); n > MaxTextRunes {
 		return Errorf(CodeTextTooLong, "text has %d characters; the limit is %d", n, MaxTextRunes)
+	}
+	return nil
+}
+
+// MaxSealedLen bounds sealed text: the mark, and the base64 of a nonce,
+// the longest text in UTF-8 and a tag, with room to spare.
+const MaxSealedLen = 2 + (12+4*MaxTextRunes+16+2)/3*4 + 64
+
+// ValidateStoredText checks text as events and views hold it: either a
+// message text (ValidateText) or sealed text, which is Noncharacter, a
+// format version digit and standard base64 without padding, at most
+// MaxSealedLen bytes. Whether sealed text opens is for its key to say.
+func ValidateStoredText(text string) error {
+	rest, ok := strings.CutPrefix(text, string(Noncharacter))
+	if !ok {
+		return ValidateText(text)
+	}
+	if len(text) > MaxSealedLen || len(rest) < 2 || rest[0] < '0' || rest[0] > '9' {
+		return Errorf(CodeInvalidField, "sealed text is malformed")
+	}
+	for i := 1; i < len(rest); i++ {
+		c := rest[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/') {
+			return Errorf(CodeInvalidField, "sealed text is malformed")
+		}
 	}
 	return nil
 }

@@ -20,7 +20,9 @@ import (
 // A retried send (domain.MessageSent.Retry) may repeat a message the views
 // hold from an earlier position; the views give it no feed item there
 // (Store), and Follow pushes it only if they did, so a retry is never
-// pushed twice. Follow asks Views about retried sends only.
+// pushed twice. A send's first attempt can reach the log after its own
+// retry's copy; Follow remembers the retried sends it passed, and such a
+// late original is a repeat too. Follow asks Views about those sends only.
 type Fanout struct {
 	Tracker *Tracker
 	Push    PushFunc
@@ -41,6 +43,7 @@ func (f *Fanout) Applied(ctx context.Context, items []FeedItem) { f.Push(ctx, it
 // pushed).
 func (f *Fanout) Follow(ctx context.Context, log Stream, partition int32, from int64) (next int64, err error) {
 	next = from
+	retried := newRecentIDs(recentRetried)
 	err = log.Tail(ctx, partition, from, func(ctx context.Context, b Batch) error {
 		last := domain.Position{Partition: b.Partition, Offset: b.Last()}
 		for {
@@ -55,7 +58,10 @@ func (f *Fanout) Follow(ctx context.Context, log Stream, partition int32, from i
 		}
 		items := make([]FeedItem, 0, len(b.Records))
 		for _, r := range b.Records {
-			if _, it, ok := FeedItemOf(r.Event, r.Pos); ok && !f.copied(ctx, r.Event, it) {
+			if s, ok := r.Event.(domain.MessageSent); ok && s.Retry {
+				retried.add(s.ID)
+			}
+			if _, it, ok := FeedItemOf(r.Event, r.Pos); ok && !f.copied(ctx, r.Event, it, retried) {
 				items = append(items, it)
 			}
 		}
@@ -68,12 +74,14 @@ func (f *Fanout) Follow(ctx context.Context, log Stream, partition int32, from i
 	return next, err
 }
 
-// copied reports whether it is the feed item of a retried send that the
-// views did not put in the feed (the message was there already). When the
-// views cannot tell, it pushes: a connection drops a repeat it remembers,
-// whereas a push lost is lost until the client resumes.
-func (f *Fanout) copied(ctx context.Context, ev domain.Event, it FeedItem) bool {
-	if s, ok := ev.(domain.MessageSent); !ok || !s.Retry || f.Views == nil {
+// copied reports whether it is the feed item of a retried send, or of a
+// send whose retry came before it (retried), that the views did not put
+// in the feed (the message was there already). When the views cannot
+// tell, it pushes: a connection drops a repeat it remembers, whereas a
+// push lost is lost until the client resumes.
+func (f *Fanout) copied(ctx context.Context, ev domain.Event, it FeedItem, retried *recentIDs) bool {
+	s, ok := ev.(domain.MessageSent)
+	if !ok || f.Views == nil || !s.Retry && !retried.has(s.ID) {
 		return false
 	}
 	before := domain.Position{Partition: it.Cursor.Partition, Offset: it.Cursor.Offset - 1}
@@ -84,3 +92,33 @@ func (f *Fanout) copied(ctx context.Context, ev domain.Event, it FeedItem) bool 
 	}
 	return len(got) == 0 || got[0].Cursor != it.Cursor
 }
+
+// recentRetried is how many retried sends a Follow remembers: a first
+// attempt lands within its append timeout of its retry, a few seconds of
+// the partition's log.
+const recentRetried = 4096
+
+// recentIDs remembers the last n message ids added (a ring). Not safe for
+// concurrent use: each Follow has its own.
+type recentIDs struct {
+	ring []domain.MessageID
+	next int
+	set  map[domain.MessageID]int // id → times it is in ring
+}
+
+func newRecentIDs(n int) *recentIDs {
+	return &recentIDs{ring: make([]domain.MessageID, n), set: map[domain.MessageID]int{}}
+}
+
+func (r *recentIDs) add(id domain.MessageID) {
+	if old := r.ring[r.next]; old != "" {
+		if r.set[old]--; r.set[old] == 0 {
+			delete(r.set, old)
+		}
+	}
+	r.ring[r.next] = id
+	r.set[id]++
+	r.next = (r.next + 1) % len(r.ring)
+}
+
+func (r *recentIDs) has(id domain.MessageID) bool { return r.set[id] > 0 }

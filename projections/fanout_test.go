@@ -60,3 +60,33 @@ func TestFollowPushesARetriedSendOnce(t *testing.T) {
 		t.Fatalf("pushed %+v; want m1 at offset 0 and the lost attempt's retry at 2, each once", pushed)
 	}
 }
+
+// TestFollowPushesALateOriginalOnce: a send's first attempt that reaches
+// the log after its own retry's copy carries no Retry mark; the follower
+// remembers the retry it passed, asks the views, and pushes the message
+// once (at the retry's position, where the views put its feed item).
+func TestFollowPushesALateOriginalOnce(t *testing.T) {
+	ctx := context.Background()
+	sent := domain.MessageSent{ID: m1, From: alice, To: bob, Text: "hi", ClientMsgID: "c1", SentAt: at}
+	retry := sent
+	retry.Retry = true
+	batches := []projections.Batch{batchOf(3, 0, retry), batchOf(3, 1, sent)}
+
+	views := newViews(t)
+	tracker := projections.NewTracker(nil)
+	for _, b := range batches {
+		if _, err := views.ApplyBatch(ctx, projections.ChangesOf(b), map[int32]int64{3: b.Last()}); err != nil {
+			t.Fatal(err)
+		}
+		tracker.Advance(domain.Position{Partition: 3, Offset: b.Last()})
+	}
+	var pushed []projections.FeedItem
+	fan := &projections.Fanout{Tracker: tracker, Views: views, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Push: func(_ context.Context, items []projections.FeedItem) { pushed = append(pushed, items...) }}
+	if _, err := fan.Follow(ctx, batchesLog{batches: batches}, 3, 0); err != nil {
+		t.Fatal(err)
+	}
+	if len(pushed) != 1 || pushed[0].Message.ID != m1 || pushed[0].Cursor.Offset != 0 {
+		t.Fatalf("pushed %+v; want m1 once, at the retry's offset 0", pushed)
+	}
+}

@@ -18,6 +18,13 @@ const (
 	// FeedRead: the user read a message (on some device): other devices
 	// can clear it.
 	FeedRead
+	// FeedReadUpTo: the user read a conversation up to a message
+	// (domain.ConversationRead): other devices clear it up to there.
+	FeedReadUpTo
+	// FeedSent: the user sent a message (on some device,
+	// domain.MessageEcho): other devices show it. Message is the whole
+	// message.
+	FeedSent
 )
 
 func (k FeedKind) String() string {
@@ -36,6 +43,10 @@ func (k FeedKind) String() string {
 		return "hidden"
 	case FeedReactedBySender, FeedReactedByRecipient:
 		return "reaction"
+	case FeedReadUpTo:
+		return "read_up_to"
+	case FeedSent:
+		return "sent"
 	}
 	return "unknown"
 }
@@ -68,14 +79,19 @@ func FeedItemOf(ev domain.Event, pos domain.Position) (user domain.UserID, item 
 	case domain.MessageRead:
 		return e.To, FeedItem{Cursor: pos, Kind: FeedRead, Status: domain.StatusRead, At: e.ReadAt,
 			Message: domain.Message{ID: e.ID, From: e.From, To: e.To, SentAt: e.SentAt}}, true
+	case domain.MessageEcho:
+		return e.From, FeedItem{Cursor: pos, Kind: FeedSent, Message: e.Sent().AsMessage()}, true
+	case domain.ConversationRead:
+		return e.To, FeedItem{Cursor: pos, Kind: FeedReadUpTo, Status: domain.StatusRead, At: e.ReadAt,
+			Message: domain.Message{ID: e.ID, From: e.From, To: e.To}}, true
 	}
 	return feedItemOfEdit(ev, pos)
 }
 
 // User returns whose feed the item is in: the recipient of a message, the
-// sender for a receipt, the reader for a read.
+// sender for a receipt or an echo of its own send, the reader for a read.
 func (it FeedItem) User() domain.UserID {
-	if it.Kind == FeedReceipt {
+	if it.Kind == FeedReceipt || it.Kind == FeedSent {
 		return it.Message.From
 	}
 	return it.Message.To

@@ -27,7 +27,7 @@ const (
 // CarriesMessage reports whether an item of kind k shows the message as
 // the views hold it, so a store reading the item back loads the message.
 func (k FeedKind) CarriesMessage() bool {
-	return k == FeedMessage || k == FeedEdited || k == FeedReactedBySender || k == FeedReactedByRecipient
+	return k == FeedMessage || k == FeedSent || k == FeedEdited || k == FeedReactedBySender || k == FeedReactedByRecipient
 }
 
 // feedItemOfEdit is FeedItemOf for the edit and delete events. Like every

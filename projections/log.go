@@ -73,13 +73,28 @@ type Stream interface {
 	Consume(ctx context.Context, group string, start StartFunc, handle BatchHandler) error
 }
 
+// Resumer is a store that has more to learn than positions when this
+// process starts to consume a partition: what the partition's earlier
+// consumers applied that the store keeps in memory (the Cassandra views'
+// retried sends). StartAfter calls Resume after it read the positions, so
+// whatever was written before a position it read is found.
+type Resumer interface {
+	Resume(ctx context.Context) error
+}
+
 // StartAfter returns the StartFunc that resumes every partition right
-// after the last offset the views recorded (src is the views store).
+// after the last offset the views recorded (src is the views store); a
+// src that is a Resumer resumes too.
 func StartAfter(src PositionSource) StartFunc {
 	return func(ctx context.Context, partition int32) (int64, error) {
 		applied, err := src.AppliedPositions(ctx)
 		if err != nil {
 			return 0, err
+		}
+		if r, ok := src.(Resumer); ok {
+			if err := r.Resume(ctx); err != nil {
+				return 0, err
+			}
 		}
 		if off, ok := applied[partition]; ok {
 			return off + 1, nil

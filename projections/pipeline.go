@@ -21,14 +21,16 @@ type Appender interface {
 
 // Pipeline is the one pass over the log. For each batch of a partition it
 // (1) appends the MessageReceipt every MessageDelivered and MessageRead
-// calls for, keyed by the sender, so the sender's own partition carries
-// everything the sender is told; (2) applies the batch to the views in one
+// calls for, and the MessageEcho of every MessageSent, keyed by the
+// sender, so the sender's own partition carries everything the sender is
+// told (its other devices see its own sends); (2) applies the batch to the views in one
 // store write that also records the batch's position; (3) advances the
 // tracker; and (4) hands the feed items the views newly hold to Push.
 //
-// Receipts are appended before the views record the batch, so a crash in
-// between re-appends them (at-least-once; the views keep one receipt per
-// message and status) and never loses one. Handle is safe for concurrent
+// Receipts and echoes are appended before the views record the batch, so
+// a crash in between re-appends them (at-least-once; the views keep one
+// receipt per message and status, and one echo per message) and never
+// loses one. Handle is safe for concurrent
 // use across partitions; within a partition batches must come in log
 // order, one at a time (Stream guarantees it).
 //
@@ -85,10 +87,12 @@ func (p *Pipeline) Handle(ctx context.Context, b Batch) error {
 	b = p.attributable(b)
 	// Each partition appends its receipts itself, so the waits for their
 	// fsync overlap with the round being applied.
-	var receipts []domain.MessageReceipt
+	var receipts []domain.Event
 	for _, rec := range b.Records {
 		if rc, ok := ReceiptOf(rec.Event); ok {
 			receipts = append(receipts, rc)
+		} else if s, ok := rec.Event.(domain.MessageSent); ok {
+			receipts = append(receipts, domain.EchoOf(s)) // to the sender's devices
 		}
 	}
 	if err := p.appendReceipts(ctx, receipts); err != nil {
@@ -222,13 +226,13 @@ func ReceiptOf(ev domain.Event) (domain.MessageReceipt, bool) {
 
 // appendReceipts appends receipts concurrently (the log commits
 // concurrent appends together) and waits for all of them.
-func (p *Pipeline) appendReceipts(ctx context.Context, receipts []domain.MessageReceipt) error {
+func (p *Pipeline) appendReceipts(ctx context.Context, receipts []domain.Event) error {
 	if len(receipts) == 0 {
 		return nil
 	}
 	if len(receipts) == 1 {
 		if _, err := p.Log.Append(ctx, receipts[0]); err != nil {
-			return fmt.Errorf("append receipt for %s: %w", receipts[0].ID, err)
+			return fmt.Errorf("append %s for %s: %w", receipts[0].Type(), receipts[0].Message(), err)
 		}
 		return nil
 	}
@@ -245,7 +249,7 @@ func (p *Pipeline) appendReceipts(ctx context.Context, receipts []domain.Message
 			if _, err := p.Log.Append(ctx, rc); err != nil {
 				mu.Lock()
 				if errs == nil {
-					errs = fmt.Errorf("append receipt for %s: %w", rc.ID, err)
+					errs = fmt.Errorf("append %s for %s: %w", rc.Type(), rc.Message(), err)
 				}
 				mu.Unlock()
 			}

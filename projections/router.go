@@ -212,6 +212,26 @@ func (r *Router) AppliedPositions(ctx context.Context) (map[int32]int64, error) 
 	return r.home.AppliedPositions(ctx)
 }
 
+// Resume implements Resumer: every store opened so far that is a
+// Resumer resumes (one opened later learns what it needs as it opens).
+func (r *Router) Resume(ctx context.Context) error {
+	r.mu.Lock()
+	stores := []Store{r.home}
+	for _, s := range r.stores {
+		if s != r.home {
+			stores = append(stores, s)
+		}
+	}
+	r.mu.Unlock()
+	var errs []error
+	for _, s := range stores {
+		if rs, ok := s.(Resumer); ok {
+			errs = append(errs, rs.Resume(ctx))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Reset implements Store: it empties the home store and the store of every
 // placement the catalog names.
 func (r *Router) Reset(ctx context.Context) error {

@@ -113,38 +113,72 @@ const replayBatch = 8 << 10
 // read concurrently and their records applied together in large batches
 // (the store converges whatever the interleaving of partitions).
 func Replay(ctx context.Context, log Stream, store Store, progress Progress) (int64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// The apply runs in a goroutine of its own, one round at a time and in
+	// order, while the scan decodes the next round: reading and decoding
+	// overlap with the store's work instead of waiting for it.
+	rounds := make(chan replayRound, 1)
+	applied := make(chan error, 1)
+	go func() {
+		var err error
+		for r := range rounds {
+			if err != nil {
+				continue // drain: the scan stops on the cancel below
+			}
+			if _, err = store.ApplyBatch(ctx, r.changes, r.positions); err != nil {
+				cancel()
+			}
+		}
+		applied <- err
+	}()
 	var (
-		mu        sync.Mutex
-		pending   []Change
-		positions = map[int32]int64{}
+		mu  sync.Mutex
+		cur = newReplayRound()
 	)
-	flush := func(ctx context.Context) error {
-		if len(pending) == 0 && len(positions) == 0 {
+	hand := func(ctx context.Context) error { // mu is held
+		if len(cur.changes) == 0 && len(cur.positions) == 0 {
 			return nil
 		}
-		if _, err := store.ApplyBatch(ctx, pending, positions); err != nil {
-			return err
+		select {
+		case rounds <- cur:
+			cur = newReplayRound()
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		pending, positions = pending[:0], map[int32]int64{}
-		return nil
 	}
-	_, n, err := Scan(ctx, log, nil, func(ctx context.Context, b Batch) error {
+	_, n, scanErr := Scan(ctx, log, nil, func(ctx context.Context, b Batch) error {
 		mu.Lock()
 		defer mu.Unlock()
-		pending = append(pending, ChangesOf(b)...)
-		positions[b.Partition] = b.Last()
-		if len(pending) >= replayBatch {
-			return flush(ctx)
+		cur.changes = append(cur.changes, ChangesOf(b)...)
+		cur.positions[b.Partition] = b.Last()
+		if len(cur.changes) >= replayBatch {
+			return hand(ctx)
 		}
 		return nil
 	}, progress)
-	if err != nil {
+	if scanErr == nil {
+		mu.Lock()
+		scanErr = hand(ctx)
+		mu.Unlock()
+	}
+	close(rounds)
+	if err := <-applied; err != nil {
 		return n, err
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if err := flush(ctx); err != nil {
-		return n, err
+	if scanErr != nil {
+		return n, scanErr
 	}
 	return n, store.Flush(ctx)
+}
+
+// replayRound is what Replay applies in one store write.
+type replayRound struct {
+	changes   []Change
+	positions map[int32]int64
+}
+
+func newReplayRound() replayRound {
+	return replayRound{changes: make([]Change, 0, replayBatch+replayBatch/4), positions: map[int32]int64{}}
 }

@@ -128,6 +128,10 @@ func Parties(ev domain.Event) []domain.UserID {
 		return []domain.UserID{e.By}
 	case domain.MessageReacted:
 		return []domain.UserID{e.From, e.To}
+	case domain.ConversationRead:
+		return []domain.UserID{e.To}
+	case domain.MessageEcho:
+		return []domain.UserID{e.From}
 	}
 	return nil
 }

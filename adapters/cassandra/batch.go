@@ -51,6 +51,10 @@ func (v *Views) ApplyBatch(ctx context.Context, changes []projections.Change, po
 	if p.originals, err = v.editOriginals(ctx, changes); err != nil { // edits.go
 		return nil, err
 	}
+	if p.unreadBefore, err = v.coveredUnread(ctx, changes); err != nil {
+		return nil, err
+	}
+	p.unreadAdded = map[convKey][]unreadRow{}
 	for _, c := range changes {
 		if err := p.add(c); err != nil {
 			return nil, fmt.Errorf("apply %s %s for %s at %s: %w", c.Event.Type(), c.Event.Message(), c.User, c.Pos, err)
@@ -58,6 +62,9 @@ func (v *Views) ApplyBatch(ctx context.Context, changes []projections.Change, po
 	}
 	if err := v.write(ctx, p); err != nil {
 		return nil, fmt.Errorf("apply batch of %d changes: %w", len(changes), err)
+	}
+	if err := v.rememberRetried(ctx, retriedSends(changes)); err != nil {
+		return nil, err
 	}
 	if err := v.recordPositions(ctx, positions); err != nil {
 		return nil, err
@@ -67,17 +74,31 @@ func (v *Views) ApplyBatch(ctx context.Context, changes []projections.Change, po
 
 const selectMessageExists = `SELECT message_id FROM month_messages WHERE user_id = ? AND bucket = ? AND message_id = ?`
 
-// retriedCopies returns the messages of the retried sends among changes
-// (MessageSent.Retry, the recipient's change) whose recipient already has
-// them: the only reads before a write, one per retried send, which are
-// rare. Earlier batches of the partition are written before this one is
-// planned, so an earlier copy is found; a copy in the same batch is found
-// by the plan itself.
+// retriedCopies returns the messages among changes that the recipient's
+// views already hold as a copy: a retried send (MessageSent.Retry) whose
+// message is found, the only reads before a write, one per retried send,
+// which are rare; and a send without the mark whose own retry was applied
+// before it (its first attempt reached the log late), which Views.retried
+// remembers without a read. Earlier batches of the partition are written
+// before this one is planned, so an earlier copy is found; a copy in the
+// same batch is found by the plan itself.
 func (v *Views) retriedCopies(ctx context.Context, changes []projections.Change) (map[domain.MessageID]bool, error) {
 	var copies map[domain.MessageID]bool
+	mark := func(id domain.MessageID) {
+		if copies == nil {
+			copies = map[domain.MessageID]bool{}
+		}
+		copies[id] = true
+	}
 	for _, c := range changes {
 		e, ok := c.Event.(domain.MessageSent)
-		if !ok || !e.Retry || c.User != e.To {
+		if !ok || c.User != e.To {
+			continue
+		}
+		if !e.Retry {
+			if v.retried.has(e.ID) {
+				mark(e.ID)
+			}
 			continue
 		}
 		idb, err := idBucket(e.ID)
@@ -88,10 +109,7 @@ func (v *Views) retriedCopies(ctx context.Context, changes []projections.Change)
 		err = v.session.Query(selectMessageExists, e.To, idb, e.ID).WithContext(ctx).Scan(&id)
 		switch {
 		case err == nil:
-			if copies == nil {
-				copies = map[domain.MessageID]bool{}
-			}
-			copies[e.ID] = true
+			mark(e.ID)
 		case !errors.Is(err, gocql.ErrNotFound):
 			return nil, fmt.Errorf("look up retried send %s: %w", e.ID, err)
 		}

@@ -12,7 +12,10 @@ import (
 	"github.com/tidings-chat/tidings/projections"
 )
 
-var _ projections.Store = (*Views)(nil)
+var (
+	_ projections.Store   = (*Views)(nil)
+	_ projections.Resumer = (*Views)(nil)
+)
 
 // Views implements projections.Store on Cassandra; the tables are described
 // in migrations/0003_user_and_month_keys.cql. Every Apply writes only rows
@@ -29,6 +32,7 @@ type Views struct {
 	batchBytes int    // Config.BatchBytes
 	inFlight   int    // Config.BatchesInFlight
 	crossKey   bool   // batches may hold statements of several keys (Config.KeyBatches)
+	retried    retried
 }
 
 // Open connects to the keyspace of cfg, which Migrate must have brought up
@@ -45,6 +49,10 @@ func Open(ctx context.Context, cfg Config) (*Views, error) {
 	}
 	v := &Views{session: s, group: projections.ViewsGroup, batchBytes: cfg.BatchBytes, inFlight: cfg.BatchesInFlight}
 	if err := v.checkSchema(ctx, cfg.Keyspace); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := v.loadRetried(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -128,7 +136,7 @@ const selectPosition = `SELECT partition, offset FROM applied_positions WHERE gr
 
 // viewTables are the tables Reset empties.
 var viewTables = []string{"month_messages", "month_history", "month_unread", "user_conversations", "user_unread_months",
-	"user_feed", "user_feed_first", "applied_positions", "message_versions"}
+	"user_feed", "user_feed_first", "applied_positions", "retried_sends", "message_versions"}
 
 // Flush implements projections.Store. Every write returned once the
 // consistency level's replicas took it; its durability is that of their
@@ -158,6 +166,13 @@ func (v *Views) AppliedPositions(ctx context.Context) (map[int32]int64, error) {
 	return out, nil
 }
 
+// Resume implements projections.Resumer: it learns the retried sends
+// every consumer of the group applied (Views.retried), as a process that
+// starts to consume a partition must (projections.StartAfter).
+func (v *Views) Resume(ctx context.Context) error {
+	return v.loadRetried(ctx)
+}
+
 // Reset implements projections.Store with TRUNCATE, which (unlike DELETE)
 // leaves no tombstones behind: replayed events, whose write timestamps are
 // those of the first projection, are written again in full. TRUNCATE needs
@@ -177,5 +192,6 @@ func (v *Views) Reset(ctx context.Context) error {
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("reset views: %w", err)
 	}
+	v.retried.reset()
 	return nil
 }

@@ -225,6 +225,10 @@ func (v *Views) Unread(ctx context.Context, user domain.UserID, p projections.Pa
 	if err := iter.Close(); err != nil {
 		return nil, nil, fmt.Errorf("read unread months of %s: %w", user, err)
 	}
+	marks, err := v.readMarkers(ctx, user)
+	if err != nil {
+		return nil, nil, err
+	}
 	want := p.Limit + 1
 	var out []domain.Message
 	for _, m := range months {
@@ -235,7 +239,7 @@ func (v *Views) Unread(ctx context.Context, user domain.UserID, p projections.Pa
 			q = v.session.Query(selectUnreadFrom, user, m.bucket, m.first.at, m.first.key)
 		}
 		iter := q.WithContext(ctx).PageSize(min(want-len(out), maxPageSize)).Iter()
-		if out, err = collect(iter, unreadRows, out, want); err != nil {
+		if out, err = collectUnread(iter, unreadRows, out, want, marks); err != nil {
 			return nil, nil, fmt.Errorf("read unread of %s, month %d: %w", user, m.bucket, err)
 		}
 		if len(out) == want {
@@ -343,6 +347,10 @@ func (v *Views) Conversations(ctx context.Context, user domain.UserID, p project
 		}
 	}
 	page := rows[start:min(start+p.Limit, len(rows))]
+	marks, err := v.readMarkers(ctx, user)
+	if err != nil {
+		return nil, nil, err
+	}
 	last, err := v.lastMessages(ctx, user, page)
 	if err != nil {
 		return nil, nil, err
@@ -360,7 +368,7 @@ func (v *Views) Conversations(ctx context.Context, user domain.UserID, p project
 				continue
 			}
 		}
-		out = append(out, projections.Conversation{Peer: domain.UserID(r.peer), Last: m, Unread: len(r.unread)})
+		out = append(out, projections.Conversation{Peer: domain.UserID(r.peer), Last: m, Unread: unreadAfter(r.unread, marks[domain.UserID(r.peer)])})
 	}
 	var next []byte
 	if start+p.Limit < len(rows) {

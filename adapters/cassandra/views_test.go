@@ -41,7 +41,11 @@ func testConfig(t testing.TB) cassandra.Config {
 		}
 		t.Skip(why)
 	}
-	return cassandra.Config{Hosts: strings.Split(hosts, ","), Keyspace: testKeyspace}
+	ks := testKeyspace
+	if own := os.Getenv("TIDINGS_TEST_CASSANDRA_KEYSPACE"); own != "" {
+		ks = own // a keyspace of one's own on a shared Cassandra
+	}
+	return cassandra.Config{Hosts: strings.Split(hosts, ","), Keyspace: ks}
 }
 
 var shared struct {
@@ -94,6 +98,15 @@ func TestViewsContract(t *testing.T) {
 			if err := s.(*cassandra.Views).DropFeedBefore(t.Context(), u, before); err != nil {
 				t.Fatal(err)
 			}
+		},
+		Reopen: func(t *testing.T, _ projections.Store) projections.Store {
+			t.Helper()
+			v, err := cassandra.Open(t.Context(), testConfig(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(v.Close)
+			return v
 		}}, emptyViews)
 }
 

@@ -97,6 +97,9 @@ type plan struct {
 	// originals are the texts sent of the copies that edits in the batch
 	// edit for the first time (Views.editOriginals, edits.go).
 	originals map[original]string
+	// unreadBefore and unreadAdded are the unread messages of the
+	// conversations that ConversationRead changes mark (readupto.go).
+	unreadBefore, unreadAdded map[convKey][]unreadRow
 }
 
 func newPlan() *plan {
@@ -168,6 +171,10 @@ func (p *plan) add(c projections.Change) error {
 		return p.read(e, c.User, c.Pos)
 	case domain.MessageReceipt:
 		return p.receipt(e, c.User, c.Pos)
+	case domain.ConversationRead:
+		return p.readUpTo(e, c.User, c.Pos)
+	case domain.MessageEcho:
+		return p.echo(e, c.User, c.Pos)
 	}
 	return p.addEdit(c) // edits.go
 }
@@ -212,6 +219,10 @@ func (p *plan) sent(e domain.MessageSent, u domain.UserID, pos domain.Position) 
 	p.put(once(insertUnread, partKey{u, b}, e.ID, ts), u, b, e.SentAt, e.ID, e.From, e.To, e.Text, e.ClientMsgID, ts)
 	p.put(once(addPending, own, e.ID, ts), ts, e.ID, e.SentAt, u, b)
 	p.put(once(updateConvRecvd, own, e.ID, ts), ts, e.SentAt, e.ID, []int{b}, []string{string(e.ID)}, u, peer)
+	if p.unreadBefore != nil {
+		k := convKey{u, peer}
+		p.unreadAdded[k] = append(p.unreadAdded[k], unreadRow{e.ID, e.SentAt})
+	}
 	if !copied {
 		p.feed(e, u, pos)
 	}

@@ -29,6 +29,10 @@ type ViewsFeatures struct {
 	// ExpireFeed drops user's feed items before before, as the store's
 	// retention does (Cassandra's TTL); nil skips the cases that need it.
 	ExpireFeed func(t *testing.T, s projections.Store, user domain.UserID, before domain.Position)
+	// Reopen returns another instance of the store s over the same data,
+	// as a second process (or the same one restarted) opens it; nil skips
+	// the cases that need it.
+	Reopen func(t *testing.T, s projections.Store) projections.Store
 }
 
 // TestViews runs the view-store contract against the stores newStore
@@ -59,8 +63,10 @@ func TestViewsWith(t *testing.T, f ViewsFeatures, newStore NewViews) {
 		{"BatchRecordsPositions", testBatchPositions},
 		{"RetriedSendIsOneMessage", func(t *testing.T, s projections.Store) { testRetriedSend(t, s, f) }},
 		{"RetriedSendHasOneFeedItem", testRetriedSendFeed},
+		{"LateOriginalOfRetriedSendIsACopy", func(t *testing.T, s projections.Store) { testLateOriginal(t, s, f) }},
 		{"FeedKeptUntilItemsExpire", func(t *testing.T, s projections.Store) { testFeedKept(t, s, f) }},
 	}
+	tests = append(tests, syncCases(f)...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
 	}
@@ -319,10 +325,7 @@ func sameFeedItems(t *testing.T, what string, got, want []projections.FeedItem) 
 	byUser := func(its []projections.FeedItem) map[domain.UserID][]item {
 		out := map[domain.UserID][]item{}
 		for _, it := range its {
-			u := it.Message.To // the recipient's message or read
-			if it.Kind == projections.FeedReceipt {
-				u = it.Message.From
-			}
+			u := it.User()
 			out[u] = append(out[u], item{it.Cursor, it.Kind, it.Message.ID, it.Status})
 		}
 		return out

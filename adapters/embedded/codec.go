@@ -138,6 +138,9 @@ func encodeConversation(c storedConversation) []byte {
 	w.str(c.LastID)
 	w.time(c.LastAt)
 	w.uint(uint64(max(c.Unread, 0)))
+	if c.UpTo != "" { // rows without a read marker end here
+		w.str(c.UpTo)
+	}
 	return w.b
 }
 
@@ -151,6 +154,9 @@ func decodeConversation(raw []byte) (storedConversation, error) {
 	}
 	r := rowReader{b: raw[1:]}
 	c.LastID, c.LastAt, c.Unread = r.str(), r.time(), int(r.uint())
+	if r.err == nil && len(r.b) > 0 {
+		c.UpTo = r.str()
+	}
 	return c, r.err
 }
 

@@ -12,8 +12,8 @@ import (
 )
 
 // DB is the embedded on-disk store: one Pebble database whose key space is
-// split by prefix into views ("v/"), accounts ("a/"), the send log ("s/")
-// and the shard catalog ("c/").
+// split by prefix into views ("v/"), accounts ("a/"), the send log ("s/"),
+// the shard catalog ("c/") and last-seen times ("p/").
 // Writes that acknowledge something to a client are synced to disk before
 // they return. Safe for concurrent use.
 type DB struct {
@@ -23,6 +23,8 @@ type DB struct {
 	catalog     *Catalog
 	viewsOnce   sync.Once
 	views       *Views
+	presOnce    sync.Once
+	presence    *Presence
 }
 
 // storeOptions are the Pebble options of the store: Bloom filters on every
@@ -75,6 +77,13 @@ func (d *DB) Ping() error {
 func (d *DB) Views() *Views {
 	d.viewsOnce.Do(func() { d.views = newViews(d.db) })
 	return d.views
+}
+
+// Presence returns the presence store (one per DB: its connection marks
+// live in memory).
+func (d *DB) Presence() *Presence {
+	d.presOnce.Do(func() { d.presence = newPresence(d.db) })
+	return d.presence
 }
 
 // Accounts returns the account store.

@@ -28,6 +28,10 @@ const (
 	codeRead      = 3
 	codeReceipt   = 4
 	codeSentFlags = 5 // codeSent's fields, then a flags byte (sentRetry)
+	// 20-29: read markers and device sync.
+	codeConversationRead = 20
+	codeEcho             = 21
+	codeEchoReply        = 22 // codeEcho's fields, then reply_to and its version (uvarint)
 )
 
 // Flags of a codeSentFlags record.
@@ -102,6 +106,22 @@ func encodeEvent(ev domain.Event) ([]byte, error) {
 		w.exactTime(e.SentAt)
 		w.b = append(w.b, byte(e.Status))
 		w.exactTime(e.At)
+	case domain.MessageEcho:
+		code := byte(codeEcho)
+		if e.ReplyTo != "" {
+			code = codeEchoReply
+		}
+		head(code, e.ID, e.From, e.To)
+		w.str(e.Text)
+		w.str(e.ClientMsgID)
+		w.exactTime(e.SentAt)
+		if e.ReplyTo != "" {
+			w.str(string(e.ReplyTo))
+			w.uint(uint64(max(e.ReplyVersion, 0)))
+		}
+	case domain.ConversationRead:
+		head(codeConversationRead, e.ID, e.From, e.To)
+		w.exactTime(e.ReadAt)
 	default:
 		if !encodeEditEvent(&w, ev, head) {
 			return nil, fmt.Errorf("encode event: unknown type %T", ev)
@@ -154,6 +174,20 @@ func decodeEvent(b []byte) (domain.Event, error) {
 			r.err = errCorruptEvent
 		}
 		ev = domain.MessageReceipt{ID: id, From: from, To: to, SentAt: sent, Status: st, At: r.exactTime()}
+	case codeEcho, codeEchoReply:
+		text, cmid := r.str(), r.str()
+		echo := domain.MessageEcho{ID: id, From: from, To: to, Text: text, ClientMsgID: cmid, SentAt: r.exactTime()}
+		if b[1] == codeEchoReply {
+			echo.ReplyTo = domain.MessageID(r.str())
+			v := r.uint()
+			if v > 1<<31 {
+				r.err = errCorruptEvent
+			}
+			echo.ReplyVersion = int(v)
+		}
+		ev = echo
+	case codeConversationRead:
+		ev = domain.ConversationRead{ID: id, From: from, To: to, ReadAt: r.exactTime()}
 	default:
 		var err error
 		if ev, err = decodeEditEvent(b[1], &r, id, from, to); err != nil {

@@ -69,6 +69,9 @@ type storedConversation struct {
 	LastID string    `json:"last_id"`
 	LastAt time.Time `json:"last_at"`
 	Unread int       `json:"unread"`
+	// UpTo is the reader's "read up to" marker in the conversation
+	// (domain.ConversationRead): no message at or before it is unread.
+	UpTo string `json:"up_to,omitempty"`
 }
 
 func toStored(m domain.Message) storedMessage {

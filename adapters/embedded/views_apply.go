@@ -108,7 +108,7 @@ func (v *Views) apply(b *txn, c projections.Change) (projections.FeedItem, bool,
 		// The reader's rows: out of the inbox, one fewer unread, and a feed
 		// item so the reader's other devices clear it.
 		_ = b.Delete(unreadKey(e.To, e.SentAt, e.ID), nil)
-		if err := v.bumpConversation(b, e.To, e.From, domain.Message{ID: e.ID, SentAt: e.SentAt}, -1); err != nil {
+		if _, err := v.bumpConversation(b, e.To, e.From, domain.Message{ID: e.ID, SentAt: e.SentAt}, -1); err != nil {
 			return projections.FeedItem{}, false, err
 		}
 		return putFeed(b, e, c.Pos)
@@ -117,6 +117,10 @@ func (v *Views) apply(b *txn, c projections.Change) (projections.FeedItem, bool,
 			return projections.FeedItem{}, false, nil
 		}
 		return v.applyReceipt(b, e, c.Pos)
+	case domain.ConversationRead:
+		return v.applyReadUpTo(b, e, c.User, c.Pos)
+	case domain.MessageEcho:
+		return v.applyEcho(b, e, c.User, c.Pos)
 	}
 	return v.applyEdit(b, c)
 }
@@ -141,11 +145,15 @@ func (v *Views) applySent(b *txn, e domain.MessageSent, u domain.UserID, pos dom
 	_ = b.Set(append(historyPrefix(u, peer), timeID(m.SentAt, m.ID)...), nil, nil)
 	unread := 0
 	if u == e.To {
-		_ = b.Set(unreadKey(u, m.SentAt, m.ID), nil, nil)
 		unread = 1
 	}
-	if err := v.bumpConversation(b, u, peer, m, unread); err != nil {
+	// A message the reader's marker covers arrives read (ConversationRead).
+	counted, err := v.bumpConversation(b, u, peer, m, unread)
+	if err != nil {
 		return projections.FeedItem{}, false, err
+	}
+	if counted {
+		_ = b.Set(unreadKey(u, m.SentAt, m.ID), nil, nil)
 	}
 	if u != e.To {
 		return projections.FeedItem{}, false, nil
@@ -224,24 +232,28 @@ func (v *Views) applyReceipt(b *txn, e domain.MessageReceipt, pos domain.Positio
 	return putFeed(b, e, pos)
 }
 
-// bumpConversation adds delta to the unread count of (u, peer) and makes m
-// its last message if m is newer than the current one.
-func (v *Views) bumpConversation(b *txn, u, peer domain.UserID, m domain.Message, delta int) error {
+// bumpConversation adds delta to the unread count of (u, peer) unless the
+// conversation's read marker covers m (counted reports whether it did),
+// and makes m its last message if m is newer than the current one.
+func (v *Views) bumpConversation(b *txn, u, peer domain.UserID, m domain.Message, delta int) (counted bool, err error) {
 	var c storedConversation
 	raw, err := b.getRow(convKey(u, peer))
 	switch {
 	case err == nil:
 		if c, err = decodeConversation(raw); err != nil {
-			return fmt.Errorf("decode conversation: %w", err)
+			return false, fmt.Errorf("decode conversation: %w", err)
 		}
 	case !errors.Is(err, pebble.ErrNotFound):
-		return err
+		return false, err
 	}
-	c.Unread = max(c.Unread+delta, 0)
+	counted = delta != 0 && !domain.ReadUpTo(m.ID, domain.MessageID(c.UpTo))
+	if counted {
+		c.Unread = max(c.Unread+delta, 0)
+	}
 	if delta >= 0 && (c.LastID == "" || newer(m.SentAt, string(m.ID), c.LastAt, c.LastID)) {
 		c.LastID, c.LastAt = string(m.ID), m.SentAt
 	}
-	return b.setRow(convKey(u, peer), encodeConversation(c))
+	return counted, b.setRow(convKey(u, peer), encodeConversation(c))
 }
 
 func newer(t time.Time, id string, than time.Time, thanID string) bool {

@@ -226,7 +226,7 @@ func (v *Views) applyHidden(b *txn, e domain.MessageHidden, u domain.UserID, pos
 	_ = b.Delete(append(historyPrefix(u, m.Peer(u)), timeID(m.SentAt, m.ID)...), nil)
 	if u == m.To && m.Status < domain.StatusRead {
 		_ = b.Delete(unreadKey(u, m.SentAt, m.ID), nil)
-		if err := v.bumpConversation(b, u, m.From, domain.Message{ID: m.ID, SentAt: m.SentAt}, -1); err != nil {
+		if _, err := v.bumpConversation(b, u, m.From, domain.Message{ID: m.ID, SentAt: m.SentAt}, -1); err != nil {
 			return projections.FeedItem{}, false, err
 		}
 	}

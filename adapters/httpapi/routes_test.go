@@ -21,7 +21,7 @@ func TestMethodNotAllowedSaysAllow(t *testing.T) {
 	tests := []struct {
 		method, path, allow string
 	}{
-		{http.MethodPost, "/me", "GET"},
+		{http.MethodPost, "/me", "GET, DELETE"},
 		{http.MethodDelete, "/messages", "GET, POST"},
 		{http.MethodPut, "/messages", "GET, POST"},
 		{http.MethodPost, "/messages/01M8B1QD6N1FB7JWSADHT788G0", "GET, PUT, PATCH, DELETE"},

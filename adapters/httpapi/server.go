@@ -74,6 +74,11 @@ type Server struct {
 	limits  Limits
 	// signedOut is told of every token signed out (nil: nobody).
 	signedOut func(commands.TokenHash)
+	// accountDeleted is told of every account deleted (nil: nobody).
+	accountDeleted func(domain.UserID)
+	// Presence and settings (presence.go); nil: their routes answer 404.
+	pres            *commands.PresenceQuery
+	settingsChanged func(context.Context, domain.UserID, commands.Settings)
 	// versions answers GET /messages/{id}/versions (nil: 404).
 	versions projections.VersionReader
 }
@@ -104,6 +109,15 @@ type Deps struct {
 	// SignedOut, when set, is called with the hash of each token signed
 	// out, after the revocation is stored (to close its WebSockets).
 	SignedOut func(commands.TokenHash)
+	// AccountDeleted, when set, is called with each user whose account
+	// was deleted, after the deletion (to close its WebSockets).
+	AccountDeleted func(domain.UserID)
+	// Presence serves GET /users/{id}/presence and the settings routes
+	// (nil: they answer 404).
+	Presence *commands.PresenceQuery
+	// SettingsChanged, when set, is told of each settings change after it
+	// is stored (to tell the WebSockets of every node).
+	SettingsChanged func(ctx context.Context, user domain.UserID, s commands.Settings)
 }
 
 // Limits rate-limit requests by client address (Config.TrustedProxies).
@@ -122,8 +136,8 @@ func New(cfg Config, d Deps) *Server {
 	// Reads show the marks this process's commands answered with even
 	// before the views apply them: a status never goes back.
 	s := &Server{cfg: cfg, cmd: d.Commands, views: projections.Quoted(projections.Marked(d.Views, d.Commands.Marks), versionsOf(d.Views)), users: d.Users, tracker: d.Tracker,
-		ready: d.Ready, metrics: d.Metrics, log: d.Logger, limits: d.Limits, signedOut: d.SignedOut,
-		versions: versionsOf(d.Views)}
+		ready: d.Ready, metrics: d.Metrics, log: d.Logger, limits: d.Limits, signedOut: d.SignedOut, accountDeleted: d.AccountDeleted,
+		pres: d.Presence, settingsChanged: d.SettingsChanged, versions: versionsOf(d.Views)}
 	r := chi.NewRouter()
 	// No RealIP: forwarded-for headers are the client's to forge, and
 	// nothing here trusts an address but the metrics guard below.
@@ -148,9 +162,13 @@ func New(cfg Config, d Deps) *Server {
 	r.Group(func(r chi.Router) {
 		r.Use(s.authenticate(bearer), s.awaitPosition)
 		r.Get("/me", s.me)
+		r.Delete("/me", s.deleteMe)
 		r.Delete("/sessions/current", s.deleteSession)
 		r.Get("/users", s.userByName)
 		r.Get("/users/{id}", s.userByID)
+		r.Get("/users/{id}/presence", s.presence)
+		r.Get("/me/settings", s.settings)
+		r.Patch("/me/settings", s.patchSettings)
 		r.Post("/messages", s.sendMessage)
 		r.Get("/messages", s.unread)
 		r.Get("/messages/{id}", s.getMessage)
@@ -162,6 +180,8 @@ func New(cfg Config, d Deps) *Server {
 		r.Delete("/messages/{id}/reaction", s.deleteReaction)
 		r.Get("/conversations", s.conversations)
 		r.Get("/conversations/{peer}/messages", s.history)
+		r.Post("/conversations/{peer}/read", s.readUpTo)
+		r.Get("/me/unread", s.unreadTotal)
 	})
 	if d.Extra != nil {
 		r.Group(func(r chi.Router) {

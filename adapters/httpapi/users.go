@@ -46,6 +46,42 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, userJSON{ID: u.ID, Name: u.Name, CreatedAt: ts(u.CreatedAt)})
 }
 
+// deleteMeRequest is the body of DELETE /me.
+type deleteMeRequest struct {
+	Password *string `json:"password"`
+}
+
+// deleteMe handles DELETE /me: delete the caller's account for good, and
+// with it the keys that sealed its messages, so their text is erased
+// everywhere (commands.DeleteAccountHandler). The body carries the
+// password when the account has one. It is throttled like sign-in (a
+// password is checked). The node closes the user's WebSockets.
+func (s *Server) deleteMe(w http.ResponseWriter, r *http.Request) {
+	if !s.limit(w, r, s.limits.SignIn) {
+		return
+	}
+	u, _ := UserFrom(r.Context())
+	var req deleteMeRequest
+	if r.ContentLength != 0 {
+		if err := decodeJSON(w, r, &req); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	cmd := commands.DeleteAccount{User: u.ID}
+	if req.Password != nil {
+		cmd.Password = *req.Password
+	}
+	if err := s.cmd.DeleteAccount.Handle(r.Context(), cmd); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if s.accountDeleted != nil {
+		s.accountDeleted(u.ID)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // userByName handles GET /users?name=NAME: find someone to write to.
 func (s *Server) userByName(w http.ResponseWriter, r *http.Request) {
 	name := r.URL.Query().Get("name")

@@ -48,6 +48,9 @@ func AppendMessageJSON(b []byte, m domain.Message) []byte {
 	b = appendOptTime(b, m.DeliveredAt)
 	b = append(b, `,"read_at":`...)
 	b = appendOptTime(b, m.ReadAt)
+	if m.Erased {
+		b = append(b, `,"erased":true`...)
+	}
 	if m.Version > 1 || m.Deleted || m.ReplyTo != "" || m.Reactions != ([2]domain.Reaction{}) {
 		b = appendEditsJSON(b, m) // edits.go
 	}

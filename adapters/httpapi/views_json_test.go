@@ -21,10 +21,12 @@ type reflectedMessage struct {
 	Status      string           `json:"status"`
 	DeliveredAt *string          `json:"delivered_at"`
 	ReadAt      *string          `json:"read_at"`
+	Erased      bool             `json:"erased,omitempty"`
 }
 
 func reflected(m domain.Message) []byte {
-	out := reflectedMessage{ID: m.ID, From: m.From, To: m.To, Text: m.Text, SentAt: domain.FormatTime(m.SentAt), Status: m.Status.String()}
+	out := reflectedMessage{ID: m.ID, From: m.From, To: m.To, Text: m.Text, SentAt: domain.FormatTime(m.SentAt), Status: m.Status.String(),
+		Erased: m.Erased}
 	if m.ClientMsgID != "" {
 		out.ClientMsgID = &m.ClientMsgID
 	}
@@ -54,6 +56,7 @@ func TestAppendMessageJSONKeepsTheWireFormat(t *testing.T) {
 			Status: domain.StatusRead, DeliveredAt: at.Add(time.Second), ReadAt: at.Add(2 * time.Second)}},
 		{"text to escape", domain.Message{ID: "01M", From: "a", To: "b", Text: "<b>\"quoted\"</b>\n\tand \u2028 é 👋", SentAt: at,
 			Status: domain.StatusDelivered, DeliveredAt: at}},
+		{"erased", domain.Message{ID: "01M", From: "a", To: "b", SentAt: at, Status: domain.StatusRead, DeliveredAt: at, ReadAt: at, Erased: true}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

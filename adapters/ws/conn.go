@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -55,6 +56,10 @@ type conn struct {
 	pending  []pendingItem
 	last     int64
 	seen     recent // items already queued, by itemKey
+
+	// eph is the connection's typing and presence state (ephemeral.go),
+	// made by its first typing or watch frame.
+	eph atomic.Pointer[ephConn]
 }
 
 // connSession is the token a connection was opened with and when it
@@ -209,6 +214,7 @@ func (c *conn) killLocked(code websocket.StatusCode, reason string) bool {
 // hub.active, which serve adds to for the reader.
 func (c *conn) serve(since string) {
 	c.hub.active.Add(1)
+	c.hub.eph.connected(c)
 	go c.readLoop()
 	c.startPings()
 	c.resume(since)
@@ -220,6 +226,7 @@ func (c *conn) serve(since string) {
 // CloseMessageTooBig for an oversize frame.
 func (c *conn) readLoop() {
 	defer c.hub.active.Done()
+	defer c.hub.eph.disconnected(c) // after the kill: no frame reaches c any more
 	defer c.kill(websocket.StatusNormalClosure, "")
 	for !c.killed() {
 		pongs, more := c.sock.skipPongs() // waits for the client, holding no buffer
@@ -269,12 +276,21 @@ func (c *conn) handle(b []byte) ack {
 		var m commands.Marked
 		m, err = cmds.MarkRead.Handle(ctx, commands.MarkRead{User: c.user, ID: domain.MessageID(f.ID)})
 		msg, pos = m.Message, m.Position
+	case TypeReadUpTo:
+		var r commands.ReadUpToResult
+		r, err = cmds.ReadUpTo.Handle(ctx, commands.ReadUpTo{User: c.user, UpTo: domain.MessageID(f.ID)})
+		msg, pos = r.Message, &r.Position
 	case TypeSend:
 		var s commands.Sent
 		s, err = cmds.SendMessage.Handle(ctx, commands.SendMessage{
 			From: c.user, To: domain.UserID(f.To), Text: f.Text, ClientMsgID: f.ClientMsgID, ReplyTo: domain.MessageID(f.ReplyTo),
 		})
 		msg, pos = s.Message, &s.Position
+		if err == nil {
+			c.sentHere(msg.ID)
+		}
+	case TypeTyping, TypeWatch, TypeUnwatch: // ephemeral.go; after the commands, off their path
+		return c.handleEphemeral(ctx, f)
 	}
 	if err != nil {
 		return c.errorAck(f.Ref, err)

@@ -32,6 +32,7 @@ func pushEvent(h *Hub, ev domain.Event, pos domain.Position) {
 }
 
 type env struct {
+	db    *embedded.DB
 	views projections.Reader
 	hub   *Hub
 	cmds  commands.Commands
@@ -89,7 +90,8 @@ func newEnvHub(t *testing.T, cfg Config, tune func(*http.Server), deps func(*com
 		read = hubViews(views)
 	}
 	hub, err := NewHub(cfg, Deps{Commands: cmds, UserFrom: httpapi.UserFrom, SessionFrom: httpapi.SessionFrom, MessageJSON: httpapi.AppendMessageJSON,
-		Views: read, Positions: views, Partitions: 1, Logger: quiet})
+		Views: read, Positions: views, Partitions: 1, Logger: quiet,
+		Presence: &commands.PresenceQuery{Store: db.Presence(), Settings: db.Accounts(), Users: db.Accounts(), Talked: projections.Talked(views)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +112,7 @@ func newEnvHub(t *testing.T, cfg Config, tune func(*http.Server), deps func(*com
 	srv.Start()
 	t.Cleanup(srv.Close)
 	t.Cleanup(hub.Close)
-	return &env{views: views, hub: hub, cmds: cmds, srv: srv}
+	return &env{db: db, views: views, hub: hub, cmds: cmds, srv: srv}
 }
 
 func (e *env) register(t *testing.T, name string) user {

@@ -23,6 +23,14 @@ const (
 	// was read (on this or another device of the user).
 	TypeRead = "read"
 	TypeSend = "send"
+	// Ephemeral frames (typing.go, presence.go): never stored, never in the
+	// log. Both ways: a client says it is typing to a peer; the server
+	// tells the peer. Client to server: watch or unwatch a user's
+	// presence. Server to client: a watched user's presence changed.
+	TypeTyping   = "typing"
+	TypeWatch    = "watch"
+	TypeUnwatch  = "unwatch"
+	TypePresence = "presence"
 )
 
 // MaxRefLen is the longest "ref" a client frame may carry, in bytes.
@@ -36,6 +44,8 @@ type clientFrame struct {
 	To          string `json:"to"`
 	Text        string `json:"text"`
 	ClientMsgID string `json:"client_msg_id"`
+	State       string `json:"state"`    // typing: "start" or "stop"
+	User        string `json:"user"`     // watch, unwatch: whose presence
 	ReplyTo     string `json:"reply_to"` // send: the message replied to (issue 12)
 }
 
@@ -70,6 +80,7 @@ type ackFrame struct {
 	Error    *errorJSON `json:"error,omitempty"`
 	Message  any        `json:"message,omitempty"`
 	Position string     `json:"position,omitempty"`
+	Presence any        `json:"presence,omitempty"` // the answer to a watch
 }
 
 type errorJSON struct {
@@ -106,11 +117,13 @@ func decodeFrame(b []byte) (clientFrame, error) {
 		return f, domain.Errorf(domain.CodeInvalidField, "ref is longer than %d bytes", MaxRefLen)
 	}
 	switch f.Type {
-	case TypeAck, TypeRead:
+	case TypeAck, TypeRead, TypeReadUpTo:
 		if f.ID == "" {
 			return f, domain.Errorf(domain.CodeMissingField, "id is required")
 		}
 	case TypeSend:
+	case TypeTyping, TypeWatch, TypeUnwatch:
+		return f, checkEphemeralFrame(f)
 	case "":
 		return f, domain.Errorf(domain.CodeMissingField, "type is required")
 	default:

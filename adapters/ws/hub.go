@@ -120,6 +120,17 @@ type Deps struct {
 	// Partitions is the event topic's partition count (domain.PartitionOf).
 	Partitions int32
 	Logger     *slog.Logger
+	// Presence, when set, enables the ephemeral frames (typing, watch;
+	// ephemeral.go): it says who may see whose presence and keeps this
+	// node's connection marks. Nil: those frames are answered
+	// "unavailable".
+	Presence *commands.PresenceQuery
+	// Relay carries the ephemeral signals to every node (nil: a
+	// LocalRelay, which reaches this process only).
+	Relay Relay
+	// Node names this process in the presence store (empty: a random
+	// name). Names must differ between processes sharing a store.
+	Node string
 }
 
 // Hub holds this node's connections by user and pushes each applied event
@@ -142,6 +153,7 @@ type Hub struct {
 	// register after the sign-out closed the others.
 	revoked map[commands.TokenHash]time.Time
 	active  sync.WaitGroup // ServeHTTP calls and connection readers and writers running
+	eph     *ephemeral     // typing and presence (ephemeral.go)
 }
 
 // NewHub returns a hub with no connections.
@@ -169,8 +181,14 @@ func NewHub(cfg Config, d Deps) (*Hub, error) {
 	vr, _ := d.Views.(projections.VersionReader)
 	d.Views = projections.Marked(d.Views, d.Commands.Marks) // a status never goes back (commands.Marks)
 	d.Views = projections.Quoted(d.Views, vr)               // replies show their quote (issue 12)
-	return &Hub{cfg: cfg, d: d, log: d.Logger, conns: map[domain.UserID]map[*conn]struct{}{},
-		byToken: map[commands.TokenHash][]*conn{}, revoked: map[commands.TokenHash]time.Time{}}, nil
+	h := &Hub{cfg: cfg, d: d, log: d.Logger, conns: map[domain.UserID]map[*conn]struct{}{},
+		byToken: map[commands.TokenHash][]*conn{}, revoked: map[commands.TokenHash]time.Time{}}
+	eph, err := newEphemeral(h)
+	if err != nil {
+		return nil, err
+	}
+	h.eph = eph
+	return h, nil
 }
 
 // Mount adds GET /ws to r, which must authenticate requests first.
@@ -189,6 +207,10 @@ func (h *Hub) itemFrame(it projections.FeedItem) []byte {
 		return h.appendMessageFrame(b, &it.Cursor, it.Message)
 	case projections.FeedReceipt:
 		return appendReceiptFrame(b, TypeReceipt, it)
+	case projections.FeedReadUpTo:
+		return appendReadUpToFrame(b, it)
+	case projections.FeedSent:
+		return h.appendSentFrame(b, it)
 	default:
 		return appendReceiptFrame(b, TypeRead, it)
 	}
@@ -263,6 +285,20 @@ func (h *Hub) Revoke(token commands.TokenHash) {
 	}
 }
 
+// RevokeUser closes, with CloseSessionEnded, every connection of this
+// node of user (the account was deleted).
+func (h *Hub) RevokeUser(user domain.UserID) {
+	h.mu.Lock()
+	var doomed []*conn
+	for c := range h.conns[user] {
+		doomed = append(doomed, c)
+	}
+	h.mu.Unlock()
+	for _, c := range doomed {
+		c.kill(CloseSessionEnded, "account deleted")
+	}
+}
+
 func (h *Hub) remove(c *conn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -291,6 +327,7 @@ func (h *Hub) remove(c *conn) {
 // http.Server.Shutdown does not track upgraded connections: call Close
 // after it.
 func (h *Hub) Close() {
+	defer h.eph.close() // after the wait: the last connections' offline marks
 	defer h.wait(10 * time.Second)
 	h.mu.Lock()
 	h.closed = true

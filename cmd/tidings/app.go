@@ -10,10 +10,12 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tidings-chat/tidings/adapters/datakeys"
 	"github.com/tidings-chat/tidings/adapters/embedded"
 	"github.com/tidings-chat/tidings/adapters/httpapi"
 	"github.com/tidings-chat/tidings/adapters/kafka"
 	"github.com/tidings-chat/tidings/adapters/postgres"
+	"github.com/tidings-chat/tidings/adapters/ws"
 	"github.com/tidings-chat/tidings/commands"
 	"github.com/tidings-chat/tidings/domain"
 	"github.com/tidings-chat/tidings/projections"
@@ -31,7 +33,14 @@ type backends struct {
 	embedded bool // the log is the embedded one (one process owns it)
 	views    projections.Store
 	accounts commands.Accounts
+	keys     datakeys.Store // beside the accounts: DeleteUser erases them
 	sends    commands.SendLog
+	// Presence and privacy: last seen and settings where the accounts
+	// are; relay carries typing and presence between nodes (nil: this
+	// process only).
+	presence commands.PresenceStore
+	settings commands.SettingsStore
+	relay    ws.Relay
 	pg       *postgres.DB // nil when embedded
 	catalog  *projections.Catalog
 	admin    projections.CatalogAdmin
@@ -101,7 +110,8 @@ func openBackends(ctx context.Context, c *config, log *slog.Logger) (_ *backends
 	}
 
 	if c.PostgresURL == "" {
-		b.accounts, b.sends = db.Accounts(), db.SendLog()
+		b.accounts, b.keys, b.sends = db.Accounts(), db.Accounts(), db.SendLog()
+		b.presence, b.settings = db.Presence(), db.Accounts()
 		if el, ok := b.log.(*embedded.EventLog); ok {
 			if b.sends, err = el.SendLog(db); err != nil {
 				return nil, err
@@ -118,7 +128,13 @@ func openBackends(ctx context.Context, c *config, log *slog.Logger) (_ *backends
 				return nil, err
 			}
 		}
-		b.pg, b.accounts, b.sends = pg, pg.Accounts(), pg.SendLog()
+		b.pg, b.accounts, b.keys, b.sends = pg, pg.Accounts(), pg.Accounts(), pg.SendLog()
+		b.presence, b.settings = pg.Presence(), pg.Accounts()
+		relay, err := pg.Relay(ctx, log)
+		if err != nil {
+			return nil, err
+		}
+		b.relay = relay
 		b.checks["postgres"] = pg.Ping
 		log.Info("accounts on postgres")
 	}

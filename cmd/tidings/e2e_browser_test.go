@@ -10,22 +10,23 @@ package main
 // Without /usr/bin/chromium the test is skipped, unless
 // TIDINGS_REQUIRE_BROWSER=1 (then it fails). On failure, screenshots of both
 // browsers go to $TIDINGS_ARTIFACTS (default: $TMPDIR/tidings-artifacts).
-// TIDINGS_WEB_SCREENSHOTS=docs/img also writes web-client.png (desktop) and
-// web-client-phone.png (phone) at the end.
+// TIDINGS_WEB_SCREENSHOTS=docs/img also writes web-client.png (desktop),
+// web-client-phone.png (phone) and web-client-dark.png (desktop, dark
+// theme) at the end, and web-client-ticks.png (A's ticks, sent and read).
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -259,6 +260,7 @@ func TestBrowserChat(t *testing.T) {
 	if a == nil || b == nil {
 		t.FailNow()
 	}
+	a.installPageHooks() // A: notifications and tab hiding (see e2e_browser_hooks_test.go)
 
 	signUp := func(tab *browserTab, name string) {
 		tab.do("sign up",
@@ -273,17 +275,23 @@ func TestBrowserChat(t *testing.T) {
 	}
 	signUp(a, nameA)
 	signUp(b, nameB)
+	// Notifications are offered, and nothing asked for them on load.
+	a.wait("notification toggle off", `!document.getElementById("notify-btn").hidden && document.getElementById("notify-btn").getAttribute("aria-pressed") === "false"`)
+	if n := browserEval[int](a, `window.__tidingsTest.asked`); n != 0 {
+		t.Errorf("notification permission asked %d times on load, want only on a click", n)
+	}
 
 	// A starts a conversation with B by name and sends (Enter sends,
-	// Shift+Enter is a new line). The text is HTML: it must show as text.
-	m1 := "Hi! Is <b>this</b> bold?\n<img src=x onerror=\"document.title='pwned'\"> (it should show as text)"
+	// Shift+Enter is a new line). The text is HTML: it must show as text;
+	// its https URL becomes a link, its javascript: URL stays text.
+	m1 := "Hi! Is <b>this</b> bold? See https://example.com/docs?a=1&b=2.\n<img src=x onerror=\"document.title='pwned'\"> javascript:alert(1) (it should show as text)"
 	a.do("start conversation", chromedp.SendKeys(chromedp.ID("start-name"), nameB+"\r"))
 	a.wait("thread with B", `!document.getElementById("thread").hidden && document.getElementById("thread-title").textContent === `+browserJSString(nameB))
 	a.do("type and send",
 		chromedp.Focus(chromedp.ID("compose-text")),
-		chromedp.KeyEvent("Hi! Is <b>this</b> bold?"),
+		chromedp.KeyEvent("Hi! Is <b>this</b> bold? See https://example.com/docs?a=1&b=2."),
 		pressEnter(true),
-		chromedp.KeyEvent(`<img src=x onerror="document.title='pwned'"> (it should show as text)`),
+		chromedp.KeyEvent(`<img src=x onerror="document.title='pwned'"> javascript:alert(1) (it should show as text)`),
 		pressEnter(false),
 	)
 	a.wait("own message sent", `(() => { const li = document.querySelector("#msg-list li.mine"); return li && li.dataset.id && ["sent","delivered","read"].includes(li.dataset.status) })()`)
@@ -299,11 +307,24 @@ func TestBrowserChat(t *testing.T) {
 		c.querySelector(".conv-name").textContent === `+browserJSString(nameA)+` &&
 		(c.querySelector(".badge") || {}).textContent === "1" &&
 		c.querySelector(".conv-preview").textContent.startsWith("Hi! Is <b>this</b>"))`)
+	b.wait("unread total in the tab title", `document.title === "(1) tidings"`)
 	b.do("open conversation", chromedp.Click(chromedp.CSS(`#conv-list .conv`)))
 	b.wait("thread with A", `!document.getElementById("thread").hidden && document.getElementById("thread-title").textContent === `+browserJSString(nameA))
 	b.wait("message shown as text", browserThreadTexts+` === `+browserJSString(browserJSON([]string{m1})))
+	// The unread divider stands above the first unread message, under the
+	// day separator (all of today); the title clears once it is read.
+	if got := browserEval[string](b, `JSON.stringify([...document.querySelectorAll("#msg-list > li")].map(li =>
+		li.classList.contains("sep") ? li.className + ":" + li.textContent : "msg"))`); got != browserJSON([]string{"sep day:Today", "sep unread-divider:1 unread message", "msg"}) {
+		t.Errorf("B's thread = %s, want a day separator, the unread divider, the message", got)
+	}
+	b.wait("title without unread", `document.title === "tidings"`)
+	b.do("mark the day separator", chromedp.Evaluate[chromedp.Void](`document.querySelector("#msg-list li.sep.day").dataset.mark = "kept"`))
 	if n := browserEval[int](b, `document.querySelectorAll("#msg-list b, #msg-list img").length`); n != 0 {
 		t.Errorf("message text was rendered as HTML (%d elements)", n)
+	}
+	wantLinks := browserJSON([][]string{{"https://example.com/docs?a=1&b=2", "_blank", "noopener noreferrer", "https://example.com/docs?a=1&b=2"}})
+	if got := browserEval[string](b, browserThreadLinks); got != wantLinks {
+		t.Errorf("links in B's thread = %s, want %s (only the https URL, javascript: as text)", got, wantLinks)
 	}
 	if title := browserEval[string](b, `document.title`); title == "pwned" {
 		t.Errorf("script in a message ran")
@@ -313,7 +334,8 @@ func TestBrowserChat(t *testing.T) {
 	}
 
 	// A sees the read tick.
-	a.wait("read tick", `(() => { const li = document.querySelector("#msg-list li.mine"); return li && li.dataset.status === "read" && li.querySelector(".ticks").textContent === "✓✓" })()`)
+	a.wait("read tick", `(() => { const li = document.querySelector("#msg-list li.mine"); const t = li && li.querySelector(".ticks");
+		return t && li.dataset.status === "read" && t.dataset.ticks === "2" && t.getAttribute("aria-label") === "Read" && t.title === "Read" })()`)
 
 	// B goes offline; A sends twice; B comes back and sees both exactly once.
 	b.setOffline(true)
@@ -326,10 +348,35 @@ func TestBrowserChat(t *testing.T) {
 	if got := browserEval[string](b, browserThreadTexts); got != browserJSON([]string{m1}) {
 		t.Fatalf("B got messages while offline: %s", got)
 	}
+	// Ticks tell the states apart: A's new messages have one tick labelled
+	// "Sent", the read one two labelled "Read", in another colour.
+	if got := browserEval[string](a, `JSON.stringify([...document.querySelectorAll("#msg-list li.mine .ticks")].map(t =>
+		[t.dataset.ticks, t.getAttribute("aria-label"), t.querySelectorAll("svg").length]))`); got != `[["2","Read",1],["1","Sent",1],["1","Sent",1]]` {
+		t.Errorf("A's ticks = %s, want two ticks read, then one tick sent twice", got)
+	}
+	if same := browserEval[bool](a, `(t => getComputedStyle(t[0]).color === getComputedStyle(t[1]).color)(document.querySelectorAll("#msg-list li.mine .ticks"))`); same {
+		t.Errorf("read and sent ticks have the same colour")
+	}
+	if dir := os.Getenv("TIDINGS_WEB_SCREENSHOTS"); dir != "" {
+		a.emulateMedia(&emulation.MediaFeature{Name: "prefers-reduced-motion", Value: "reduce"}) // no fade-in
+		png, err := chromedp.Run(a.ctx, chromedp.ScreenshotScale(chromedp.CSS("#msg-list"), 2))
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "web-client-ticks.png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		a.emulateMedia()
+	}
 	b.setOffline(false)
 	want := browserJSON([]string{m1, m2, m3})
 	b.wait("back online with both messages once", `document.body.dataset.conn === "online" && `+browserThreadTexts+` === `+browserJSString(want))
 	a.wait("both read", `[...document.querySelectorAll("#msg-list li.mine")].every(li => li.dataset.status === "read")`)
+	// New messages leave the separators alone (the list is a live region:
+	// a separator inserted again would be announced again).
+	if got := browserEval[string](b, `[...document.querySelectorAll("#msg-list li.sep")].map(s => s.textContent + ":" + (s.dataset.mark || "")).join()`); got != "Today:kept,1 unread message:" {
+		t.Errorf("B's separators after new messages = %q, want the same Today separator and the divider", got)
+	}
 
 	// B closes the page (navigates away); A sends; B comes back: the
 	// history and the socket resumed from the stored cursor (?since=)
@@ -352,17 +399,41 @@ func TestBrowserChat(t *testing.T) {
 	}
 	a.wait("m4 read", `[...document.querySelectorAll("#msg-list li.mine")].every(li => li.dataset.status === "read")`)
 
-	// B answers from the phone; A sees it live, and a message from a third
-	// user (REST) appears in A's list, newest first, with an unread badge.
+	// A turns notifications on (the permission is asked on that click)
+	// and switches to another tab. B answers from the phone: A gets a
+	// notification with B's name and the text, the title counts it and
+	// the divider marks it; back on the tab, A reads it.
+	a.do("turn notifications on", chromedp.Click(chromedp.ID("notify-btn")))
+	a.wait("notifications on", `document.getElementById("notify-btn").getAttribute("aria-pressed") === "true" && window.__tidingsTest.asked === 1`)
+	a.setHidden(true)
 	m5 := "Plain text, as it should be. Back online now — all four arrived once."
 	b.do("reply", chromedp.Focus(chromedp.ID("compose-text")), chromedp.KeyEvent(m5), pressEnter(false))
 	a.wait("reply live", browserThreadTexts+` === `+browserJSString(browserJSON([]string{m1, m2, m3, m4, m5})))
+	a.wait("notification of the reply", `window.__tidingsTest.notes.length > 0`)
+	type note struct{ Title, Body, Tag string }
+	wantNote := []note{{Title: nameB, Body: m5, Tag: "tidings-" + browserEval[string](a, `location.hash.slice(4)`)}}
+	if got := browserEval[[]note](a, `window.__tidingsTest.notes`); !reflect.DeepEqual(got, wantNote) {
+		t.Errorf("A's notifications = %+v, want %+v", got, wantNote)
+	}
+	a.wait("hidden tab counts the reply", `document.title === "(1) tidings"`)
+	if got := browserEval[string](a, `(d => d && d.textContent + "|" + d.nextElementSibling.querySelector(".text").textContent)(document.getElementById("unread-divider"))`); got != "1 unread message|"+m5 {
+		t.Errorf("A's unread divider = %q, want it above the reply", got)
+	}
+	a.setHidden(false)
 	b.wait("reply read", `document.querySelector("#msg-list li.mine").dataset.status === "read"`)
+	a.wait("title clear once read", `document.title === "tidings"`)
+
+	// A message from a third user (REST) appears in A's list, newest first,
+	// with an unread badge and in the title; no notification: A's tab is visible.
 	carol := "carol-" + randomSuffix(5)
 	carolTok, _ := browserRegister(t, srv.URL, carol)
 	browserSendREST(t, srv.URL, carolTok, "", nameA, "Lunch tomorrow at noon?")
 	a.wait("carol first with a badge", `(() => { const c = document.querySelector("#conv-list .conv");
 		return c && c.querySelector(".conv-name").textContent === `+browserJSString(carol)+` && (c.querySelector(".badge") || {}).textContent === "1" })()`)
+	a.wait("title counts carol", `document.title === "(1) tidings"`)
+	if n := browserEval[int](a, `window.__tidingsTest.notes.length`); n != 1 {
+		t.Errorf("A got %d notifications, want 1 (none for own messages or while the tab is visible)", n)
+	}
 
 	for _, tab := range []*browserTab{a, b} {
 		if p := tab.problems(); len(p) > 0 {
@@ -386,6 +457,20 @@ func TestBrowserChat(t *testing.T) {
 			t.Logf("wrote %s", filepath.Join(dir, s.file))
 		}
 	}
+	// Dark theme: the page follows the system setting.
+	a.emulateMedia(&emulation.MediaFeature{Name: "prefers-color-scheme", Value: "dark"})
+	a.wait("dark theme", `matchMedia("(prefers-color-scheme: dark)").matches && getComputedStyle(document.documentElement).backgroundColor === "rgb(15, 20, 27)"`)
+	if dir := os.Getenv("TIDINGS_WEB_SCREENSHOTS"); dir != "" {
+		png, err := chromedp.Run(a.ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "web-client-dark.png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s", filepath.Join(dir, "web-client-dark.png"))
+	}
+	a.emulateMedia()
 	// A signs out: the token is revoked on the server (DELETE
 	// /sessions/current) and forgotten by the browser.
 	tokA := browserEval[string](a, `localStorage.getItem("tidings.token") || ""`)
@@ -402,67 +487,4 @@ func TestBrowserChat(t *testing.T) {
 		t.Errorf("%s: page errors after signing out:\n%s", a.name, strings.Join(p, "\n"))
 	}
 	t.Logf("browser scenario took %v", time.Since(began).Round(time.Millisecond))
-}
-
-// browserJSON is v as JSON.stringify writes it (no HTML escaping).
-func browserJSON(v any) string {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		panic(err)
-	}
-	return strings.TrimSuffix(buf.String(), "\n")
-}
-
-// browserRegister signs a user up over the REST API and returns its token and id.
-func browserRegister(t *testing.T, base, name string) (token, id string) {
-	t.Helper()
-	var out struct{ ID, Token string }
-	browserPostJSON(t, base+"/users", "", map[string]string{"name": name}, &out)
-	return out.Token, out.ID
-}
-
-// browserSendREST sends text to the user called toName (toID when known).
-func browserSendREST(t *testing.T, base, token, toID, toName, text string) {
-	t.Helper()
-	if toID == "" {
-		req, _ := http.NewRequest(http.MethodGet, base+"/users?name="+toName, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var u struct{ ID string }
-		if err := json.NewDecoder(res.Body).Decode(&u); err != nil || u.ID == "" {
-			t.Fatalf("GET /users?name=%s: %v %v", toName, res.Status, err)
-		}
-		toID = u.ID
-	}
-	browserPostJSON(t, base+"/messages", token, map[string]string{"to": toID, "text": text}, nil)
-}
-
-func browserPostJSON(t *testing.T, url, token string, body, out any) {
-	t.Helper()
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("POST %s: %v", url, err)
-	}
-	defer res.Body.Close()
-	rb, _ := io.ReadAll(res.Body)
-	if res.StatusCode/100 != 2 {
-		t.Fatalf("POST %s: %s %s", url, res.Status, rb)
-	}
-	if out != nil {
-		if err := json.Unmarshal(rb, out); err != nil {
-			t.Fatalf("POST %s: %v in %s", url, err, rb)
-		}
-	}
 }

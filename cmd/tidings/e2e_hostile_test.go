@@ -82,7 +82,7 @@ func (w *world) testSubprotocolOnlyWS(t *testing.T) {
 
 func (w *world) testAllow(t *testing.T) {
 	for _, tc := range []struct{ method, path, allow string }{
-		{http.MethodPost, "/me", "GET"},
+		{http.MethodPost, "/me", "GET, DELETE"},
 		{http.MethodDelete, "/messages", "GET, POST"},
 		{http.MethodPost, "/messages/" + unknownID, "GET, PUT, PATCH, DELETE"}, // DELETE deletes since issue 12
 		{http.MethodPost, "/conversations", "GET"},

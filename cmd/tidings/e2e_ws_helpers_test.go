@@ -44,6 +44,8 @@ type wsFrame struct {
 	OK       bool            `json:"ok"`
 	Error    *wsError        `json:"error"`
 	Position string          `json:"position"`
+	Peer     string          `json:"peer"`  // read_up_to
+	UpTo     string          `json:"up_to"` // read_up_to
 
 	raw []byte
 }
@@ -74,6 +76,10 @@ type wsClient struct {
 	frames chan wsFrame
 	done   chan struct{}
 	err    error // the error that ended reading; valid once done is closed
+	// echoes keeps the "sent" frames of the user's own sends; without it
+	// the reader drops them, so tests of other frames need not expect
+	// them (wsDialEchoes).
+	echoes bool
 }
 
 // wsURL is the /ws address of s, with ?since= when since is set.
@@ -110,10 +116,17 @@ func wsDial(t *testing.T, s *server, u user, since, name string) *wsClient {
 	return wsStart(t, c, name)
 }
 
-// wsStart starts the reader of an open connection.
+// wsStart starts the reader of an open connection (dropping "sent"
+// frames).
 func wsStart(t *testing.T, c *websocket.Conn, name string) *wsClient {
+	return wsStartWith(t, c, name, false)
+}
+
+// wsStartWith starts the reader of an open connection; echoes keeps the
+// "sent" frames.
+func wsStartWith(t *testing.T, c *websocket.Conn, name string, echoes bool) *wsClient {
 	c.SetReadLimit(1 << 20)
-	w := &wsClient{name: name, conn: c, frames: make(chan wsFrame, 8192), done: make(chan struct{})}
+	w := &wsClient{name: name, conn: c, frames: make(chan wsFrame, 8192), done: make(chan struct{}), echoes: echoes}
 	t.Cleanup(func() { _ = c.CloseNow() })
 	go w.read()
 	return w
@@ -130,6 +143,9 @@ func (w *wsClient) read() {
 		f := wsFrame{raw: b}
 		if typ != websocket.MessageText || json.Unmarshal(b, &f) != nil {
 			f = wsFrame{Type: fmt.Sprintf("!undecodable (%v)", typ), raw: b}
+		}
+		if f.Type == "sent" && !w.echoes {
+			continue
 		}
 		w.frames <- f
 	}

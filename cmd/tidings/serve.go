@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tidings-chat/tidings/adapters/datakeys"
 	"github.com/tidings-chat/tidings/adapters/httpapi"
 	"github.com/tidings-chat/tidings/adapters/webui"
 	"github.com/tidings-chat/tidings/adapters/ws"
@@ -71,16 +72,29 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Message text is sealed with a key per author and conversation kept
+	// beside the account, and opened only where clients are answered
+	// (views and pushes hold ciphertext): deleting an account erases its
+	// text everywhere (docs/privacy.md).
+	keys, err := datakeys.New(b.keys, datakeys.Config{}, log)
+	if err != nil {
+		return err
+	}
+	reader := datakeys.Reader{Reader: b.views, Keys: keys}
 	cmds, err := commands.New(commands.Deps{
-		Log: appender, Accounts: b.accounts, SendLog: b.sends, Messages: b.views, Limiter: limits.send, Sync: vs,
-		SessionLifetime: c.SessionLifetime,
+		Log: appender, Accounts: b.accounts, SendLog: b.sends, Messages: reader, Limiter: limits.send, Sync: vs,
+		Sealer: keys, SessionLifetime: c.SessionLifetime,
 	})
 	if err != nil {
 		return err
 	}
+	// Typing and presence: who may see whose presence (conversation
+	// peers), over the accounts' store and the views.
+	presence := &commands.PresenceQuery{Store: b.presence, Settings: b.settings, Users: b.accounts, Talked: projections.Talked(b.views)}
 	hub, err := ws.NewHub(ws.Config{OriginPatterns: list(c.WSOrigins)}, ws.Deps{
 		Commands: cmds, UserFrom: httpapi.UserFrom, SessionFrom: httpapi.SessionFrom, MessageJSON: httpapi.AppendMessageJSON,
-		Views: b.views, Positions: b.views, Partitions: b.partitions, Logger: log,
+		Views: reader, Positions: b.views, Partitions: b.partitions, Logger: log,
+		Presence: presence, Relay: b.relay,
 	})
 	if err != nil {
 		return err
@@ -91,8 +105,9 @@ func serve(ctx context.Context, args []string) error {
 	proxies, _ := c.trustedProxies() // validated by parse
 	api := httpapi.New(httpapi.Config{OpenRegistration: c.OpenRegistration, ConsistencyWait: c.ConsistencyWait, MetricsToken: c.MetricsToken,
 		Partitions: b.partitions, TrustedProxies: proxies}, httpapi.Deps{
-		Commands: cmds, Views: b.views, Users: b.accounts, Tracker: tracker, Ready: b.ping, Metrics: metrics, Logger: log,
-		Extra: hub.Mount, UI: webui.Handler(), Limits: limits.http, SignedOut: hub.Revoke,
+		Commands: cmds, Views: reader, Users: b.accounts, Tracker: tracker, Ready: b.ping, Metrics: metrics, Logger: log,
+		Extra: hub.Mount, UI: webui.Handler(), Limits: limits.http, SignedOut: hub.Revoke, AccountDeleted: hub.RevokeUser,
+		Presence: presence, SettingsChanged: hub.SettingsChanged,
 	})
 
 	// The background loops: the views pipeline (one consumer per
@@ -102,7 +117,7 @@ func serve(ctx context.Context, args []string) error {
 	// (embedded); when several processes share Kafka, from a tail of every
 	// partition that waits for the views, so a user connected to any node
 	// hears of events that any node projected.
-	fan := &projections.Fanout{Tracker: tracker, Push: hub.Push, Views: b.views, Log: log}
+	fan := &projections.Fanout{Tracker: tracker, Push: datakeys.OpenPush(keys, hub.Push), Views: b.views, Log: log}
 	rounds := 1 // the embedded store applies one batch at a time
 	if c.CassandraHosts != "" {
 		rounds = 4 // Cassandra's writes wait on the network: overlap a few rounds

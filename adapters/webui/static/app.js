@@ -9,13 +9,8 @@
   const PAGE = 30; // history page size
   const NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,31}$/;
   const RANK = { pending: 0, sent: 1, delivered: 2, read: 3 };
-  const TICKS = {
-    pending: ["🕓", "Sending"],
-    sent: ["✓", "Sent"],
-    delivered: ["✓✓", "Delivered"],
-    read: ["✓✓", "Read"],
-    failed: ["!", "Not sent"],
-  };
+  const L = window.TidingsLogic; // pure logic, static/logic.js
+  const SVG_NS = "http://www.w3.org/2000/svg";
   const BACKOFF_MIN = 500; // ms, first reconnect delay
   const BACKOFF_MAX = 20000;
   const TOO_MANY_CONNS_DELAY = 30000; // close code 4029: wait at least 30 s
@@ -23,6 +18,7 @@
   const KEY_TOKEN = "tidings.token";
   const keyCursor = (id) => "tidings.cursor." + id;
   const keyOutbox = (id) => "tidings.outbox." + id;
+  const keyNotify = (id) => "tidings.notify." + id; // "1": the user turned notifications on
 
   const $ = (id) => document.getElementById(id);
 
@@ -62,6 +58,10 @@
     refreshTimer: null,
     liveDuringRefresh: null,
     retryTimer: null,
+    divider: null, // {id, count}: the unread divider of the open thread, or null
+    awayDivider: false, // the divider marks what arrived while the tab was hidden
+    dayTimer: null,
+    titleTimer: null,
   };
 
   // ---------------------------------------------------------------- REST
@@ -162,6 +162,21 @@
     if (cls) e.className = cls;
     if (text !== undefined) e.textContent = text;
     return e;
+  }
+
+  // setMessageText writes text into p with its http(s) URLs as links
+  // (L.linkify): text nodes and <a> elements built with the DOM, never
+  // HTML. Links open in a new tab without access to this page
+  // (noopener) and without a Referer (noreferrer).
+  function setMessageText(p, text) {
+    p.replaceChildren(...L.linkify(text).map((seg) => {
+      if (!seg.href) return document.createTextNode(seg.text);
+      const a = el("a", "link-out", seg.text);
+      a.href = seg.href;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      return a;
+    }));
   }
 
   function fmtTime(iso) {
@@ -346,6 +361,7 @@
     if (me) {
       localStorage.removeItem(keyCursor(me.id));
       localStorage.removeItem(keyOutbox(me.id));
+      localStorage.removeItem(keyNotify(me.id));
     }
     const ws = S.ws;
     S.ws = null;
@@ -356,8 +372,10 @@
       token: null, me: null, open: null, older: null, wsReady: false, attempt: 0,
       outbox: [], convs: new Map(), thread: new Map(), msgEls: new Map(), pendingEls: new Map(),
       status: new Map(), seen: new Set(), acked: new Set(), readSent: new Set(), visible: new Set(),
-      positions: new Map(), pendingAcks: new Map(), dropSocket: null,
+      positions: new Map(), pendingAcks: new Map(), dropSocket: null, divider: null, awayDivider: false,
     });
+    clearTimeout(S.dayTimer);
+    updateTitle();
     S.threadGen++;
     $("conv-list").replaceChildren();
     $("msg-list").replaceChildren();
@@ -383,6 +401,7 @@
     $("app").hidden = false;
     showError("", "auth-error");
     toggleToken(!!showToken);
+    renderNotifyBtn();
     try {
       S.outbox = JSON.parse(localStorage.getItem(keyOutbox(me.id)) || "[]").filter((o) => o && o.cmid && o.to);
       for (const o of S.outbox) if (o.state === "inflight" || o.state === "wait") o.state = "queued";
@@ -483,6 +502,7 @@
     });
     ul.replaceChildren(...items.map(convItem));
     $("conv-empty").hidden = items.length > 0;
+    updateTitle();
     if (focused) {
       const b = ul.querySelector('button[data-peer="' + CSS.escape(focused) + '"]');
       if (b) b.focus();
@@ -502,7 +522,8 @@
     main.append(el("span", "conv-name", name));
     let preview = "No messages yet";
     if (c.last) {
-      const t = c.last.text.length > 120 ? c.last.text.slice(0, 120) + "…" : c.last.text;
+      const text = c.last.erased ? "Message erased" : c.last.text;
+      const t = text.length > 120 ? text.slice(0, 120) + "…" : text;
       preview = (isMine(c.last) ? "You: " : "") + t;
     }
     main.append(el("span", "conv-preview", preview));
@@ -591,6 +612,8 @@
     S.pendingEls = new Map();
     S.visible = new Set();
     S.older = null;
+    S.divider = null;
+    S.awayDivider = false;
     readObserver.disconnect();
     $("msg-list").replaceChildren();
     $("older-btn").hidden = true;
@@ -598,6 +621,7 @@
     $("thread").hidden = false;
     $("app").classList.add("thread-open");
     const c = ensureConv(peer);
+    const known = c.unread; // the server's count: unread messages may be older than the first page
     c.unread = 0;
     renderTitle();
     loadName(peer);
@@ -610,11 +634,22 @@
       for (const m of data || []) upsertThreadMsg(m, false);
       S.older = nextLink(res);
       $("older-btn").hidden = !S.older;
+      const msgs = [...S.thread.values()].sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : 1));
+      S.divider = L.unreadDivider(msgs.map((m) => ({ id: m.id, from: m.from, status: effectiveStatus(m) })), S.me.id, known);
     } catch (e) {
       if (gen === S.threadGen && e.status !== 401) showError("Could not load messages: " + describeError(e));
     }
     for (const o of S.outbox) if (o.to === peer) renderPending(o);
-    scrollToBottom();
+    decorateThread();
+    const divider = $("unread-divider");
+    if (divider) {
+      // Open at the first unread message, as the peers do.
+      const box = $("messages");
+      box.scrollTop += divider.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+    } else {
+      scrollToBottom();
+    }
+    updateTitle();
   }
 
   function closeThread() {
@@ -626,6 +661,7 @@
     $("thread").hidden = true;
     $("thread-none").hidden = false;
     $("app").classList.remove("thread-open");
+    S.divider = null;
     renderList();
     scheduleRefresh(200); // unread counts after the reads just sent
     const b = peer && $("conv-list").querySelector('button[data-peer="' + CSS.escape(peer) + '"]');
@@ -674,7 +710,7 @@
     const key = li.dataset.key;
     let after = null;
     for (let n = ol.lastElementChild; n; n = n.previousElementSibling) {
-      if (n.dataset.key <= key) {
+      if (n.dataset.key !== undefined && n.dataset.key <= key) {
         after = n;
         break;
       }
@@ -696,15 +732,104 @@
     return li;
   }
 
+  // tickIcon draws one tick or two (SVG, so every font shows them alike).
+  function tickIcon(n) {
+    const svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("viewBox", n === 2 ? "0 0 20 12" : "0 0 14 12");
+    svg.setAttribute("class", "tick-icon n" + n);
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    const path = document.createElementNS(SVG_NS, "path");
+    path.setAttribute("d", n === 2 ? "M1.5 6.5 5 10l7.5-8M9 9.8l.3.2 7.5-8" : "M2 6.5 5.5 10 13 2");
+    svg.append(path);
+    return svg;
+  }
+
+  // setTicks shows the status of an own message (L.tickState): one grey
+  // tick sent, two grey delivered, two coloured read, with the state as
+  // the tooltip and accessible label, so it reads without colour too.
   function setTicks(li, status) {
     const t = li.querySelector(".ticks");
     if (!t) return;
-    const [sym, label] = TICKS[status] || TICKS.sent;
-    t.textContent = sym;
-    t.title = label;
-    t.setAttribute("aria-label", label);
-    t.setAttribute("role", "img");
+    const st = L.tickState(status);
+    if (t.dataset.state !== st.status) {
+      t.replaceChildren(st.ticks ? tickIcon(st.ticks) : st.glyph);
+      t.dataset.state = st.status;
+      t.dataset.ticks = String(st.ticks);
+      t.dataset.tone = st.tone;
+      t.title = st.label;
+      t.setAttribute("aria-label", st.label);
+      t.setAttribute("role", "img");
+    }
     li.dataset.status = status;
+  }
+
+  // decorateThread puts a day separator before the first message of each
+  // local calendar day (L.dayLabel: Today, Yesterday, a weekday, a date)
+  // and the unread divider (S.divider) before its message. It runs when a
+  // message is added and at local midnight (the labels move on a day). It
+  // changes only the separators that differ, so the live region does not
+  // announce them again with every message.
+  function decorateThread() {
+    const ol = $("msg-list");
+    const now = new Date();
+    let day = null;
+    let last = null;
+    for (const li of [...ol.children]) {
+      if (li.classList.contains("sep")) continue;
+      last = li;
+      const want = [];
+      const at = li.dataset.at ? new Date(li.dataset.at) : now; // pending: now
+      const key = L.dayKey(at);
+      if (key !== day) {
+        day = key;
+        want.push(["sep day", L.dayLabel(at, now)]);
+      }
+      if (S.divider && li.dataset.id === S.divider.id) want.push(["sep unread-divider", L.unreadLabel(S.divider.count)]);
+      const have = [];
+      for (let n = li.previousElementSibling; n && n.classList.contains("sep"); n = n.previousElementSibling) have.unshift(n);
+      const same = have.length === want.length && have.every((n, i) => n.className === want[i][0] && n.textContent === want[i][1]);
+      if (same) continue;
+      for (const n of have) n.remove();
+      for (const [cls, text] of want) {
+        const sep = el("li", cls);
+        if (cls === "sep unread-divider") sep.id = "unread-divider";
+        sep.append(el("span", "", text));
+        li.before(sep);
+      }
+    }
+    // Separators after the last message belong to none.
+    for (let n = last ? last.nextElementSibling : ol.firstElementChild; n; ) {
+      const next = n.nextElementSibling;
+      if (n.classList.contains("sep")) n.remove();
+      n = next;
+    }
+    clearTimeout(S.dayTimer);
+    const midnight = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1);
+    S.dayTimer = setTimeout(() => {
+      if (S.open) decorateThread();
+    }, midnight - now + 1000);
+  }
+
+  // updateTitle shows the unread total in the tab title ("(3) tidings").
+  // Timers, not animation frames: it must change while the tab is hidden.
+  function updateTitle() {
+    let openUnread = 0;
+    if (S.open) {
+      for (const m of S.thread.values()) {
+        if (!isMine(m) && effectiveStatus(m) !== "read" && !S.readSent.has(m.id)) openUnread++;
+      }
+    }
+    const t = L.unreadTitle(L.unreadTotal(S.convs.values(), S.open, openUnread));
+    if (document.title !== t) document.title = t;
+  }
+
+  function updateTitleSoon() {
+    if (S.titleTimer) return;
+    S.titleTimer = setTimeout(() => {
+      S.titleTimer = null;
+      updateTitle();
+    }, 0);
   }
 
   // upsertThreadMsg shows m in the open thread (new or updated).
@@ -726,7 +851,14 @@
       }
       li.dataset.id = m.id;
       li.dataset.key = orderKey(m);
-      li.querySelector(".text").textContent = m.text;
+      li.dataset.at = m.sent_at || "";
+      if (m.erased) {
+        const p = li.querySelector(".text");
+        p.textContent = "Message erased: its author deleted their account";
+        p.classList.add("erased");
+      } else {
+        setMessageText(li.querySelector(".text"), m.text);
+      }
       const t = li.querySelector(".time");
       t.textContent = fmtTime(m.sent_at);
       t.dateTime = m.sent_at;
@@ -734,6 +866,7 @@
       S.msgEls.set(m.id, li);
       li.remove();
       insertSorted(li);
+      decorateThread();
     }
     const st = effectiveStatus(m);
     li.dataset.status = st;
@@ -741,6 +874,7 @@
     else if (st !== "read" && !S.readSent.has(m.id)) readObserver.observe(li);
     else readObserver.unobserve(li);
     if (stick) scrollToBottom();
+    updateTitleSoon();
   }
 
   function renderPending(o) {
@@ -750,9 +884,10 @@
       li = msgSkeleton(true);
       li.dataset.cmid = o.cmid;
       li.dataset.key = "~" + o.cmid; // after every sent message
-      li.querySelector(".text").textContent = o.text;
+      setMessageText(li.querySelector(".text"), o.text);
       S.pendingEls.set(o.cmid, li);
       insertSorted(li);
+      decorateThread();
       scrollToBottom();
     }
     li.querySelector(".error-line")?.remove();
@@ -813,6 +948,7 @@
       S.visible.delete(id);
       const li = S.msgEls.get(id);
       if (li) readObserver.unobserve(li);
+      updateTitleSoon();
       if (S.wsReady) {
         sendFrame({ type: "read", id }, (f) => {
           if (f.ok) {
@@ -844,6 +980,7 @@
         c.last = Object.assign({}, c.last, { status });
       }
     }
+    updateTitleSoon();
   }
 
   // ---------------------------------------------------------------- sending
@@ -1159,13 +1296,94 @@
     S.seen.add(m.id);
     const c = ensureConv(m.from);
     if (!c.last || later(m, c.last)) c.last = m;
-    if (fresh && !S.backlog && m.status !== "read" && S.open !== m.from) {
+    const live = fresh && !S.backlog && m.status !== "read";
+    if (live && S.open !== m.from) {
       c.unread++;
       if (S.liveDuringRefresh) S.liveDuringRefresh.push(m);
+    }
+    if (live && S.open === m.from && document.visibilityState === "hidden") {
+      // The divider marks what arrived in the open thread while away.
+      if (!S.awayDivider || !S.divider) {
+        S.divider = { id: m.id, count: 0 };
+        S.awayDivider = true;
+      }
+      S.divider.count++;
     }
     loadName(m.from);
     if (S.open === m.from) upsertThreadMsg(m, true);
     renderListSoon();
+    updateTitleSoon();
+    maybeNotify(m, live);
+  }
+
+  // ---------------------------------------------------------------- notifications
+
+  // Desktop notifications are off until the user turns them on with the
+  // bell button: the browser's permission prompt comes only from that
+  // click, never on load. They show while the tab is hidden, with the
+  // sender's name and a short preview (L.notificationFor).
+
+  function notifyEnabled() {
+    return !!(S.me && window.Notification && Notification.permission === "granted" &&
+      localStorage.getItem(keyNotify(S.me.id)) === "1");
+  }
+
+  function renderNotifyBtn() {
+    const b = $("notify-btn");
+    const N = window.Notification;
+    b.hidden = !N;
+    if (!N) return;
+    const on = notifyEnabled();
+    b.setAttribute("aria-pressed", String(on));
+    b.title = N.permission === "denied"
+      ? "Notifications are blocked for this site in the browser's settings"
+      : on ? "Desktop notifications are on (click to turn off)" : "Turn on desktop notifications for messages that arrive while this tab is hidden";
+  }
+
+  async function toggleNotify() {
+    const N = window.Notification;
+    if (!N || !S.me) return;
+    const key = keyNotify(S.me.id);
+    if (notifyEnabled()) {
+      localStorage.removeItem(key);
+      renderNotifyBtn();
+      return;
+    }
+    let p = N.permission;
+    if (p === "default") {
+      try {
+        p = await N.requestPermission();
+      } catch (e) {
+        p = "denied";
+      }
+    }
+    if (p === "granted") localStorage.setItem(key, "1");
+    else showError("Notifications are blocked for this site: allow them in the browser's site settings, then turn them on here.");
+    renderNotifyBtn();
+  }
+
+  function maybeNotify(m, live) {
+    const N = window.Notification;
+    if (!N || !S.me) return;
+    const ctx = {
+      me: S.me.id, open: S.open, hidden: document.visibilityState === "hidden",
+      enabled: notifyEnabled(), permission: N.permission, live,
+    };
+    if (!L.notificationFor(m, ctx)) return;
+    loadName(m.from).then(() => {
+      const n = L.notificationFor(m, Object.assign({ name: nameOf(m.from) }, ctx));
+      if (!n) return;
+      try {
+        const note = new N(n.title, { body: n.body, tag: n.tag, icon: "/static/icon.svg" });
+        note.onclick = () => {
+          window.focus();
+          go(m.from);
+          note.close();
+        };
+      } catch (e) {
+        // Some browsers (Chrome on Android) show notifications only from a service worker.
+      }
+    });
   }
 
   // ---------------------------------------------------------------- banner
@@ -1213,6 +1431,7 @@
     $("signout-btn").addEventListener("click", signOutEverywhere);
     $("token-btn").addEventListener("click", () => toggleToken($("token-panel").hidden));
     $("token-close").addEventListener("click", () => toggleToken(false));
+    $("notify-btn").addEventListener("click", toggleNotify);
     $("start-form").addEventListener("submit", startConversation);
     $("start-name").addEventListener("input", () => showError("", "start-error"));
     $("compose").addEventListener("submit", submitCompose);
@@ -1233,6 +1452,7 @@
     });
     window.addEventListener("hashchange", route);
     document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "hidden") S.awayDivider = false; // a new divider for what comes next
       if (document.visibilityState === "visible") {
         sendReads();
         if (!S.ws && S.token) reconnectNow();
