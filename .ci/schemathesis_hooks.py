@@ -50,6 +50,15 @@ CONTEXT_BOUND = [
     # POST /sessions with neither a body nor a token: the schema cannot say
     # "a body or a bearer token" (its body is optional, its auth too).
     ("missing_field", "or, to renew a token"),
+    # Edits, deletes, replies and reactions (issue 12): the schema cannot
+    # say which messages the caller sees (reply_to), that a string is one
+    # emoji, or that a message is still within its edit or delete window
+    # and not deleted.
+    ("invalid_reply_to", ""),
+    ("invalid_emoji", ""),
+    ("message_deleted", ""),
+    ("edit_window_closed", ""),
+    ("delete_window_closed", ""),
 ]
 
 # Operations that end the token they are called with.

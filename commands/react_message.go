@@ -55,7 +55,7 @@ func (h ReactMessageHandler) Handle(ctx context.Context, cmd ReactMessage) (Chan
 	}
 	m.Reactions[i] = domain.Reaction{}
 	if cmd.Emoji != "" {
-		m.Reactions[i] = domain.Reaction{By: cmd.User, Emoji: cmd.Emoji, Version: version, At: ev.At} // as the views will
+		m.Reactions[i] = domain.Reaction{By: cmd.User, Emoji: cmd.Emoji, Version: version} // as the views will
 	}
 	return Changed{Message: m, Position: &pos}, nil
 }

@@ -32,12 +32,11 @@ func (e MessageReacted) Message() MessageID { return e.ID }
 
 // Reaction is one party's reaction to a message as the views hold it.
 // Version is the text's version it answered; it is stale when the message
-// has a later version.
+// has a later version. (Its time stays in the stores: the latest wins.)
 type Reaction struct {
 	By      UserID
 	Emoji   string
 	Version int
-	At      time.Time
 }
 
 // Limits of a reaction's emoji. Part of the API contract.

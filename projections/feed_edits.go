@@ -49,7 +49,7 @@ func feedItemOfEdit(ev domain.Event, pos domain.Position) (domain.UserID, FeedIt
 			kind = FeedReactedByRecipient
 		}
 		m := domain.Message{ID: e.ID, From: e.From, To: e.To, SentAt: e.SentAt}
-		m.Reactions[m.ReactionIndex(e.By)] = domain.Reaction{By: e.By, Emoji: e.Emoji, Version: e.Version, At: e.At}
+		m.Reactions[m.ReactionIndex(e.By)] = domain.Reaction{By: e.By, Emoji: e.Emoji, Version: e.Version}
 		return e.To, FeedItem{Cursor: pos, Kind: kind, At: e.At, Message: m}, true
 	case domain.MessageHidden:
 		if e.By != e.To {

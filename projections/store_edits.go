@@ -22,7 +22,8 @@ type VersionReader interface {
 //
 //   - MessageEdited replaces the text of both parties' copies, sets Version
 //     and EditedAt, and keeps every version, if its Version is above the
-//     one held and the message is not deleted; else it changes nothing.
+//     one held (or equal with a later EditedAt: two edits raced) and the
+//     message is not deleted; else it changes nothing.
 //   - MessageDeleted makes both copies tombstones: Deleted, DeletedAt, no
 //     Text, Version and EditedAt zero, no versions. Listings keep them.
 //   - MessageHidden leaves By's history and inbox (an unread message no

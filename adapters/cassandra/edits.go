@@ -21,20 +21,25 @@ var _ projections.VersionReader = (*Views)(nil)
 // others), all above tsSent and tsRead, so a redelivered MessageSent never
 // undoes them:
 //
-//   - tsEdit: an edit's cells; a higher version beats a lower one.
+//   - tsEdit: an edit's cells; a higher version beats a lower one, and of
+//     two edits of the same version (a race of two commands) the later
+//     edited_at wins, as in the embedded store.
 //   - tsDeleted: a delete for everyone nulls the text and the edit cells
 //     and deletes the versions above every edit, so a late edit changes
 //     nothing.
 //   - tsHidden: a delete for me deletes the user's history and unread
 //     rows above everything else, so no later write brings them back.
-func tsEdit(sentAt time.Time, version int) int64 { return sentAt.UnixMicro() + 2 + int64(version) }
+func tsEdit(sentAt time.Time, version int, editedAt time.Time) int64 {
+	ms := min(max(editedAt.Sub(sentAt).Milliseconds(), 0), 1<<20-1) // the edit window is 15 minutes: < 2^20 ms
+	return sentAt.UnixMicro() + 2 + int64(min(version, 1<<15))<<20 + ms
+}
 
 func tsDeleted(sentAt time.Time) int64 { return sentAt.UnixMicro() + 1<<40 }
 
 // tsReact is a reaction's timestamp: the later reaction (by its time, to
-// the millisecond) wins, above every edit and below a delete.
+// the millisecond) wins, above every edit (< 2^36) and below a delete.
 func tsReact(sentAt, at time.Time) int64 {
-	return sentAt.UnixMicro() + 1<<32 + min(max(at.Sub(sentAt).Milliseconds(), 0), 1<<38)
+	return sentAt.UnixMicro() + 1<<36 + min(max(at.Sub(sentAt).Milliseconds(), 0), 1<<38)
 }
 
 func tsHidden(sentAt time.Time) int64 { return sentAt.UnixMicro() + 1<<41 }
@@ -114,7 +119,7 @@ func (p *plan) edited(e domain.MessageEdited, u domain.UserID, pos domain.Positi
 	if err != nil {
 		return err
 	}
-	ts := tsEdit(e.SentAt, e.Version)
+	ts := tsEdit(e.SentAt, e.Version, e.EditedAt)
 	p.put(once(setMessageEdit, partKey{u, idb}, e.ID, ts), ts, e.Text, e.Version, e.EditedAt, u, idb, e.ID)
 	p.put(once(setHistoryEdit, partKey{u, b}, e.ID, ts), ts, e.Text, e.Version, e.EditedAt, u, b, peerOf(e.From, e.To, u), e.SentAt, e.ID)
 	p.put(once(insertVersion, partKey{u, idb}, e.ID, ts), u, idb, e.ID, e.Version, e.Text, e.EditedAt, ts)

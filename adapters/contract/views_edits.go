@@ -102,6 +102,22 @@ func testEditIdempotent(t *testing.T, s projections.Store) {
 	if got := mustMessage(t, s, bob, m.ID); got.Text != "three" || got.Version != 3 {
 		t.Fatalf("bob sees %+v", got)
 	}
+	// Two edits of the same version (two commands raced): the later one
+	// wins whatever the order they are applied in.
+	m2 := f.sent(alice, bob, "first")
+	// ("a later" sorts before "z early": Cassandra breaks a tie of write
+	// timestamps by the value, so the times must decide.)
+	early, later := edited(m2, 2, "z early", f.tick()), edited(m2, 2, "a later", f.tick())
+	apply(t, s, f.log(m2, early, later, early))
+	for _, u := range []domain.UserID{alice, bob} {
+		if got := mustMessage(t, s, u, m2.ID); got.Text != "a later" || got.Version != 2 {
+			t.Fatalf("%s sees %+v after a race of two edits", u, got)
+		}
+		vs, err := versions(t, s, u, m2.ID)
+		if err != nil || len(vs) != 2 || vs[1].Text != "a later" {
+			t.Fatalf("versions after a race: %+v, %v", vs, err)
+		}
+	}
 }
 
 func testDeleteTombstone(t *testing.T, s projections.Store) {

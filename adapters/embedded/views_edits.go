@@ -43,13 +43,12 @@ const (
 	editHidden  = 1 << 1
 )
 
+// editsOf is what m says of its row's edits, without the reactions: those
+// keep their times in the row, so a row is rewritten with them from the
+// row it replaces (restored), never from a domain.Message.
 func editsOf(m domain.Message) rowEdits {
-	e := rowEdits{Version: m.Version, EditedAt: m.EditedAt, Deleted: m.Deleted, DeletedAt: m.DeletedAt, Hidden: m.Hidden,
+	return rowEdits{Version: m.Version, EditedAt: m.EditedAt, Deleted: m.Deleted, DeletedAt: m.DeletedAt, Hidden: m.Hidden,
 		ReplyTo: string(m.ReplyTo), ReplyVersion: m.ReplyVersion}
-	for i, r := range m.Reactions {
-		e.Reactions[i] = rowReaction{Emoji: r.Emoji, Version: r.Version, At: r.At}
-	}
-	return e
 }
 
 // reactions are the row's reactions as domain.Message holds them.
@@ -60,7 +59,7 @@ func (e rowEdits) reactions(from, to domain.UserID) (out [2]domain.Reaction) {
 			if i == 1 {
 				by = to
 			}
-			out[i] = domain.Reaction{By: by, Emoji: r.Emoji, Version: r.Version} // At stays in the row (LWW), as Cassandra keeps it in the cell
+			out[i] = domain.Reaction{By: by, Emoji: r.Emoji, Version: r.Version} // its time stays in the row (the latest wins)
 		}
 	}
 	return out
@@ -152,7 +151,8 @@ func (v *Views) applyEdit(b *txn, c projections.Change) (projections.FeedItem, b
 }
 
 // applyEdited replaces u's text of the message if the edit's version is
-// above the row's, keeping every version (the first edit also keeps
+// above the row's (or the same, edited later: two commands raced), keeping
+// every version (the first edit also keeps
 // version 1, the text sent). A deleted message, or one u does not hold,
 // is left alone.
 func (v *Views) applyEdited(b *txn, e domain.MessageEdited, u domain.UserID, pos domain.Position) (projections.FeedItem, bool, error) {
@@ -164,7 +164,7 @@ func (v *Views) applyEdited(b *txn, e domain.MessageEdited, u domain.UserID, pos
 		return projections.FeedItem{}, false, err
 	}
 	cur := max(sm.Edits.Version, 1)
-	if sm.Edits.Deleted || e.Version <= cur {
+	if sm.Edits.Deleted || e.Version < cur || (e.Version == cur && !e.EditedAt.After(sm.Edits.EditedAt)) {
 		return projections.FeedItem{}, false, nil
 	}
 	if cur == 1 {
