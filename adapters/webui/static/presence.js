@@ -57,6 +57,9 @@
     let watched = null; // peer watched on the current socket
     let state = { user: null, p: null, missing: false }; // presence of the open peer
     let retried = false;
+    let conversing = false; // a message of the open conversation was shown
+    let retries = 0; // watches asked again after not_found
+    let retryTimer = null;
 
     let relabel = null;
 
@@ -87,15 +90,30 @@
         watched = peer;
         app.sendFrame({ type: "watch", user: peer }, (f) => {
           if (f.ok && f.presence) setPresence(peer, f.presence);
-          else if (f.error && f.error.code === "not_found" && peer === S.open) state = { user: peer, p: null, missing: true };
+          else if (f.error && f.error.code === "not_found" && peer === S.open) notFound(peer);
         });
       } else {
         app.api("GET", "/users/" + encodeURIComponent(peer) + "/presence")
           .then(({ data }) => setPresence(peer, data))
           .catch((e) => {
-            if (e.code === "not_found" && peer === S.open) state = { user: peer, p: null, missing: true };
+            if (e.code === "not_found" && peer === S.open) notFound(peer);
           });
       }
+    }
+
+    // notFound: the peer's presence is not ours to see yet (no conversation
+    // in the views). Once a message of the conversation is shown, the views
+    // may still be applying it (on Cassandra, a moment later): ask again,
+    // backing off, a few times.
+    function notFound(peer) {
+      state = { user: peer, p: null, missing: true };
+      if (!conversing || retries >= 6) return;
+      const delay = Math.min(4000, 250 * 2 ** retries);
+      retries++;
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(() => {
+        if (S.open === peer && state.missing) watch(peer);
+      }, delay);
     }
 
     // Hiding last seen works both ways, and the server applies it to the
@@ -115,11 +133,15 @@
         if (watched !== peer) unwatch();
         state = { user: peer, p: null, missing: false };
         retried = false;
+        conversing = false;
+        retries = 0;
+        clearTimeout(retryTimer);
         render();
         renderTyping();
         watch(peer);
       },
       close() {
+        clearTimeout(retryTimer);
         step("blur");
         unwatch();
         state = { user: null, p: null, missing: false };
@@ -136,6 +158,7 @@
       },
       message(li, m) {
         // The first message of a new conversation makes presence visible.
+        if (S.open && app.peerOf(m) === S.open) conversing = true;
         if (state.missing && !retried && S.open && app.peerOf(m) === S.open) {
           retried = true;
           watch(S.open);
@@ -156,6 +179,7 @@
         else if (f.type === "presence" && f.user) setPresence(f.user, f);
       },
       signedOut() {
+        clearTimeout(retryTimer);
         for (const t of typers.values()) clearTimeout(t);
         typers.clear();
         typing = { typing: false, last: 0 };
