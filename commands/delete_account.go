@@ -23,13 +23,14 @@ type DeleteAccountHandler struct {
 	known    *knownUsers
 }
 
-// Handle checks the password and deletes the account in one write with
+// Handle checks the password (none given, or a wrong one, is
+// CodeInvalidCredentials) and deletes the account in one write with
 // its sessions and its data keys (Accounts.DeleteUser). From then on every
 // message text the user wrote, in the event log, the views and any backup
 // of them, opens as erased: on this process at once, on the others once
 // their cached keys expire (datakeys.Config.CacheFor). Messages the user
-// received stay readable to their senders. A wrong password is
-// CodeInvalidCredentials; nothing is deleted.
+// received stay readable to their senders. When the password is refused
+// nothing is deleted.
 func (h DeleteAccountHandler) Handle(ctx context.Context, cmd DeleteAccount) error {
 	hash, err := h.accounts.PasswordHash(ctx, cmd.User)
 	if errors.Is(err, domain.ErrNotFound) {
@@ -39,11 +40,10 @@ func (h DeleteAccountHandler) Handle(ctx context.Context, cmd DeleteAccount) err
 		return fmt.Errorf("read password of %s: %w", cmd.User, err)
 	}
 	if hash != nil {
-		if cmd.Password == "" {
-			return domain.Errorf(domain.CodeMissingField, "password is required to delete an account that has one")
-		}
-		if !checkPassword(hash, cmd.Password) {
-			return domain.Errorf(domain.CodeInvalidCredentials, "wrong password")
+		// No password and a wrong one are the same answer: the request
+		// lacks the credential that deleting the account needs.
+		if cmd.Password == "" || !checkPassword(hash, cmd.Password) {
+			return domain.Errorf(domain.CodeInvalidCredentials, "the account's password is required, and must be right, to delete it")
 		}
 	}
 	if err := h.accounts.DeleteUser(ctx, cmd.User); err != nil {

@@ -76,7 +76,7 @@ func TestDeletedAccountIsErasedEverywhere(t *testing.T) {
 		}
 		return w.api.do(t, req)
 	}
-	expectError(t, del(nil), http.StatusBadRequest, "missing_field")
+	expectError(t, del(nil), http.StatusUnauthorized, "invalid_credentials")
 	expectError(t, del(map[string]string{"password": "not the password"}), http.StatusUnauthorized, "invalid_credentials")
 	expectStatus(t, del(map[string]string{"password": password}), http.StatusNoContent)
 	expectError(t, w.api.get(t, ana, "/me"), http.StatusUnauthorized, "unauthorized")

@@ -93,8 +93,9 @@
         app.signOut("Your account was deleted, with the text of every message you sent.");
       } catch (e) {
         const msg = {
-          invalid_credentials: "Wrong password: nothing was deleted.",
-          missing_field: "Enter your password to delete your account.",
+          invalid_credentials: password
+            ? "Wrong password: nothing was deleted."
+            : "Enter your password to delete your account.",
           rate_limited: "Too many attempts: try again in " + (e.retryAfter || 60) + " s.",
         }[e.code];
         say("delete-error", msg || "Not deleted: " + app.describeError(e));
