@@ -20,29 +20,33 @@ type Appender interface {
 }
 
 // Pipeline is the one pass over the log. For each batch of a partition it
-// (1) appends the MessageReceipt every MessageDelivered and MessageRead
-// calls for, and the MessageEcho of every MessageSent, keyed by the
-// sender, so the sender's own partition carries everything the sender is
-// told (its other devices see its own sends); (2) applies the batch to the views in one
-// store write that also records the batch's position; (3) advances the
-// tracker; and (4) hands the feed items the views newly hold to Push.
+// (1) starts appending the MessageReceipt every MessageDelivered and
+// MessageRead calls for, and the MessageEcho of every MessageSent, keyed
+// by the sender, so the sender's own partition carries everything the
+// sender is told (its other devices see its own sends); (2) meanwhile
+// applies the batch to the views in one store write; (3) advances the
+// tracker and hands the feed items the views newly hold to Push; and (4)
+// once the derived events are durable, records the batch's position.
 //
-// Receipts and echoes are appended before the views record the batch, so
-// a crash in between re-appends them (at-least-once; the views keep one
-// receipt per message and status, and one echo per message) and never
-// loses one. Handle is safe for concurrent
-// use across partitions; within a partition batches must come in log
-// order, one at a time (Stream guarantees it).
+// The derived events are appended before the position that covers their
+// batch is recorded, so a crash in between applies the batch again and
+// re-appends them (at-least-once; the views keep one receipt per message
+// and status, and one echo per message) and never loses one. They are not
+// in the way of the batch's own views and pushes: a message reaches its
+// recipient without waiting for its echo's fsync. Handle is safe for
+// concurrent use across partitions; within a partition batches must come
+// in log order, one at a time (Stream guarantees it).
 //
-// Group apply: each partition appends its batch's receipts itself (the
-// log commits concurrent appends together), then the batches that
-// partitions hand over while an apply runs are applied together by the
-// next one, their changes and positions in one Store.ApplyBatch — so each
-// fixed cost of an apply (the store's lock and commit, a Cassandra batch
-// per partition key) is paid once per round, not once per partition, and
-// a round grows with the load instead of with a timer. Each Handle returns
-// once its own batch's round has ended, applied or failed (every batch of
-// a failed round is handed out again, which is harmless).
+// Group apply: the batches that partitions hand over while an apply runs
+// are applied together by the next one, their changes and positions in
+// one Store.ApplyBatch — so each fixed cost of an apply (the store's lock
+// and commit, a Cassandra batch per partition key) is paid once per
+// round, not once per partition, and a round grows with the load instead
+// of with a timer. The position of a batch with derived events joins the
+// first round after they are durable (under load, with other batches; on
+// its own when nothing else waits). Each Handle returns once its batch is
+// applied and its position recorded, or either failed (every batch of a
+// failed round is handed out again, which is harmless).
 type Pipeline struct {
 	Store   Store
 	Log     Appender    // for receipts
@@ -67,11 +71,15 @@ type Pipeline struct {
 	running int      // goroutines running rounds
 }
 
-// round is one batch waiting to be applied with others.
+// round is one batch waiting to be applied with others: its changes and
+// its position, or (later) its changes alone and then (posOnly, no
+// records) its position.
 type round struct {
-	ctx  context.Context // its Handle's
-	b    Batch
-	done chan error // buffered
+	ctx     context.Context // its Handle's
+	b       Batch
+	done    chan error // buffered
+	later   bool       // the position waits for the batch's derived events
+	posOnly bool       // the position of a batch applied in an earlier round
 }
 
 // PushFunc hands applied feed items, in order, to the connections of
@@ -85,20 +93,38 @@ const maxReceiptAppends = 64
 // must be handed out again; applying it again is harmless.
 func (p *Pipeline) Handle(ctx context.Context, b Batch) error {
 	b = p.attributable(b)
-	// Each partition appends its receipts itself, so the waits for their
-	// fsync overlap with the round being applied.
-	var receipts []domain.Event
+	var derived []domain.Event
 	for _, rec := range b.Records {
 		if rc, ok := ReceiptOf(rec.Event); ok {
-			receipts = append(receipts, rc)
+			derived = append(derived, rc)
 		} else if s, ok := rec.Event.(domain.MessageSent); ok {
-			receipts = append(receipts, domain.EchoOf(s)) // to the sender's devices
+			derived = append(derived, domain.EchoOf(s)) // to the sender's devices
 		}
 	}
-	if err := p.appendReceipts(ctx, receipts); err != nil {
+	if len(derived) == 0 {
+		return p.join(&round{ctx: ctx, b: b, done: make(chan error, 1)})
+	}
+	// The derived events are appended while the batch's round applies
+	// (each partition appends its own; the log commits concurrent appends
+	// together); the position waits for them.
+	appended := make(chan error, 1)
+	go func() { appended <- p.appendReceipts(ctx, derived) }()
+	err := p.join(&round{ctx: ctx, b: b, done: make(chan error, 1), later: true})
+	if aerr := <-appended; err == nil {
+		err = aerr
+	}
+	if err != nil {
 		return err
 	}
-	r := &round{ctx: ctx, b: b, done: make(chan error, 1)}
+	return p.join(&round{ctx: ctx, b: Batch{Partition: b.Partition, last: b.Last()}, done: make(chan error, 1), posOnly: true})
+}
+
+// join queues r for the next round and waits for it. It waits even if
+// ctx ends: the round's store write observes the context of its first
+// batch (in practice every batch comes from one Consume, under one
+// context), so it ends soon, and once every partition's Handle has
+// returned no round still writes to the store, which may then be closed.
+func (p *Pipeline) join(r *round) error {
 	p.mu.Lock()
 	p.queue = append(p.queue, r)
 	if p.running < max(p.Rounds, 1) {
@@ -106,11 +132,6 @@ func (p *Pipeline) Handle(ctx context.Context, b Batch) error {
 		go p.rounds()
 	}
 	p.mu.Unlock()
-	// Wait for the round even if ctx ends: the round's store write
-	// observes the context of its first batch (in practice every batch
-	// comes from one Consume, under one context), so it ends soon, and
-	// once every partition's Handle has returned no round still writes
-	// to the store, which may then be closed.
 	return <-r.done
 }
 
@@ -148,9 +169,10 @@ func (p *Pipeline) rounds() {
 	}
 }
 
-// apply applies the round's batches (their receipts already appended) and
-// their positions in one store write, and pushes what they fed, under the
-// context of the round's first batch.
+// apply applies the round's batches and the positions that may be
+// recorded (of batches without derived events, and of posOnly rounds,
+// whose derived events are durable) in one store write, and pushes what
+// they fed, under the context of the round's first batch.
 func (p *Pipeline) apply(rs []*round) error {
 	ctx := rs[0].ctx
 	var (
@@ -162,9 +184,13 @@ func (p *Pipeline) apply(rs []*round) error {
 		records += len(r.b.Records)
 	}
 	changes = make([]Change, 0, 2*records)
+	applied := make(map[int32]int64, len(rs)) // what the views hold after the write
 	for _, r := range rs {
 		changes = append(changes, ChangesOf(r.b)...)
-		if last, ok := positions[r.b.Partition]; !ok || r.b.Last() > last {
+		if last, ok := applied[r.b.Partition]; !r.posOnly && (!ok || r.b.Last() > last) {
+			applied[r.b.Partition] = r.b.Last()
+		}
+		if last, ok := positions[r.b.Partition]; !r.later && (!ok || r.b.Last() > last) {
 			positions[r.b.Partition] = r.b.Last()
 		}
 	}
@@ -173,7 +199,7 @@ func (p *Pipeline) apply(rs []*round) error {
 		return fmt.Errorf("apply %d records of %d batches: %w", records, len(rs), err)
 	}
 	if p.Tracker != nil {
-		for part, off := range positions {
+		for part, off := range applied {
 			p.Tracker.Advance(domain.Position{Partition: part, Offset: off})
 		}
 	}
@@ -182,7 +208,9 @@ func (p *Pipeline) apply(rs []*round) error {
 	}
 	if p.Observe != nil {
 		for _, r := range rs {
-			p.Observe(r.b)
+			if !r.posOnly {
+				p.Observe(r.b)
+			}
 		}
 	}
 	return nil
