@@ -34,6 +34,19 @@ const (
 	codeEchoReply        = 22 // codeEcho's fields, then reply_to and its version (uvarint)
 )
 
+// encodeSentCore appends the fields of a codeSentFlags record, which a
+// reply's codeSentReply record starts with (encodeSentFields).
+func encodeSentCore(w *rowWriter, e domain.MessageSent) {
+	w.str(e.Text)
+	w.str(e.ClientMsgID)
+	w.exactTime(e.SentAt)
+	var flags byte
+	if e.Retry {
+		flags |= sentRetry
+	}
+	w.b = append(w.b, flags)
+}
+
 // Flags of a codeSentFlags record.
 const sentRetry = 1 << 0
 
@@ -85,14 +98,7 @@ func encodeEvent(ev domain.Event) ([]byte, error) {
 			break
 		}
 		head(codeSentFlags, e.ID, e.From, e.To)
-		w.str(e.Text)
-		w.str(e.ClientMsgID)
-		w.exactTime(e.SentAt)
-		var flags byte
-		if e.Retry {
-			flags |= sentRetry
-		}
-		w.b = append(w.b, flags)
+		encodeSentCore(&w, e)
 	case domain.MessageDelivered:
 		head(codeDelivered, e.ID, e.From, e.To)
 		w.exactTime(e.SentAt)

@@ -26,14 +26,7 @@ const (
 
 // encodeSentFields appends the fields of a reply's codeSentReply record.
 func encodeSentFields(w *rowWriter, e domain.MessageSent) {
-	w.str(e.Text)
-	w.str(e.ClientMsgID)
-	w.exactTime(e.SentAt)
-	var flags byte
-	if e.Retry {
-		flags |= sentRetry
-	}
-	w.b = append(w.b, flags)
+	encodeSentCore(w, e)
 	w.str(string(e.ReplyTo))
 	w.uint(uint64(max(e.ReplyVersion, 0)))
 }
