@@ -223,8 +223,11 @@ func TestEventLogTailMemoryAndDisk(t *testing.T) {
 	}
 }
 
-// TestEventLogGroupCommit checks that concurrent appends share batches and,
-// above all, fsyncs (counted under Pebble, at the file system).
+// TestEventLogGroupCommit checks that concurrent appends share fsyncs
+// (counted under Pebble, at the file system): the durable write is what
+// group commit saves. Whether they also share Pebble batches depends on
+// timing (on a quiet machine each append's in-memory commit can be its
+// own while the fsyncs are shared), so that is logged, not asserted.
 func TestEventLogGroupCommit(t *testing.T) {
 	t.Parallel()
 	fs := &syncCountingFS{FS: vfs.Default}
@@ -255,9 +258,6 @@ func TestEventLogGroupCommit(t *testing.T) {
 	t.Logf("%d appends, %d commits, %d fsyncs", appends, commits, syncs)
 	if appends != appenders*each {
 		t.Fatalf("%d appends committed, want %d", appends, appenders*each)
-	}
-	if commits >= appends {
-		t.Fatalf("%d batches for %d concurrent appends: appends do not share batches", commits, appends)
 	}
 	if syncs >= appends/2 {
 		t.Fatalf("%d fsyncs for %d concurrent appends: appends do not share fsyncs", syncs, appends)
