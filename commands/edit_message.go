@@ -23,10 +23,10 @@ type EditMessage struct {
 // Changed is the message as it stands after an edit or delete command, and
 // the position of the event appended for it (nil when nothing had to
 // change).
-type Changed struct {
-	Message  domain.Message
-	Position *domain.Position
-}
+//
+// It is Marked, the result of a mark: the message as it stands and the
+// position of what was appended.
+type Changed = Marked
 
 // EditMessageHandler appends MessageEdited.
 type EditMessageHandler struct {

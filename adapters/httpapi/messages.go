@@ -138,14 +138,7 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) markRead(w http.ResponseWriter, r *http.Request) {
 	u, _ := UserFrom(r.Context())
 	res, err := s.cmd.MarkRead.Handle(r.Context(), commands.MarkRead{User: u.ID, ID: domain.MessageID(chi.URLParam(r, "id"))})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if res.Position != nil {
-		w.Header().Set(PositionHeader, res.Position.String())
-	}
-	writeJSON(w, http.StatusOK, toMessageJSON(res.Message))
+	s.writeChanged(w, r, res, err)
 }
 
 // conversations handles GET /conversations.
